@@ -1,0 +1,3 @@
+"""Bosun: a daemon that runs LLM coding agents on a git repository."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,86 @@
+"""Typed settings: defaults for everything, validated where they enter.
+
+Sources, later ones winning: built-in defaults → `.bosun/config.toml` → values a client
+sends at `initialize` (`initializationOptions.settings`) → per-run options. Each
+package owns the model of its own section.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bosun.engine.settings import EngineSettings
+from bosun.errors import BosunError
+from bosun.git.settings import GitSettings
+from bosun.llm.settings import LlmSettings
+from bosun.server.settings import ServerSettings
+from bosun.tools.settings import ToolSettings
+
+
+class ConfigError(BosunError):
+    """The config file is unreadable or invalid; the message names the key."""
+
+
+class Settings(BaseModel):
+    """All of bosun's settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    tools: ToolSettings = Field(default_factory=ToolSettings)
+    git: GitSettings = Field(default_factory=GitSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{where}: {err['msg']}")
+    return f"invalid settings in {source}: " + "; ".join(parts)
+
+
+def parse_settings(data: dict[str, Any], source: str = "settings") -> Settings:
+    """Validate a settings mapping, naming every bad key in the error."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from exc
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge mappings: tables merge, everything else is replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The raw table of a TOML config file; {} when it does not exist."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def load_settings(path: Path, overrides: dict[str, Any] | None = None) -> Settings:
+    """Defaults, then the file at `path`, then `overrides`."""
+    data = read_config_file(path)
+    if overrides:
+        data = merge(data, overrides)
+    return parse_settings(data, str(path))

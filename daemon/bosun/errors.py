@@ -1,0 +1,85 @@
+"""The daemon's exception tree; each error carries a protocol code.
+
+    BosunError                      any error a client may be shown
+    ├── NotFoundError               NOT_FOUND
+    ├── InvalidTransitionError      INVALID_TRANSITION (state machine refused)
+    ├── ConflictError               CONFLICT (compare-and-swap lost)
+    ├── DependencyCycleError        DEPENDENCY_CYCLE (data.cycle lists the task ids)
+    ├── WorkspaceError              NOT_A_REPOSITORY (not a repo, bare, no commits…)
+    ├── GitError                    GIT_ERROR
+    ├── InvalidStateError           INVALID_STATE (run not in a state that allows it)
+    └── BudgetExceededError         BUDGET_EXCEEDED
+
+Packages add subclasses next to their code (llm, tools, git); the server turns any
+BosunError into a JSON-RPC error with its code, message and data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bosun_protocol.errors import ErrorCode
+
+
+class BosunError(Exception):
+    """Base of every error a client may see; `code` is its protocol error code."""
+
+    code: ErrorCode = ErrorCode.INTERNAL_ERROR
+
+    def __init__(self, message: str, *, data: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data or {}
+
+
+class NotFoundError(BosunError):
+    """A run, task or attempt that does not exist."""
+
+    code = ErrorCode.NOT_FOUND
+
+
+class InvalidTransitionError(BosunError):
+    """The transition table does not allow this move."""
+
+    code = ErrorCode.INVALID_TRANSITION
+
+
+class ConflictError(BosunError):
+    """A compare-and-swap lost: the row changed since it was read."""
+
+    code = ErrorCode.CONFLICT
+
+
+class DependencyCycleError(BosunError):
+    """A dependency edit would close a cycle; `cycle` names it, first id repeated last."""
+
+    code = ErrorCode.DEPENDENCY_CYCLE
+
+    def __init__(self, cycle: list[int], labels: list[str] | None = None) -> None:
+        shown = labels if labels else [f"#{t}" for t in cycle]
+        super().__init__("dependency cycle: " + " → ".join(shown), data={"cycle": cycle})
+        self.cycle = cycle
+
+
+class WorkspaceError(BosunError):
+    """The workspace cannot be used; the message names the problem and the fix."""
+
+    code = ErrorCode.NOT_A_REPOSITORY
+
+
+class GitError(BosunError):
+    """A git operation failed."""
+
+    code = ErrorCode.GIT_ERROR
+
+
+class InvalidStateError(BosunError):
+    """The run is not in a state that allows the request."""
+
+    code = ErrorCode.INVALID_STATE
+
+
+class BudgetExceededError(BosunError):
+    """A token or money budget is spent."""
+
+    code = ErrorCode.BUDGET_EXCEEDED

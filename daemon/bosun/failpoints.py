@@ -1,0 +1,43 @@
+"""Named crash points for crash-safety tests.
+
+`BOSUN_FAILPOINTS=name1,name2` makes the process SIGKILL itself when it reaches one of
+those points, exactly as a power cut or OOM kill would: no cleanup, no flush.
+`BOSUN_FAILPOINTS_HIT=path` (optional) appends the name to a file first, so a test can
+tell which point fired.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_ACTIVE: frozenset[str] | None = None
+
+
+def _active() -> frozenset[str]:
+    global _ACTIVE
+    if _ACTIVE is None:
+        raw = os.environ.get("BOSUN_FAILPOINTS", "")
+        _ACTIVE = frozenset(p.strip() for p in raw.split(",") if p.strip())
+    return _ACTIVE
+
+
+def failpoint(name: str) -> None:
+    """Die here, at once, if `name` is armed."""
+    if name not in _active():
+        return
+    hit = os.environ.get("BOSUN_FAILPOINTS_HIT")
+    if hit:
+        fd = os.open(hit, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, (name + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def reset_for_tests() -> None:
+    """Re-read the environment (tests that change it in-process)."""
+    global _ACTIVE
+    _ACTIVE = None

@@ -1,0 +1,21 @@
+"""Settings of the daemon's transports and logging (owned by bosun.server)."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ServerSettings(BaseModel):
+    """`[server]` in `.bosun/config.toml`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tcp_port: int | None = Field(default=None, ge=0, le=65535)
+    ws_port: int | None = Field(default=None, ge=0, le=65535)
+    host: str = "127.0.0.1"
+    allowed_origins: list[str] = Field(default_factory=lambda: ["vscode-webview://*"])
+    max_message_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    client_queue_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_max_bytes: int = 10 * 1024 * 1024
+    log_backups: int = 5

@@ -1,0 +1,125 @@
+"""Finding the workspace (a git repository) and the paths of its state directory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bosun.errors import WorkspaceError
+
+STATE_DIR_NAME = ".bosun"
+# sun_path is 108 bytes on Linux including the NUL; keep a margin.
+_MAX_SOCKET_PATH = 100
+
+
+def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A repository root and the paths bosun keeps under `.bosun/`."""
+
+    root: Path
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR_NAME
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "board.sqlite3"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.state_dir / "daemon.lock"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.state_dir / "daemon.json"
+
+    @property
+    def token_path(self) -> Path:
+        return self.state_dir / "token"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def config_path(self) -> Path:
+        return self.state_dir / "config.toml"
+
+    @property
+    def worktrees_dir(self) -> Path:
+        return self.state_dir / "worktrees"
+
+    @property
+    def socket_path(self) -> Path:
+        """The Unix socket; moved to a short private directory when the path is too long."""
+        direct = self.state_dir / "daemon.sock"
+        if len(os.fsencode(direct)) <= _MAX_SOCKET_PATH:
+            return direct
+        digest = hashlib.sha256(os.fsencode(self.root)).hexdigest()[:16]
+        base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+        return base / f"bosun-{os.getuid()}" / f"{digest}.sock"
+
+    def ensure_state_dir(self) -> None:
+        """Create `.bosun/` (0700, self-ignoring) or say exactly why it cannot be used."""
+        try:
+            self.state_dir.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(self.state_dir, 0o700)
+            ignore = self.state_dir / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("*\n")
+            self.log_dir.mkdir(mode=0o700, exist_ok=True)
+            sock_dir = self.socket_path.parent
+            if sock_dir != self.state_dir:
+                sock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.chmod(sock_dir, 0o700)
+        except PermissionError as exc:
+            raise WorkspaceError(
+                f"cannot use the state directory {self.state_dir}: {exc.strerror}. "
+                "Fix its ownership or permissions (it must be writable by you), "
+                "or remove it and let bosun recreate it."
+            ) from exc
+        if not os.access(self.state_dir, os.R_OK | os.W_OK | os.X_OK):
+            raise WorkspaceError(
+                f"the state directory {self.state_dir} is not readable and writable by you; "
+                f"run `chmod 700 {self.state_dir}` or remove it."
+            )
+
+
+def find_workspace(start: Path | None = None) -> Workspace:
+    """The repository containing `start`, checked to be usable; else a WorkspaceError."""
+    start = (start or Path.cwd()).resolve()
+    if not start.exists():
+        raise WorkspaceError(f"{start} does not exist.")
+    probe = _git(start, "rev-parse", "--is-bare-repository", "--show-toplevel")
+    if probe.returncode != 0:
+        if "not a git repository" in probe.stderr:
+            raise WorkspaceError(
+                f"{start} is not inside a git repository. Run bosun from a repository, "
+                "or create one with `git init && git commit --allow-empty -m init`."
+            )
+        raise WorkspaceError(f"git failed in {start}: {probe.stderr.strip()}")
+    lines = probe.stdout.split("\n")
+    if lines[0].strip() == "true":
+        raise WorkspaceError(
+            f"{start} is a bare repository: bosun needs a working tree. "
+            "Clone it (`git clone <bare> <dir>`) and run bosun in the clone."
+        )
+    root = Path(lines[1].strip()) if len(lines) > 1 and lines[1].strip() else start
+    head = _git(root, "rev-parse", "--verify", "-q", "HEAD")
+    if head.returncode != 0:
+        raise WorkspaceError(
+            f"the repository at {root} has no commits yet. "
+            "Make a first commit (`git commit --allow-empty -m init`) and try again."
+        )
+    return Workspace(root=root)

@@ -1,0 +1,58 @@
+"""The one method table: method name → params type, result type, direction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bosun_protocol import messages as m
+from bosun_protocol.base import WireModel
+
+
+class Direction(StrEnum):
+    """Who sends the message."""
+
+    CLIENT_TO_SERVER = "client→server"
+    SERVER_TO_CLIENT = "server→client"
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One row of the table; `result` is None for notifications."""
+
+    name: str
+    params: type[WireModel]
+    result: type[WireModel] | None
+    direction: Direction
+    doc: str
+
+
+def _req(name: str, params: type[WireModel], result: type[WireModel], doc: str) -> MethodSpec:
+    return MethodSpec(name, params, result, Direction.CLIENT_TO_SERVER, doc)
+
+
+def _note(name: str, params: type[WireModel], doc: str) -> MethodSpec:
+    return MethodSpec(name, params, None, Direction.SERVER_TO_CLIENT, doc)
+
+
+_TABLE: list[MethodSpec] = [
+    _req("bosun/status", m.Empty, m.StatusResult, "Daemon health and identity."),
+    _req("bosun/createRun", m.CreateRunParams, m.RunResult, "Record a run for an objective."),
+    _req("bosun/listRuns", m.ListRunsParams, m.ListRunsResult, "Runs, newest first."),
+    _req("bosun/getRun", m.RunIdParams, m.GetRunResult, "A run with its tasks."),
+    _req("bosun/getTask", m.TaskIdParams, m.GetTaskResult, "A task with its attempts."),
+    _req("bosun/updateTask", m.UpdateTaskParams, m.TaskResult, "Edit a task; cycles refused."),
+    _req("bosun/transcript", m.TranscriptParams, m.TranscriptResult, "A transcript page."),
+    _req("bosun/eventsSince", m.EventsSinceParams, m.EventsSinceResult, "Resync from a seq."),
+    _req("bosun/shutdown", m.ShutdownParams, m.ShutdownResult, "Stop the daemon."),
+    _note("bosun/runChanged", m.RunChanged, "A run changed."),
+    _note("bosun/taskChanged", m.TaskChanged, "A task changed."),
+    _note("bosun/event", m.EventNotification, "An event was appended."),
+]
+
+METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in _TABLE}
+
+# `workspace/executeCommand` commands and the params model of their single argument.
+COMMANDS: dict[str, type[WireModel]] = {
+    "bosun.createRun": m.CreateRunParams,
+}
