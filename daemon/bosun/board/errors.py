@@ -1,0 +1,31 @@
+"""Errors only the board raises, on top of the shared tree in `bosun.errors`.
+
+BosunError
+├── BoardStorageError      the database file cannot be read or written (corrupt,
+│                          not a database, permissions, disk full); names the file
+│   └── SchemaVersionError the file was written by a newer bosun
+└── InvalidBoardInputError a request the board refuses as malformed (duplicate key,
+                           cross-run dependency, unknown field)
+"""
+
+from __future__ import annotations
+
+from bosun_protocol.errors import ErrorCode
+
+from bosun.errors import BosunError
+
+
+class BoardStorageError(BosunError):
+    """The board's SQLite file failed; the message names the file and the fix."""
+
+    code = ErrorCode.INTERNAL_ERROR
+
+
+class SchemaVersionError(BoardStorageError):
+    """The database's schema is newer than this code understands."""
+
+
+class InvalidBoardInputError(BosunError):
+    """A write the board refuses because its input does not make sense."""
+
+    code = ErrorCode.INVALID_PARAMS

@@ -1,0 +1,428 @@
+"""The blackboard: runs, tasks, attempts, events and transcripts in one SQLite file.
+
+Durability: WAL, synchronous=FULL, BEGIN IMMEDIATE, one writer with group commit
+(writer.py). Every write appends its event(s) in the same transaction; after COMMIT,
+listeners get (event, run, task) in seq order — `run` when the write changed the run,
+`task` when it changed the task — before the writing caller's await returns.
+Reads use their own connection and never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Callable, Collection, Mapping, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+from bosun_protocol.entities import (
+    Attempt,
+    AttemptOutcome,
+    Cost,
+    Event,
+    Lease,
+    Message,
+    Run,
+    RunOptions,
+    RunState,
+    Task,
+    TaskState,
+    Verdict,
+)
+
+from bosun.board import queries, record_writes, run_writes, task_writes
+from bosun.board.errors import BoardStorageError, InvalidBoardInputError
+from bosun.board.fields import TASK_FIELDS, TRANSITION_FIELDS, run_columns, task_columns
+from bosun.board.models import UNSET, NewMessage, RecordedCall, TaskSpec, Unset
+from bosun.board.schema import migrate
+from bosun.board.transitions import check_transition
+from bosun.board.writer import Notice, Writer, in_thread, storage_error
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Listener = Callable[[Event, Run | None, Task | None], None]
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def _prepare_writer(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise BoardStorageError(f"{path}: SQLite refused WAL mode (got {mode}); is it on NFS?")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    old = migrate(conn, path)
+    last = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+    return old, int(last)
+
+
+def _prepare_reader(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA query_only = ON")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+class Store:
+    """The board's API; every write is durable when it returns."""
+
+    def __init__(
+        self,
+        path: Path,
+        boot_id: str,
+        writer_conn: aiosqlite.Connection,
+        reader_conn: aiosqlite.Connection,
+        *,
+        last_seq: int,
+        migrated_from: int,
+        group_commit: bool,
+    ) -> None:
+        self.path = path
+        self.boot_id = boot_id
+        self.migrated_from = migrated_from
+        self._wconn = writer_conn
+        self._rconn = reader_conn
+        self._last_seq = last_seq
+        self._listeners: list[Listener] = []
+        self._writer = Writer(writer_conn, path, self._announce, group_commit=group_commit)
+        self._writer.start()
+
+    @classmethod
+    async def open(cls, path: Path, *, boot_id: str, group_commit: bool = True) -> Store:
+        """Open (creating and migrating as needed) the board at `path`."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BoardStorageError(
+                f"cannot create {path.parent} for the board: {exc.strerror}; check permissions"
+            ) from exc
+        conns: list[aiosqlite.Connection] = []
+        try:
+            writer = await aiosqlite.connect(path, isolation_level=None)
+            conns.append(writer)
+            old, last = await in_thread(writer, partial(_prepare_writer, path=path))
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            conns.append(reader)
+            await in_thread(reader, _prepare_reader)
+        except BaseException as exc:
+            for conn in conns:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise storage_error(exc, path) from exc
+            raise
+        if old:
+            log.info("board %s migrated from schema version %d", path, old)
+        return cls(
+            path,
+            boot_id,
+            writer,
+            reader,
+            last_seq=last,
+            migrated_from=old,
+            group_commit=group_commit,
+        )
+
+    async def close(self) -> None:
+        """Finish queued writes and close both connections."""
+        await self._writer.close()
+        await self._wconn.close()
+        await self._rconn.close()
+
+    # -- notifications -------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(event, run, task)` after each commit; returns unsubscribe."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the newest committed event (0 when there is none)."""
+        return self._last_seq
+
+    @property
+    def transactions(self) -> int:
+        """How many write transactions committed since open (group commit batches)."""
+        return self._writer.transactions
+
+    def _announce(self, notices: list[Notice]) -> None:
+        for notice in notices:
+            self._last_seq = notice.event.seq
+            for listener in tuple(self._listeners):
+                try:
+                    listener(notice.event, notice.run, notice.task)
+                except Exception:
+                    log.exception(
+                        "board listener %r failed on event %d", listener, notice.event.seq
+                    )
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return await in_thread(self._rconn, fn)
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path) from exc
+
+    # -- runs ------------------------------------------------------------------------
+
+    async def create_run(self, objective: str, options: RunOptions | None = None) -> Run:
+        """Record a new run (pending)."""
+        opts = options or RunOptions()
+        return await self._writer.submit(
+            partial(run_writes.create_run, objective=objective, options=opts)
+        )
+
+    async def get_run(self, run_id: int) -> Run:
+        """The run, or NotFoundError."""
+        return await self._read(partial(run_writes.load_run, run_id=run_id))
+
+    async def list_runs(self, limit: int = 50, before_id: int | None = None) -> list[Run]:
+        """Newest runs first, `limit` at most, older than `before_id` when given."""
+        return await self._read(partial(queries.list_runs, limit=limit, before_id=before_id))
+
+    async def update_run(
+        self,
+        run_id: int,
+        *,
+        event: str,
+        expected_state: RunState | None = None,
+        data: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> Run:
+        """Change run fields, recording `event` (CAS on state when expected_state given)."""
+        columns = run_columns(fields)
+        op = partial(
+            run_writes.update_run,
+            run_id=run_id,
+            event=event,
+            expected=expected_state,
+            data=dict(data or {}),
+            columns=columns,
+        )
+        return await self._writer.submit(op)
+
+    # -- tasks -----------------------------------------------------------------------
+
+    async def create_tasks(self, run_id: int, specs: Sequence[TaskSpec]) -> list[Task]:
+        """Create tasks (planned) with their dependencies, all or none."""
+        specs = [TaskSpec.model_validate(s) for s in specs]
+        return await self._writer.submit(
+            partial(task_writes.create_tasks, run_id=run_id, specs=specs)
+        )
+
+    async def get_task(self, task_id: int) -> Task:
+        """The task, or NotFoundError."""
+        return await self._read(partial(task_writes.load_task, task_id=task_id))
+
+    async def get_task_by_key(self, run_id: int, key: str) -> Task:
+        """The task with `key` in the run, or NotFoundError."""
+        return await self._read(partial(queries.get_task_by_key, run_id=run_id, key=key))
+
+    async def list_tasks(
+        self, run_id: int, states: Collection[TaskState] | None = None
+    ) -> list[Task]:
+        """The run's tasks in creation order, only those in `states` when given."""
+        return await self._read(
+            queries.snapshot(partial(queries.list_tasks, run_id=run_id, states=states))
+        )
+
+    async def transition(
+        self,
+        task_id: int,
+        *,
+        expected: TaskState,
+        to: TaskState,
+        holder: str | None = None,
+        lease: Lease | Unset | None = UNSET,
+        event_data: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> Task:
+        """Move a task expected → to, compare-and-swap on (id, state, lease holder)."""
+        check_transition(expected, to)
+        columns = task_columns(fields, TRANSITION_FIELDS, "transition")
+        op = partial(
+            task_writes.transition,
+            task_id=task_id,
+            expected=expected,
+            to=to,
+            holder=holder,
+            lease=lease,
+            event_data=dict(event_data or {}),
+            columns=columns,
+        )
+        return await self._writer.submit(op)
+
+    async def update_task(
+        self, task_id: int, *, event: str, data: Mapping[str, Any] | None = None, **fields: Any
+    ) -> Task:
+        """Change non-state fields of a task, recording `event`."""
+        if "state" in fields:
+            raise InvalidBoardInputError("update_task cannot change state: use transition()")
+        columns = task_columns(fields, TASK_FIELDS, "update_task")
+        op = partial(
+            task_writes.update_task,
+            task_id=task_id,
+            event=event,
+            data=dict(data or {}),
+            columns=columns,
+        )
+        return await self._writer.submit(op)
+
+    async def add_dependency(self, task_id: int, depends_on_id: int) -> Task:
+        """Make a task wait for another of its run; a cycle raises DependencyCycleError."""
+        return await self._writer.submit(
+            partial(task_writes.add_dependency, task_id=task_id, depends_on_id=depends_on_id)
+        )
+
+    async def remove_dependency(self, task_id: int, depends_on_id: int) -> Task:
+        """Remove a dependency (NotFoundError when there is none)."""
+        return await self._writer.submit(
+            partial(task_writes.remove_dependency, task_id=task_id, depends_on_id=depends_on_id)
+        )
+
+    # -- attempts and cost -------------------------------------------------------------
+
+    async def start_attempt(self, task_id: int, number: int) -> Attempt:
+        """Open attempt `number` (ConflictError when it exists)."""
+        return await self._writer.submit(
+            partial(run_writes.start_attempt, task_id=task_id, number=number)
+        )
+
+    async def finish_attempt(
+        self,
+        task_id: int,
+        number: int,
+        outcome: AttemptOutcome,
+        error: str | None = None,
+        summary: str | None = None,
+        files_changed: Sequence[str] = (),
+        verdicts: Sequence[Verdict] = (),
+    ) -> Attempt:
+        """Close a running attempt with its outcome (ConflictError when already closed)."""
+        op = partial(
+            run_writes.finish_attempt,
+            task_id=task_id,
+            number=number,
+            outcome=AttemptOutcome(outcome),
+            error=error,
+            summary=summary,
+            files_changed=list(files_changed),
+            verdicts=[Verdict.model_validate(v) for v in verdicts],
+        )
+        return await self._writer.submit(op)
+
+    async def list_attempts(self, task_id: int) -> list[Attempt]:
+        """A task's attempts, first to last."""
+        return await self._read(partial(queries.list_attempts, task_id=task_id))
+
+    async def add_cost(
+        self, run_id: int, task_id: int | None, attempt: int | None, cost: Cost
+    ) -> None:
+        """Add to the attempt's, task's and run's totals atomically (see run_writes)."""
+        op = partial(
+            run_writes.add_cost, run_id=run_id, task_id=task_id, attempt=attempt, cost=cost
+        )
+        await self._writer.submit(op)
+
+    # -- events, transcripts, recordings, journal -----------------------------------------
+
+    async def append_event(
+        self,
+        kind: str,
+        *,
+        run_id: int | None = None,
+        task_id: int | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event:
+        """Record an event of the caller's own (e.g. a tool call, a prompt answered)."""
+        op = partial(
+            record_writes.append_event,
+            kind=kind,
+            run_id=run_id,
+            task_id=task_id,
+            data=dict(data or {}),
+        )
+        return await self._writer.submit(op)
+
+    async def events_since(
+        self, after: int, limit: int = 500, run_id: int | None = None
+    ) -> tuple[list[Event], bool]:
+        """Events with seq > after (of one run when given), paged; `more` if cut."""
+        limit = max(1, min(limit, 10_000))
+        return await self._read(
+            partial(queries.events_since, after=after, limit=limit, run_id=run_id)
+        )
+
+    async def append_messages(
+        self, task_id: int, attempt: int, messages: Sequence[NewMessage]
+    ) -> list[Message]:
+        """Append transcript entries (secrets redacted); returns them with ids."""
+        checked = [NewMessage.model_validate(m) for m in messages]
+        op = partial(
+            record_writes.append_messages, task_id=task_id, attempt=attempt, messages=checked
+        )
+        return await self._writer.submit(op)
+
+    async def transcript(
+        self, task_id: int, attempt: int | None = None, after_id: int = 0, limit: int = 200
+    ) -> tuple[list[Message], bool]:
+        """A page of transcript after message `after_id`; `more` if cut."""
+        limit = max(1, min(limit, 5_000))
+        op = partial(
+            queries.transcript, task_id=task_id, attempt=attempt, after_id=after_id, limit=limit
+        )
+        return await self._read(op)
+
+    async def record_call(
+        self,
+        run_id: int,
+        task_id: int | None,
+        attempt: int | None,
+        role: str,
+        key: str,
+        turn: int,
+        request: Mapping[str, Any],
+        response: Mapping[str, Any],
+    ) -> None:
+        """Keep one model call (request and answer) for replay."""
+        op = partial(
+            record_writes.record_call,
+            run_id=run_id,
+            task_id=task_id,
+            attempt=attempt,
+            role=role,
+            key=key,
+            turn=turn,
+            request=dict(request),
+            response=dict(response),
+        )
+        await self._writer.submit(op)
+
+    async def recorded_calls(self, run_id: int) -> list[RecordedCall]:
+        """Every recorded call of a run, in order."""
+        return await self._read(partial(queries.recorded_calls, run_id=run_id))
+
+    async def journal_put(self, kind: str, key: str, data: Mapping[str, Any]) -> None:
+        """Write (or replace) a journal entry, durably."""
+        op = partial(record_writes.journal_put, kind=kind, key=key, data=dict(data))
+        await self._writer.submit(op)
+
+    async def journal_get(self, kind: str, key: str) -> dict[str, Any] | None:
+        """A journal entry's data, or None."""
+        return await self._read(partial(queries.journal_get, kind=kind, key=key))
+
+    async def journal_delete(self, kind: str, key: str) -> None:
+        """Remove a journal entry (no error when absent)."""
+        await self._writer.submit(partial(record_writes.journal_delete, kind=kind, key=key))
+
+    async def journal_list(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every entry of a journal kind, by key."""
+        return await self._read(partial(queries.journal_list, kind=kind))
