@@ -1,0 +1,189 @@
+"""Running the git CLI: time limits, a clean environment, durable writes, off the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bosun.errors import GitError
+
+# Variables that would redirect git away from the repository we name (e.g. when the
+# daemon was started from inside a git hook) are never inherited.
+_SCRUBBED = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_PREFIX",
+    "GIT_COMMON_DIR",
+)
+
+# Every daemon write is durable before git returns (objects and refs fsynced), and no
+# hook or pager from the repository runs inside the daemon.
+_CONFIG = (
+    "-c",
+    "core.fsync=committed,index",
+    "-c",
+    "core.fsyncMethod=fsync",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.pager=cat",
+    "-c",
+    "advice.detachedHead=false",
+    "-c",
+    "gc.auto=0",
+)
+
+
+@dataclass(frozen=True)
+class GitOutput:
+    """What one git command printed and how it exited."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def _base_env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["LC_ALL"] = "C"
+    env["GIT_OPTIONAL_LOCKS"] = "0"
+    if extra:
+        env.update(extra)
+    return env
+
+
+class GitCli:
+    """Runs `git` in a repository with a time limit; `arun` does it off the event loop."""
+
+    def __init__(self, timeout_s: float = 120.0, identity: tuple[str, str] | None = None) -> None:
+        self.timeout_s = timeout_s
+        self._identity_env: dict[str, str] = {}
+        if identity:
+            name, email = identity
+            self._identity_env = {
+                "GIT_AUTHOR_NAME": name,
+                "GIT_AUTHOR_EMAIL": email,
+                "GIT_COMMITTER_NAME": name,
+                "GIT_COMMITTER_EMAIL": email,
+            }
+
+    def run(
+        self,
+        cwd: Path,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
+        check: bool = True,
+        timeout_s: float | None = None,
+    ) -> GitOutput:
+        """Run `git args` in `cwd`; raise GitError on failure when `check`."""
+        merged = dict(self._identity_env)
+        if env:
+            merged.update(env)
+        argv = ["git", *_CONFIG, *args]
+        limit = timeout_s or self.timeout_s
+        try:
+            # A session of its own, so a timeout kills git and anything it started.
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=_base_env(merged),
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                encoding="utf-8",
+                # Paths and file contents need not be UTF-8: keep their bytes round-trip.
+                errors="surrogateescape",
+                start_new_session=True,
+            )
+        except FileNotFoundError as exc:
+            raise GitError(f"cannot run git in {cwd}: {exc.strerror}") from exc
+        try:
+            out, err = proc.communicate(input=input, timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise GitError(
+                f"`git {' '.join(args[:3])}` took longer than {limit:g}s and was stopped",
+                data={"args": list(args)},
+            ) from None
+        result = GitOutput(tuple(args), proc.returncode, out, err)
+        if check and not result.ok:
+            raise git_failure(result)
+        return result
+
+    async def arun(
+        self,
+        cwd: Path,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
+        check: bool = True,
+        timeout_s: float | None = None,
+    ) -> GitOutput:
+        """`run`, in a worker thread so the event loop never waits on git."""
+        return await asyncio.to_thread(
+            self.run, cwd, *args, env=env, input=input, check=check, timeout_s=timeout_s
+        )
+
+    def rev(self, cwd: Path, ref: str) -> str | None:
+        """The commit `ref` names, or None when it does not exist."""
+        out = self.run(cwd, "rev-parse", "--verify", "-q", ref + "^{commit}", check=False)
+        return out.stdout.strip() or None if out.ok else None
+
+    def is_ancestor(self, cwd: Path, ancestor: str, descendant: str) -> bool:
+        """Whether `ancestor` is reachable from `descendant` (equal counts)."""
+        out = self.run(cwd, "merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        if out.returncode not in (0, 1):
+            raise git_failure(out)
+        return out.returncode == 0
+
+    def tree_of(self, cwd: Path, commit: str) -> str:
+        """The tree id of a commit."""
+        return self.run(cwd, "rev-parse", commit + "^{tree}").stdout.strip()
+
+
+def git_failure(out: GitOutput) -> GitError:
+    """A GitError carrying git's own words."""
+    words = (out.stderr or out.stdout).strip().splitlines()
+    said = "; ".join(words[-5:]) if words else f"exit status {out.returncode}"
+    verb = " ".join(out.args[:2])
+    return GitError(f"git {verb} failed: {said}", data={"args": list(out.args)})
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+
+def split_z(text: str) -> list[str]:
+    """Fields of NUL-separated git output."""
+    return [p for p in text.split("\0") if p]
+
+
+def refs_matching(cli: GitCli, cwd: Path, prefix: str) -> dict[str, str]:
+    """Full ref name → commit for every ref whose name starts with `prefix`."""
+    # for-each-ref matches whole path components, so a name prefix needs a glob.
+    out = cli.run(cwd, "for-each-ref", "--format=%(refname)%00%(objectname)", prefix + "*")
+    refs: dict[str, str] = {}
+    for line in out.stdout.splitlines():
+        name, _, oid = line.partition("\0")
+        refs[name] = oid
+    return refs

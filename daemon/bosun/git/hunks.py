@@ -1,0 +1,213 @@
+"""A task's changes as files → hunks with stable ids, and trees built from chosen hunks."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bosun_protocol.review import FileDiff, FileStatus, Hunk
+
+from bosun.errors import GitError
+from bosun.git.command import GitCli, split_z
+from bosun.git.merges import commit_tree
+
+_HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_STATUS: dict[str, FileStatus] = {
+    "A": "added",
+    "M": "modified",
+    "D": "deleted",
+    "T": "type_changed",
+}
+# Hunk ids are only stable for a fixed amount of context, so it is not a parameter.
+_CONTEXT = "-U3"
+
+
+def hunk_id(path: str, header: str, lines: list[str]) -> str:
+    """Stable id of a hunk: the same path, header and lines always give the same id."""
+    digest = hashlib.sha256()
+    for part in (path, header, *lines):
+        digest.update(part.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One file's section of the patch: its header lines and raw hunks."""
+
+    header: list[str]
+    hunks: list[tuple[str, list[str]]]
+
+
+def _split_blocks(patch: str) -> list[_Block]:
+    blocks: list[_Block] = []
+    for line in patch.split("\n"):
+        if line.startswith("diff --git "):
+            blocks.append(_Block(header=[line], hunks=[]))
+        elif not blocks:
+            continue
+        elif line.startswith("@@"):
+            blocks[-1].hunks.append((line, []))
+        elif blocks[-1].hunks:
+            if line[:1] in (" ", "+", "-", "\\"):
+                blocks[-1].hunks[-1][1].append(line)
+        else:
+            blocks[-1].header.append(line)
+    return blocks
+
+
+def _modes(header: list[str]) -> tuple[str | None, str | None]:
+    old = new = None
+    for line in header:
+        for prefix in ("old mode ", "deleted file mode "):
+            if line.startswith(prefix):
+                old = line[len(prefix) :]
+        for prefix in ("new mode ", "new file mode "):
+            if line.startswith(prefix):
+                new = line[len(prefix) :]
+        if line.startswith("index ") and " " in line[6:]:
+            mode = line.rsplit(" ", 1)[1]
+            old, new = old or mode, new or mode
+    return old, new
+
+
+def _patch(cli: GitCli, root: Path, base: str, head: str, *extra: str) -> str:
+    return cli.run(
+        root,
+        "diff",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-renames",
+        "--full-index",
+        _CONTEXT,
+        *extra,
+        base,
+        head,
+    ).stdout
+
+
+def read_diff(cli: GitCli, root: Path, base: str, head: str) -> list[FileDiff]:
+    """The changes between two commits as files and hunks."""
+    names = split_z(cli.run(root, "diff", "--no-renames", "--name-status", "-z", base, head).stdout)
+    entries = [(names[i], names[i + 1]) for i in range(0, len(names) - 1, 2)]
+    blocks = _split_blocks(_patch(cli, root, base, head))
+    if len(blocks) != len(entries):
+        raise GitError(f"could not read the diff {base[:12]}..{head[:12]}: unexpected shape")
+    files: list[FileDiff] = []
+    for (status, path), block in zip(entries, blocks, strict=True):
+        old_mode, new_mode = _modes(block.header)
+        binary = any(
+            line.startswith(("Binary files ", "GIT binary patch")) for line in block.header
+        )
+        hunks = [_hunk(path, header, lines) for header, lines in block.hunks]
+        if not hunks:
+            # Binary or mode-only change: one whole-file pseudo-hunk, so it can be chosen too.
+            index = next((h for h in block.header if h.startswith("index ")), "")
+            kind = "binary" if binary else "mode"
+            body = [index, f"{old_mode}->{new_mode}"]
+            hunks = [Hunk(id=hunk_id(path, kind, body), header=kind, lines=[])]
+        files.append(
+            FileDiff(
+                path=path,
+                status=_STATUS.get(status[:1], "modified"),
+                binary=binary,
+                old_mode=old_mode,
+                new_mode=new_mode,
+                hunks=hunks,
+            )
+        )
+    return files
+
+
+def _hunk(path: str, header: str, lines: list[str]) -> Hunk:
+    match = _HUNK_HEADER.match(header)
+    nums = [int(g) if g is not None else 1 for g in match.groups()] if match else [0, 0, 0, 0]
+    return Hunk(
+        id=hunk_id(path, header, lines),
+        header=header,
+        old_start=nums[0],
+        old_lines=nums[1],
+        new_start=nums[2],
+        new_lines=nums[3],
+        lines=lines,
+    )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A commit on the task's base holding only the approved hunks."""
+
+    commit: str
+    approved: list[str]
+    rejected: list[str]
+
+
+def build_selection(
+    cli: GitCli, root: Path, base: str, head: str, approved: set[str], message: str
+) -> Selection:
+    """Commit base + exactly the approved hunks, in a private index (never the user's)."""
+    files = read_diff(cli, root, base, head)
+    known = {h.id for f in files for h in f.hunks}
+    unknown = sorted(approved - known)
+    if unknown:
+        raise GitError(
+            f"unknown hunk id(s) {', '.join(unknown)}: the task changed since its diff was "
+            "read; fetch the diff again and choose again",
+            data={"unknown": unknown},
+        )
+    patch = _patch(cli, root, base, head, "--binary")
+    blocks = dict(zip([f.path for f in files], _split_blocks(patch), strict=True))
+    whole: list[str] = []
+    partial: list[str] = []
+    for f in files:
+        chosen = [h for h in f.hunks if h.id in approved]
+        if len(chosen) == len(f.hunks):
+            whole.append(f.path)
+        elif chosen:
+            block = blocks[f.path]
+            partial.append("\n".join(block.header))
+            for header, lines in block.hunks:
+                if hunk_id(f.path, header, lines) in approved:
+                    partial.append("\n".join([header, *lines]))
+    with tempfile.TemporaryDirectory(prefix="bosun-review-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        cli.run(root, "read-tree", base, env=env)
+        if whole:
+            _take_whole_files(cli, root, head, whole, env)
+        if partial:
+            cli.run(
+                root,
+                "apply",
+                "--cached",
+                "--whitespace=nowarn",
+                "-",
+                input="\n".join(partial) + "\n",
+                env=env,
+            )
+        tree = cli.run(root, "write-tree", env=env).stdout.strip()
+    commit = commit_tree(cli, root, tree, [base], message)
+    rejected = [h.id for f in files for h in f.hunks if h.id not in approved]
+    chosen_ids = [h.id for f in files for h in f.hunks if h.id in approved]
+    return Selection(commit=commit, approved=chosen_ids, rejected=rejected)
+
+
+def _take_whole_files(
+    cli: GitCli, root: Path, head: str, paths: list[str], env: dict[str, str]
+) -> None:
+    listed = split_z(cli.run(root, "ls-tree", "-r", "-z", "--full-tree", head, "--", *paths).stdout)
+    present = {}
+    for item in listed:
+        meta, _, path = item.partition("\t")
+        mode, _kind, oid = meta.split(" ")
+        present[path] = (mode, oid)
+    records = []
+    for path in paths:
+        if path in present:
+            mode, oid = present[path]
+            records.append(f"{mode} {oid}\t{path}")
+        else:
+            records.append(f"0 {'0' * 40}\t{path}")  # mode 0 removes the entry
+    cli.run(root, "update-index", "-z", "--index-info", input="\0".join(records) + "\0", env=env)

@@ -1,0 +1,223 @@
+"""Making git and the board agree, both ways: prune what the board does not know,
+re-attach what it expects, remove what finished tasks left behind (after retention).
+
+Branches are only deleted when no committed work can be lost: a task branch is deleted
+when its task is finished (complete or abandoned) and past retention, or when its task is
+unknown to the board and its tip is contained in another branch. Anything else is kept
+and reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bosun_protocol.entities import Run, Task, TaskState
+from bosun_protocol.review import GcResult
+
+from bosun.git import points
+from bosun.git.board import GitBoard, all_runs
+from bosun.git.command import GitCli, refs_matching
+from bosun.git.repository import (
+    RUN_PREFIX,
+    SELECTED_PREFIX,
+    TASK_PREFIX,
+    ZERO_OID,
+    id_after,
+    run_branch,
+    task_branch,
+)
+from bosun.git.settings import GitSettings
+from bosun.git.worktrees import TASK_DIR_PREFIX, Worktrees
+
+FINISHED = {TaskState.COMPLETE, TaskState.ABANDONED}
+
+
+class Reconciler:
+    """Compares `git worktree list --porcelain` and bosun's refs with the board."""
+
+    def __init__(
+        self, cli: GitCli, root: Path, board: GitBoard, worktrees: Worktrees, settings: GitSettings
+    ) -> None:
+        self.cli = cli
+        self.root = root
+        self.board = board
+        self.worktrees = worktrees
+        self.settings = settings
+
+    def _expired(self, task: Task, now: datetime) -> bool:
+        return task.state in FINISHED and (
+            task.updated_at + timedelta(hours=self.settings.retention_hours) <= now
+        )
+
+    async def _board(self) -> tuple[dict[int, Run], dict[int, Task]]:
+        runs: dict[int, Run] = {}
+        tasks: dict[int, Task] = {}
+        async for run in all_runs(self.board):
+            runs[run.id] = run
+            for task in await self.board.list_tasks(run.id):
+                tasks[task.id] = task
+        return runs, tasks
+
+    async def reconcile(self, *, dry_run: bool = False) -> GcResult:
+        """One pass in both directions; with `dry_run`, report without changing anything."""
+        result = GcResult()
+        runs, tasks = await self._board()
+        now = datetime.now(UTC)
+        if not dry_run:
+            # Pool worktrees are disposable; dropping them frees any branch a crash left
+            # checked out in one.
+            await asyncio.to_thread(self.worktrees.drop_pool_dirs)
+        await self._worktrees(tasks, now, result, dry_run)
+        await self._task_refs(tasks, now, result, dry_run)
+        await self._run_refs(runs, result, dry_run)
+        return result
+
+    async def _worktrees(
+        self, tasks: dict[int, Task], now: datetime, result: GcResult, dry_run: bool
+    ) -> None:
+        entries = await asyncio.to_thread(self.worktrees.entries)
+        directory = self.worktrees.directory
+        registered = {e.path for e in entries}
+        for entry in entries:
+            if entry.path.parent != directory:
+                continue
+            task_id = id_after(entry.path.name, TASK_DIR_PREFIX)
+            task = tasks.get(task_id) if task_id is not None else None
+            if task is None or self._expired(task, now) or entry.prunable:
+                await self._remove(entry.path, result, dry_run)
+                registered.discard(entry.path)
+            elif entry.branch != task_branch(task.id):
+                # Half-made (a crash between creating and switching): rebuild it below.
+                await self._remove(entry.path, result, dry_run)
+                registered.discard(entry.path)
+            elif task.worktree != str(entry.path):
+                result.repaired.append(f"task {task.id}: worktree recorded as {entry.path}")
+                if not dry_run:
+                    await self.board.update_task(
+                        task.id,
+                        event="task.worktree",
+                        worktree=str(entry.path),
+                        branch=entry.branch,
+                    )
+        if directory.exists():
+            for child in sorted(directory.iterdir()):
+                if child not in registered and child.is_dir():
+                    result.removed_worktrees.append(str(child))
+                    if not dry_run:
+                        await asyncio.to_thread(shutil.rmtree, child, True)
+        for task in tasks.values():
+            if not task.worktree or self._expired(task, now) or task.state in FINISHED:
+                continue
+            path = Path(task.worktree)
+            if path in registered:
+                continue
+            result.reattached_worktrees.append(str(path))
+            if not dry_run:
+                await self._reattach(task, path)
+
+    async def _remove(self, path: Path, result: GcResult, dry_run: bool) -> None:
+        result.removed_worktrees.append(str(path))
+        if not dry_run:
+            await asyncio.to_thread(self.worktrees.remove, path)
+            points.failpoint(points.CLEANUP_WORKTREE_REMOVED)
+
+    async def _reattach(self, task: Task, path: Path) -> None:
+        branch = task_branch(task.id)
+        tip = await asyncio.to_thread(self.cli.rev, self.root, "refs/heads/" + branch)
+        start = tip or task.base_commit
+        if start is None:
+            head = await asyncio.to_thread(
+                self.cli.rev, self.root, "refs/heads/" + run_branch(task.run_id)
+            )
+            start = head
+        if start is None:
+            return
+        await asyncio.to_thread(self.worktrees.create, path, branch, start, new_branch=tip is None)
+
+    async def _task_refs(
+        self, tasks: dict[int, Task], now: datetime, result: GcResult, dry_run: bool
+    ) -> None:
+        branches = await asyncio.to_thread(
+            refs_matching, self.cli, self.root, "refs/heads/" + TASK_PREFIX
+        )
+        entries = await asyncio.to_thread(self.worktrees.entries)
+        checked_out = {e.branch for e in entries if e.branch}
+        for ref, tip in branches.items():
+            name = ref[len("refs/heads/") :]
+            task_id = id_after(name, TASK_PREFIX)
+            task = tasks.get(task_id) if task_id is not None else None
+            if task is not None and not self._expired(task, now):
+                if task.state not in FINISHED and task.head_commit != tip and name in checked_out:
+                    result.repaired.append(f"task {task.id}: head recorded as {tip[:12]}")
+                    if not dry_run:
+                        await self.board.update_task(
+                            task.id, event="task.head_repaired", head_commit=tip
+                        )
+                continue
+            if name in checked_out:
+                continue
+            if task is None and not await self._contained_elsewhere(ref, tip):
+                result.kept.append(f"{name}: unknown to the board and holds unmerged commits")
+                continue
+            result.removed_branches.append(name)
+            if not dry_run:
+                await self.cli.arun(self.root, "update-ref", "-d", ref, tip)
+                points.failpoint(points.CLEANUP_BRANCH_DELETED)
+        selected = await asyncio.to_thread(refs_matching, self.cli, self.root, SELECTED_PREFIX)
+        for ref, tip in selected.items():
+            task_id = id_after(ref, SELECTED_PREFIX)
+            task = tasks.get(task_id) if task_id is not None else None
+            if task is None or self._expired(task, now):
+                result.removed_branches.append(ref)
+                if not dry_run:
+                    await self.cli.arun(self.root, "update-ref", "-d", ref, tip)
+
+    async def _contained_elsewhere(self, ref: str, tip: str) -> bool:
+        out = await self.cli.arun(
+            self.root, "for-each-ref", "--contains", tip, "--format=%(refname)", "refs/heads/"
+        )
+        return any(line and line != ref for line in out.stdout.splitlines())
+
+    async def _run_refs(self, runs: dict[int, Run], result: GcResult, dry_run: bool) -> None:
+        branches = await asyncio.to_thread(
+            refs_matching, self.cli, self.root, "refs/heads/" + RUN_PREFIX
+        )
+        for ref, tip in branches.items():
+            name = ref[len("refs/heads/") :]
+            run_id = id_after(name, RUN_PREFIX)
+            run = runs.get(run_id) if run_id is not None else None
+            if run is None:
+                if await self._contained_elsewhere(ref, tip):
+                    result.removed_branches.append(name)
+                    if not dry_run:
+                        await self.cli.arun(self.root, "update-ref", "-d", ref, tip)
+                else:
+                    result.kept.append(f"{name}: unknown to the board and holds unmerged commits")
+                continue
+            if run.run_branch is None or run.head_commit != tip:
+                # A crash after git moved but before the board heard: git is the truth.
+                result.repaired.append(f"run {run.id}: head recorded as {tip[:12]}")
+                if not dry_run:
+                    await self.board.update_run(
+                        run.id,
+                        event="run.head_repaired",
+                        run_branch=name,
+                        head_commit=tip,
+                        base_commit=run.base_commit or tip,
+                    )
+        for run in runs.values():
+            recorded = run.run_branch
+            if recorded and "refs/heads/" + recorded not in branches and run.head_commit:
+                result.repaired.append(f"run {run.id}: branch {recorded} recreated")
+                if not dry_run:
+                    await self.cli.arun(
+                        self.root,
+                        "update-ref",
+                        "refs/heads/" + recorded,
+                        run.head_commit,
+                        ZERO_OID,
+                        check=False,
+                    )

@@ -1,0 +1,129 @@
+"""Checking that a repository can host a run, and the names bosun gives its refs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from bosun.errors import WorkspaceError
+
+ZERO_OID = "0" * 40
+RUN_PREFIX = "bosun/run-"
+TASK_PREFIX = "bosun/task-"
+SELECTED_PREFIX = "refs/bosun/selected/task-"
+
+
+def run_branch(run_id: int) -> str:
+    """The branch a run's merged work accumulates on (never checked out by bosun)."""
+    return f"{RUN_PREFIX}{run_id}"
+
+
+def task_branch(task_id: int) -> str:
+    """The branch a task's worktree works on."""
+    return f"{TASK_PREFIX}{task_id}"
+
+
+def selected_ref(task_id: int) -> str:
+    """The ref holding a task's reviewed-and-selected hunks, when only some were approved."""
+    return f"{SELECTED_PREFIX}{task_id}"
+
+
+def id_after(name: str, prefix: str) -> int | None:
+    """The number in `bosun/task-12` (given its prefix), or None for any other name."""
+    if not name.startswith(prefix):
+        return None
+    tail = name[len(prefix) :]
+    return int(tail) if tail.isdigit() else None
+
+
+@dataclass(frozen=True)
+class BaseFacts:
+    """The base a run starts from."""
+
+    branch: str
+    commit: str
+
+
+def inspect_base(root: Path, base_branch: str | None) -> BaseFacts:
+    """The run's base branch and commit; a WorkspaceError naming the fix when unusable."""
+    try:
+        repo = git.Repo(root)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise WorkspaceError(
+            f"{root} is not a git repository. Run bosun inside a repository, or create one "
+            "with `git init && git commit --allow-empty -m init`."
+        ) from exc
+    try:
+        if repo.bare:
+            raise WorkspaceError(
+                f"{root} is a bare repository: bosun needs a working tree. "
+                "Clone it (`git clone <bare> <dir>`) and run bosun in the clone."
+            )
+        if not repo.head.is_valid():
+            raise WorkspaceError(
+                f"the repository at {root} has no commits yet. Make a first commit "
+                "(`git commit --allow-empty -m init`) and start the run again."
+            )
+        branches = {h.name: h.commit.hexsha for h in repo.heads}
+        if base_branch is None:
+            if repo.head.is_detached:
+                raise WorkspaceError(
+                    "HEAD is detached, so bosun cannot tell which branch to build on. "
+                    "Check out a branch (`git switch <branch>`) or name one in the run's "
+                    "options (base_branch)."
+                )
+            base_branch = repo.active_branch.name
+        if base_branch.startswith(("bosun/", "refs/")):
+            raise WorkspaceError(
+                f"{base_branch!r} cannot be a base branch: name one of your own branches "
+                "(bosun/* branches belong to bosun)."
+            )
+        if base_branch not in branches:
+            known = ", ".join(sorted(b for b in branches if not b.startswith("bosun/")))
+            raise WorkspaceError(
+                f"the base branch {base_branch!r} does not exist in {root}. "
+                f"Existing branches: {known or '(none)'}. Create it or pick one of those."
+            )
+        return BaseFacts(branch=base_branch, commit=branches[base_branch])
+    finally:
+        repo.close()
+
+
+@dataclass(frozen=True)
+class UserTree:
+    """The state of the user's main worktree that landing must respect."""
+
+    head_branch: str | None
+    dirty: list[str]
+    operation: str | None
+
+
+def inspect_user_tree(root: Path) -> UserTree:
+    """Which branch HEAD is on, what is modified (tracked files), and any git operation
+    in progress — read without refreshing (so without writing) the user's index."""
+    repo = git.Repo(root)
+    try:
+        head = None if repo.head.is_detached else repo.active_branch.name
+        # --no-optional-locks: a plain `git status` would rewrite the index's stat cache.
+        status = repo.git.execute(
+            ["git", "--no-optional-locks", "status", "--porcelain", "-z", "--untracked-files=no"]
+        )
+        dirty = [entry[3:] for entry in str(status).split("\0") if len(entry) > 3]
+        gitdir = Path(repo.git_dir)
+        operation = None
+        for marker, name in (
+            ("MERGE_HEAD", "a merge"),
+            ("rebase-merge", "a rebase"),
+            ("rebase-apply", "a rebase or am"),
+            ("CHERRY_PICK_HEAD", "a cherry-pick"),
+            ("REVERT_HEAD", "a revert"),
+            ("BISECT_LOG", "a bisect"),
+        ):
+            if (gitdir / marker).exists():
+                operation = name
+                break
+        return UserTree(head_branch=head, dirty=dirty, operation=operation)
+    finally:
+        repo.close()

@@ -1,0 +1,374 @@
+"""The git plane's one entry point for the engine and the server (`ctx.services["git"]`).
+
+Every operation records what it is about to do on the board before doing it in git, so
+after a crash `recover()` and `reconcile()` can finish or undo it: the board and git
+always agree again on start. Git work runs in worker threads with time limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from bosun_protocol.entities import Run, Task
+from bosun_protocol.review import GcResult, LandRunResult, TaskDiffResult
+
+from bosun.errors import GitError, InvalidStateError
+from bosun.git import points
+from bosun.git.board import GitBoard
+from bosun.git.command import GitCli
+from bosun.git.conflicts import ConflictSides, ResolutionRefusedError, check_resolution
+from bosun.git.hunks import Selection, build_selection, read_diff
+from bosun.git.landing import land_run
+from bosun.git.merges import MergeOutcome, Merger
+from bosun.git.reconcile import Reconciler
+from bosun.git.repository import ZERO_OID, inspect_base, run_branch, selected_ref, task_branch
+from bosun.git.settings import GitSettings
+from bosun.git.worktrees import Worktrees
+from bosun.workspace import Workspace
+
+CONFLICT_JOURNAL = "conflict"
+
+
+def commit_message(summary: str, task: Task, attempt: int) -> str:
+    """A daemon commit message: the summary, then trailers naming task and attempt."""
+    first = summary.strip().splitlines()[0][:200] if summary.strip() else f"task {task.key}"
+    return f"{first}\n\nBosun-Run: {task.run_id}\nBosun-Task: {task.id}\nBosun-Attempt: {attempt}\n"
+
+
+class GitService:
+    """Runs, task worktrees, commits, review, merges, landing and cleanup."""
+
+    def __init__(self, workspace: Workspace, settings: GitSettings, board: GitBoard) -> None:
+        self.root = workspace.root.resolve()
+        self.workspace = workspace
+        self.board = board
+        self.settings = settings
+        self.cli = GitCli(settings.command_timeout_s, (settings.author_name, settings.author_email))
+        self.worktrees = Worktrees(
+            self.cli,
+            self.root,
+            (self.root / workspace.worktrees_dir.relative_to(workspace.root)),
+            settings.warm_pool,
+            settings.checkout_workers,
+        )
+        self.merger = Merger(self.cli, self.root, board, settings.merge_retries)
+        self.reconciler = Reconciler(self.cli, self.root, board, self.worktrees, settings)
+
+    async def start(self) -> GcResult:
+        """On daemon start: finish journaled merges, then reconcile git with the board."""
+        await asyncio.to_thread(self.workspace.ensure_state_dir)
+        return await self.gc()
+
+    async def close(self) -> None:
+        """Stop background work and remove the warm pool."""
+        await self.worktrees.close()
+
+    def update_settings(self, settings: GitSettings) -> None:
+        """Apply reloaded settings to later operations."""
+        self.settings = settings
+        self.cli.timeout_s = settings.command_timeout_s
+        self.worktrees.pool_size = settings.warm_pool
+        self.merger.retries = settings.merge_retries
+        self.reconciler.settings = settings
+
+    # --- runs -------------------------------------------------------------------
+
+    async def start_run(self, run_id: int) -> Run:
+        """Validate the repository, record the base, create `bosun/run-<id>` (idempotent)."""
+        run = await self.board.get_run(run_id)
+        branch = run_branch(run_id)
+        existing = await asyncio.to_thread(self.cli.rev, self.root, "refs/heads/" + branch)
+        if existing is not None and run.run_branch == branch and run.base_branch:
+            return run
+        base = await asyncio.to_thread(
+            inspect_base, self.root, run.base_branch or run.options.base_branch
+        )
+        start = existing or base.commit
+        if existing is None:
+            await self.cli.arun(
+                self.root,
+                "update-ref",
+                "-m",
+                "bosun: run start",
+                "refs/heads/" + branch,
+                base.commit,
+                ZERO_OID,
+            )
+        points.failpoint(points.RUN_BRANCH_CREATED)
+        run = await self.board.update_run(
+            run_id,
+            event="run.git_ready",
+            data={"base_branch": base.branch, "base_commit": start},
+            base_branch=base.branch,
+            base_commit=start,
+            run_branch=branch,
+            head_commit=start,
+        )
+        self.worktrees.warm(start)
+        return run
+
+    async def run_head(self, run_id: int) -> str:
+        """The current head of a run's branch."""
+        head = await asyncio.to_thread(self.cli.rev, self.root, "refs/heads/" + run_branch(run_id))
+        if head is None:
+            raise InvalidStateError(f"run {run_id} has no branch yet; start the run first")
+        return head
+
+    # --- worktrees and commits ----------------------------------------------------
+
+    async def acquire_worktree(self, task_id: int) -> Task:
+        """The task's worktree on `bosun/task-<id>`, created from the run's head if needed."""
+        task = await self.board.get_task(task_id)
+        path = self.worktrees.task_path(task_id)
+        branch = task_branch(task_id)
+        entries = await asyncio.to_thread(self.worktrees.entries)
+        if any(e.path == path and e.branch == branch for e in entries):
+            if task.worktree == str(path):
+                return task
+            return await self.board.update_task(
+                task_id, event="task.worktree", worktree=str(path), branch=branch
+            )
+        start = await self.run_head(task.run_id)
+        tip = await asyncio.to_thread(self.cli.rev, self.root, "refs/heads/" + branch)
+        base = task.base_commit if tip is not None and task.base_commit else start
+        # Board first: a crash from here on leaves a record reconcile() can complete.
+        task = await self.board.update_task(
+            task_id,
+            event="task.worktree",
+            data={"path": str(path), "branch": branch, "base": base},
+            worktree=str(path),
+            branch=branch,
+            base_commit=base,
+            head_commit=tip or base,
+        )
+        points.failpoint(points.WORKTREE_RECORDED)
+        await asyncio.to_thread(self.worktrees.create, path, branch, start, new_branch=tip is None)
+        self.worktrees.warm(start)
+        return task
+
+    async def commit(self, task_id: int, attempt: int, summary: str) -> str | None:
+        """Commit everything in the task's worktree durably; None when nothing changed."""
+        task = await self.board.get_task(task_id)
+        if not task.worktree:
+            raise InvalidStateError(f"task {task_id} has no worktree")
+        path = Path(task.worktree)
+        await self.cli.arun(path, "add", "-A")
+        staged = await self.cli.arun(path, "diff", "--cached", "--quiet", check=False)
+        if staged.returncode == 0:
+            return None
+        points.failpoint(points.COMMIT_STAGED)
+        await self.cli.arun(
+            path,
+            "commit",
+            "-q",
+            "--no-verify",
+            "-F",
+            "-",
+            input=commit_message(summary, task, attempt),
+        )
+        sha = await asyncio.to_thread(self.cli.rev, path, "HEAD")
+        points.failpoint(points.COMMIT_WRITTEN)
+        await self.board.update_task(
+            task_id,
+            event="task.committed",
+            data={"commit": sha, "attempt": attempt},
+            head_commit=sha,
+        )
+        return sha
+
+    async def release_task(self, task_id: int) -> None:
+        """Remove the task's worktree now (its branch goes at the next gc, per retention)."""
+        task = await self.board.get_task(task_id)
+        if task.worktree:
+            await asyncio.to_thread(self.worktrees.remove, Path(task.worktree))
+            points.failpoint(points.CLEANUP_WORKTREE_REMOVED)
+            await self.board.update_task(task_id, event="task.worktree_removed", worktree=None)
+
+    # --- review -----------------------------------------------------------------------
+
+    async def _task_span(self, task_id: int) -> tuple[Task, str, str]:
+        task = await self.board.get_task(task_id)
+        tip = await asyncio.to_thread(self.cli.rev, self.root, "refs/heads/" + task_branch(task_id))
+        head = tip or task.head_commit
+        if task.base_commit is None or head is None:
+            raise InvalidStateError(f"task {task_id} has no commits to show yet")
+        return task, task.base_commit, head
+
+    async def task_diff(self, task_id: int) -> TaskDiffResult:
+        """Files and hunks between the task's base and head."""
+        _, base, head = await self._task_span(task_id)
+        files = await asyncio.to_thread(read_diff, self.cli, self.root, base, head)
+        return TaskDiffResult(task_id=task_id, base_commit=base, head_commit=head, files=files)
+
+    async def select_hunks(self, task_id: int, hunk_ids: list[str]) -> Selection:
+        """Make only these hunks mergeable; the rest are recorded as rejected."""
+        task, base, head = await self._task_span(task_id)
+        message = (
+            f"task {task.key}: approved hunks\n\nBosun-Run: {task.run_id}\n"
+            f"Bosun-Task: {task.id}\nBosun-Attempt: {task.attempt}\n"
+        )
+        selection = await asyncio.to_thread(
+            build_selection, self.cli, self.root, base, head, set(hunk_ids), message
+        )
+        await self.cli.arun(self.root, "update-ref", selected_ref(task_id), selection.commit)
+        await self.board.update_task(
+            task_id,
+            event="task.hunks_selected",
+            data={
+                "commit": selection.commit,
+                "approved": selection.approved,
+                "rejected": selection.rejected,
+                "head": head,
+            },
+        )
+        return selection
+
+    async def clear_selection(self, task_id: int) -> None:
+        """Forget a hunk selection (e.g. when the task goes back for changes)."""
+        await self.cli.arun(self.root, "update-ref", "-d", selected_ref(task_id), check=False)
+
+    # --- merging ------------------------------------------------------------------------
+
+    async def merge_task(self, task_id: int) -> MergeOutcome:
+        """Merge the task's work (or its approved hunks) into its run branch."""
+        task = await self.board.get_task(task_id)
+        source = await asyncio.to_thread(self.cli.rev, self.root, selected_ref(task_id))
+        if source is None:
+            _, _, source = await self._task_span(task_id)
+        message = (
+            f"bosun: merge task {task.key} (#{task.id}) into run {task.run_id}\n\n"
+            f"Bosun-Run: {task.run_id}\nBosun-Task: {task.id}\nBosun-Attempt: {task.attempt}\n"
+        )
+        return await self.merger.merge(task.run_id, source, message=message, task_id=task_id)
+
+    async def prepare_conflict_worktree(self, merger_task_id: int, conflict: MergeOutcome) -> Task:
+        """A worktree for the merger task on the run head with the task's side merged in,
+        conflict markers left for the merger to resolve."""
+        merger = await self.board.get_task(merger_task_id)
+        sides = ConflictSides(
+            ours=conflict.run_head,
+            theirs=conflict.source,
+            files=[c.path for c in conflict.conflicts],
+        )
+        await self.board.journal_put(
+            CONFLICT_JOURNAL,
+            str(merger_task_id),
+            {
+                "ours": sides.ours,
+                "theirs": sides.theirs,
+                "files": sides.files,
+                "run_id": merger.run_id,
+            },
+        )
+        path = self.worktrees.task_path(merger_task_id)
+        branch = task_branch(merger_task_id)
+        task = await self.board.update_task(
+            merger_task_id,
+            event="task.worktree",
+            worktree=str(path),
+            branch=branch,
+            base_commit=sides.ours,
+            head_commit=sides.ours,
+            data={"conflict": sides.files, "theirs": sides.theirs},
+        )
+        points.failpoint(points.WORKTREE_RECORDED)
+        await asyncio.to_thread(self.worktrees.create, path, branch, sides.ours, new_branch=True)
+        await self.cli.arun(
+            path,
+            "-c",
+            "merge.conflictStyle=diff3",
+            "merge",
+            "--no-ff",
+            "--no-commit",
+            "-q",
+            sides.theirs,
+            check=False,
+        )
+        return task
+
+    async def publish_resolution(self, merger_task_id: int, attempt: int) -> MergeOutcome:
+        """Check the merger's resolution, commit it with both parents, merge it (CAS)."""
+        record = await self.board.journal_get(CONFLICT_JOURNAL, str(merger_task_id))
+        task = await self.board.get_task(merger_task_id)
+        if record is None or not task.worktree:
+            raise InvalidStateError(f"task {merger_task_id} is not resolving a merge conflict")
+        sides = ConflictSides(str(record["ours"]), str(record["theirs"]), list(record["files"]))
+        path = Path(task.worktree)
+        await self.cli.arun(path, "add", "-A")
+        tree = (await self.cli.arun(path, "write-tree")).stdout.strip()
+        problems = await asyncio.to_thread(check_resolution, self.cli, self.root, sides, tree)
+        if problems:
+            raise ResolutionRefusedError(
+                "the merge resolution was refused: " + "; ".join(problems),
+                data={"problems": problems},
+            )
+        message = commit_message(
+            f"resolve merge conflict ({', '.join(sides.files[:5])})", task, attempt
+        )
+        commit = (
+            await self.cli.arun(
+                self.root,
+                "commit-tree",
+                tree,
+                "-p",
+                sides.ours,
+                "-p",
+                sides.theirs,
+                "-F",
+                "-",
+                input=message,
+            )
+        ).stdout.strip()
+        # The worktree's index already holds `tree`: moving its branch leaves it clean.
+        await self.cli.arun(path, "update-ref", "refs/heads/" + task_branch(merger_task_id), commit)
+        await self.cli.arun(path, "merge", "--quit", check=False)
+        points.failpoint(points.COMMIT_WRITTEN)
+        await self.board.update_task(
+            merger_task_id,
+            event="task.committed",
+            data={"commit": commit, "attempt": attempt},
+            head_commit=commit,
+        )
+        outcome = await self.merger.merge(
+            task.run_id, commit, message=message, task_id=merger_task_id
+        )
+        if outcome.status != "conflict":
+            await self.board.journal_delete(CONFLICT_JOURNAL, str(merger_task_id))
+        return outcome
+
+    # --- landing and cleanup ---------------------------------------------------------------
+
+    async def land(self, run_id: int) -> LandRunResult:
+        """Land the run on its base branch, or report why a human must."""
+        run = await self.board.get_run(run_id)
+        if run.base_branch is None or run.run_branch is None:
+            raise InvalidStateError(f"run {run_id} has no branch yet; nothing to land")
+        result = await asyncio.to_thread(
+            land_run,
+            self.cli,
+            self.root,
+            run_id,
+            "refs/heads/" + run.run_branch,
+            run.base_branch,
+            self.settings.land_mode,
+        )
+        data: dict[str, Any] = result.model_dump(mode="json", exclude_none=True)
+        kind = "run.landed" if result.outcome != "needs_human" else "run.land_needs_human"
+        await self.board.append_event(kind, run_id=run_id, data=data)
+        return result
+
+    async def recover(self) -> list[dict[str, Any]]:
+        """Finish or drop merges a crash interrupted."""
+        return await self.merger.recover()
+
+    async def gc(self, *, dry_run: bool = False) -> GcResult:
+        """Recover merges, then reconcile worktrees and branches with the board."""
+        recovered = [] if dry_run else await self.recover()
+        result = await self.reconciler.reconcile(dry_run=dry_run)
+        result.recovered_merges = [f"{a['key']}: {a['outcome']}" for a in recovered]
+        return result
+
+
+__all__ = ["GitError", "GitService", "ResolutionRefusedError"]

@@ -1,0 +1,199 @@
+"""Task worktrees: creating them fast (a warm pool, parallel checkout), listing, removing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from bosun.errors import GitError
+from bosun.git import points
+from bosun.git.command import GitCli
+
+log = logging.getLogger(__name__)
+
+POOL_PREFIX = "pool-"
+TASK_DIR_PREFIX = "task-"
+
+
+@dataclass(frozen=True)
+class WorktreeEntry:
+    """One line group of `git worktree list --porcelain`."""
+
+    path: Path
+    head: str | None
+    branch: str | None  # short name, e.g. bosun/task-3; None when detached
+    prunable: bool
+
+
+def parse_worktree_list(text: str) -> list[WorktreeEntry]:
+    """Parse `git worktree list --porcelain -z` output."""
+    entries: list[WorktreeEntry] = []
+    fields: dict[str, str] = {}
+    for item in [*text.split("\0"), ""]:
+        if item:
+            key, _, value = item.partition(" ")
+            fields[key] = value
+            continue
+        if "worktree" in fields:
+            branch = fields.get("branch")
+            if branch is not None and branch.startswith("refs/heads/"):
+                branch = branch[len("refs/heads/") :]
+            entries.append(
+                WorktreeEntry(
+                    path=Path(fields["worktree"]),
+                    head=fields.get("HEAD"),
+                    branch=branch,
+                    prunable="prunable" in fields,
+                )
+            )
+        fields = {}
+    return entries
+
+
+class Worktrees:
+    """Creates and removes worktrees under `.bosun/worktrees/`, keeping a warm pool."""
+
+    def __init__(self, cli: GitCli, root: Path, directory: Path, pool_size: int, workers: int):
+        self.cli = cli
+        self.root = root
+        self.directory = directory
+        self.pool_size = pool_size
+        self.workers = workers or (os.cpu_count() or 2)
+        self._pool: list[Path] = []
+        self._pool_lock = asyncio.Lock()
+        self._refill: asyncio.Task[None] | None = None
+        self._pool_commit: str | None = None
+
+    def _checkout_config(self) -> tuple[str, ...]:
+        return (
+            "-c",
+            f"checkout.workers={self.workers}",
+            "-c",
+            "checkout.thresholdForParallelism=100",
+        )
+
+    def task_path(self, task_id: int) -> Path:
+        """Where a task's worktree lives."""
+        return self.directory / f"{TASK_DIR_PREFIX}{task_id}"
+
+    def entries(self) -> list[WorktreeEntry]:
+        """Every worktree git knows of (the main one first)."""
+        out = self.cli.run(self.root, "worktree", "list", "--porcelain", "-z")
+        return parse_worktree_list(out.stdout)
+
+    def create(self, path: Path, branch: str, start: str, *, new_branch: bool) -> None:
+        """A worktree at `path` on `branch` (created at `start` when `new_branch`)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._clear_stale_dir(path)
+        pooled = self._take_pooled() if new_branch else None
+        if pooled is not None:
+            try:
+                self._switch_pooled(pooled, path, branch, start)
+                return
+            except GitError as exc:
+                log.warning("pooled worktree %s unusable (%s); creating afresh", pooled, exc)
+                self.remove(pooled)
+                self._clear_stale_dir(path)
+        args = ["worktree", "add", "-q"]
+        args += ["-b", branch, str(path), start] if new_branch else [str(path), branch]
+        self.cli.run(self.root, *self._checkout_config(), *args)
+        points.failpoint(points.WORKTREE_ADDED)
+
+    def _switch_pooled(self, pooled: Path, path: Path, branch: str, start: str) -> None:
+        # A pooled worktree is already checked out; switching commits rewrites only the
+        # files that differ, which is what makes acquisition cheap on large trees.
+        self.cli.run(pooled, *self._checkout_config(), "checkout", "-q", "-b", branch, start)
+        points.failpoint(points.WORKTREE_SWITCHED)
+        self.cli.run(self.root, "worktree", "move", str(pooled), str(path))
+        points.failpoint(points.WORKTREE_ADDED)
+
+    def _clear_stale_dir(self, path: Path) -> None:
+        # A directory git does not know (left by a crash inside `worktree add`) blocks
+        # the path; anything registered is left to reconciliation.
+        if path.exists() and not (path / ".git").exists():
+            shutil.rmtree(path, ignore_errors=True)
+        self.cli.run(self.root, "worktree", "prune", check=False)
+
+    def remove(self, path: Path) -> None:
+        """Remove a worktree (even with local changes) and forget it."""
+        if path.exists():
+            out = self.cli.run(
+                self.root, "worktree", "remove", "--force", "--force", str(path), check=False
+            )
+            if not out.ok and path.exists():
+                shutil.rmtree(path, ignore_errors=True)
+        self.cli.run(self.root, "worktree", "prune", check=False)
+
+    # --- warm pool ------------------------------------------------------------
+
+    def _take_pooled(self) -> Path | None:
+        while self._pool:
+            candidate = self._pool.pop()
+            if (candidate / ".git").exists():
+                return candidate
+        return None
+
+    def _add_pooled(self, commit: str) -> None:
+        path = self.directory / f"{POOL_PREFIX}{uuid.uuid4().hex[:12]}"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.cli.run(
+            self.root,
+            *self._checkout_config(),
+            "worktree",
+            "add",
+            "-q",
+            "--detach",
+            str(path),
+            commit,
+        )
+        self._pool.append(path)
+
+    def warm(self, commit: str) -> None:
+        """Ask for the pool to be refilled in the background, checked out at `commit`."""
+        self._pool_commit = commit
+        if self.pool_size == 0 or (self._refill is not None and not self._refill.done()):
+            return
+        self._refill = asyncio.get_running_loop().create_task(self._fill())
+        self._refill.add_done_callback(_log_failure)
+
+    async def _fill(self) -> None:
+        async with self._pool_lock:
+            while len(self._pool) < self.pool_size and self._pool_commit:
+                await asyncio.to_thread(self._add_pooled, self._pool_commit)
+
+    async def wait_warm(self) -> None:
+        """Wait until a pending refill has finished (tests and benchmarks)."""
+        if self._refill is not None:
+            await asyncio.shield(self._refill)
+
+    async def close(self) -> None:
+        """Stop refilling and remove pooled worktrees."""
+        if self._refill is not None and not self._refill.done():
+            self._refill.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refill
+        async with self._pool_lock:
+            pooled, self._pool = self._pool, []
+            for path in pooled:
+                await asyncio.to_thread(self.remove, path)
+
+    def drop_pool_dirs(self) -> list[Path]:
+        """Remove every pool worktree on disk (after a restart they are not trusted)."""
+        removed = []
+        for entry in self.entries():
+            if entry.path.parent == self.directory and entry.path.name.startswith(POOL_PREFIX):
+                self.remove(entry.path)
+                removed.append(entry.path)
+        self._pool = []
+        return removed
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("warming the worktree pool failed", exc_info=task.exception())
