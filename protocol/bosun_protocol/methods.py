@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bosun_protocol import messages as m
+from bosun_protocol import review as rv
 from bosun_protocol.base import WireModel
 
 
@@ -45,6 +46,10 @@ _TABLE: list[MethodSpec] = [
     _req("bosun/transcript", m.TranscriptParams, m.TranscriptResult, "A transcript page."),
     _req("bosun/eventsSince", m.EventsSinceParams, m.EventsSinceResult, "Resync from a seq."),
     _req("bosun/shutdown", m.ShutdownParams, m.ShutdownResult, "Stop the daemon."),
+    _req("bosun/taskDiff", rv.TaskDiffParams, rv.TaskDiffResult, "A task's files and hunks."),
+    _req("bosun/reviewTask", rv.ReviewTaskParams, rv.ReviewTaskResult, "Decide on a task."),
+    _req("bosun/landRun", rv.LandRunParams, rv.LandRunResult, "Land a run on its base."),
+    _req("bosun/gc", rv.GcParams, rv.GcResult, "Reconcile git with the board; clean up."),
     _note("bosun/runChanged", m.RunChanged, "A run changed."),
     _note("bosun/taskChanged", m.TaskChanged, "A task changed."),
     _note("bosun/event", m.EventNotification, "An event was appended."),
