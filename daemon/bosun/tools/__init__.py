@@ -1,1 +1,68 @@
-"""bosun.tools."""
+"""bosun.tools: the tool registry, the call pipeline, file/command/git/framework tools, the sandbox.
+
+registry = build_registry(settings.tools)
+executor = ToolExecutor(registry, Policy.from_settings(settings.tools))
+result = await executor.call(ctx, "read_file", '{"path": "README.md"}')
+"""
+
+from __future__ import annotations
+
+from bosun.tools.commands import RUN_COMMAND
+from bosun.tools.context import (
+    ApprovalChoice,
+    ApprovalDecision,
+    ApprovalRequest,
+    Approver,
+    EventSink,
+    FrameworkHost,
+    SubtaskSpec,
+    ToolContext,
+)
+from bosun.tools.executor import ToolExecutor
+from bosun.tools.files import FILE_TOOLS
+from bosun.tools.framework import FRAMEWORK_TOOLS
+from bosun.tools.git_tools import GIT_TOOLS
+from bosun.tools.policy import DEFAULT_RULES, Policy
+from bosun.tools.registry import PROFILE_TOOLS, Tool, ToolRegistry, ToolSpec
+from bosun.tools.results import AskHuman, ControlOutcome, Finish, ToolResult
+from bosun.tools.sandbox import Sandbox, SandboxReport, current_sandbox, sandbox_report
+from bosun.tools.search import SEARCH_TOOLS
+from bosun.tools.settings import ToolSettings
+from bosun.tools.web_search import make_web_search
+
+
+def build_registry(settings: ToolSettings) -> ToolRegistry:
+    """Every built-in tool; web_search only when it is configured."""
+    registry = ToolRegistry([*FILE_TOOLS, *SEARCH_TOOLS, RUN_COMMAND, *GIT_TOOLS, *FRAMEWORK_TOOLS])
+    search = make_web_search(settings.web_search)
+    if search is not None:
+        registry.register(search)
+    return registry
+
+
+__all__ = [
+    "DEFAULT_RULES",
+    "PROFILE_TOOLS",
+    "ApprovalChoice",
+    "ApprovalDecision",
+    "ApprovalRequest",
+    "Approver",
+    "AskHuman",
+    "ControlOutcome",
+    "EventSink",
+    "Finish",
+    "FrameworkHost",
+    "Policy",
+    "Sandbox",
+    "SandboxReport",
+    "SubtaskSpec",
+    "Tool",
+    "ToolContext",
+    "ToolExecutor",
+    "ToolRegistry",
+    "ToolResult",
+    "ToolSpec",
+    "build_registry",
+    "current_sandbox",
+    "sandbox_report",
+]

@@ -1,0 +1,140 @@
+"""`run_command`: a shell command in the task's worktree, sandboxed, bounded, and reaped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from bosun.tools.context import ToolContext
+from bosun.tools.errors import ToolError
+from bosun.tools.process import ProcessOutcome, run_process
+from bosun.tools.registry import Tool
+from bosun.tools.results import ToolResult
+from bosun.tools.sandbox import Sandbox, current_sandbox
+from bosun.tools.settings import ToolSettings
+
+MARKER_VAR = "BOSUN_COMMAND_ID"
+_SHELL = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
+
+
+class RunCommandArgs(BaseModel):
+    """Arguments of run_command."""
+
+    command: str = Field(min_length=1, max_length=20_000, description="a bash command line")
+    timeout_s: float | None = Field(
+        default=None, gt=0, description="time limit in seconds (default and maximum from settings)"
+    )
+    workdir: str = Field(default="", description="directory relative to the worktree root")
+
+
+def command_env(settings: ToolSettings, tmp: Path, marker: str) -> dict[str, str]:
+    """The whole environment a command gets: an allowlist, never the daemon's secrets."""
+    env = {
+        "PATH": settings.command_path,
+        "HOME": str(tmp),
+        "TMPDIR": str(tmp),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TERM": "dumb",
+        "NO_COLOR": "1",
+        "PAGER": "cat",
+        "GIT_PAGER": "cat",
+        "GIT_TERMINAL_PROMPT": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        MARKER_VAR: marker,
+    }
+    for name in settings.env_passthrough:
+        value = os.environ.get(name)
+        if value is not None:
+            env[name] = value
+    return env
+
+
+def _sandbox(ctx: ToolContext) -> Sandbox:
+    return ctx.sandbox if ctx.sandbox is not None else current_sandbox(ctx.settings.sandbox)
+
+
+def _hidden(ctx: ToolContext) -> list[Path]:
+    extra = [Path(os.path.expanduser(p)) for p in ctx.settings.sandbox_hide]
+    return [*ctx.hidden_paths, *extra]
+
+
+def _describe(out: ProcessOutcome, limit: float, max_limit: float) -> str:
+    text = out.output.decode("utf-8", errors="replace")
+    shown = f"{out.total_bytes} bytes" if out.total_bytes else "no output"
+    if out.timed_out:
+        head = (
+            f"TIMED OUT after {limit:g} s: the command and every process it started were stopped.\n"
+            "Commands cannot keep running after they return. If this was a server or a watcher, "
+            "do not run it on its own: start it and its check in one command and stop it there "
+            "(e.g. `srv & pid=$!; sleep 1; curl ...; kill $pid`), or bound it with `timeout 10 ...`. "
+            f"If it is only slow, pass a larger timeout_s (at most {max_limit:g})."
+        )
+    else:
+        head = f"exit code: {out.exit_code}"
+        if out.leftovers_killed:
+            head += f" ({out.leftovers_killed} background process(es) it left were stopped)"
+    return f"{head}\n--- output ({shown}, {out.duration_s:.2f} s) ---\n{text}"
+
+
+async def run_command(ctx: ToolContext, args: RunCommandArgs) -> ToolResult:
+    """Run the command; the result states exit code, duration and (bounded) output."""
+    settings = ctx.settings
+    max_limit = settings.command_max_timeout_s
+    limit = min(args.timeout_s or settings.command_timeout_s, max_limit)
+    parts = ctx.worktree.split(args.workdir, allow_root=True)
+    with ctx.worktree.directory(parts):
+        pass  # refuses a workdir reached through a link, or missing
+    cwd = ctx.worktree.root.joinpath(*parts)
+    sandbox = _sandbox(ctx)
+    marker = secrets.token_hex(12)
+    tmp = Path(tempfile.mkdtemp(prefix="bosun-cmd-"))
+    try:
+        prepared = sandbox.prepare(
+            [_SHELL, "-c", args.command], worktree=ctx.worktree.root, tmp=tmp, hidden=_hidden(ctx)
+        )
+        try:
+            out = await run_process(
+                prepared.argv,
+                cwd=cwd,
+                env=command_env(settings, tmp, marker),
+                limit_s=limit,
+                grace=settings.kill_grace_s,
+                output_limit=settings.output_limit_chars,
+                marker=f"{MARKER_VAR}={marker}".encode(),
+                preexec=prepared.preexec,
+            )
+        except OSError as exc:
+            raise ToolError(f"could not start the command: {exc.strerror or exc}") from None
+        finally:
+            prepared.cleanup()
+    finally:
+        await asyncio.to_thread(shutil.rmtree, tmp, True)
+    result = ToolResult(_describe(out, limit, max_limit))
+    if out.timed_out:
+        result.is_error, result.outcome = True, "timeout"
+    elif out.exit_code != 0:
+        result.is_error = True
+    return result
+
+
+RUN_COMMAND = Tool(
+    name="run_command",
+    description=(
+        "Run a bash command in the task's worktree and return its exit code and output "
+        "(stdout and stderr together; long output keeps its head and tail). stdin is empty; "
+        "the network is off and only the worktree and $TMPDIR are writable where the "
+        "sandbox allows. Every process the command starts is stopped when it returns or "
+        "hits its time limit, so do not start servers or watchers on their own."
+    ),
+    args=RunCommandArgs,
+    run=run_command,
+    timed=False,
+    summary_field="command",
+)

@@ -1,0 +1,149 @@
+"""The one path every tool call takes: validate → policy → run with a limit → bound → redact → event.
+
+Nothing a tool returns is interpreted here: output is data for the model, never an
+instruction to the daemon. Only the typed control outcomes of `finish` and `ask_human`
+reach the worker loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from bosun.errors import BosunError
+from bosun.secrets import redact
+from bosun.tools.context import ToolContext
+from bosun.tools.policy import Policy
+from bosun.tools.registry import Tool, ToolRegistry
+from bosun.tools.results import ToolResult, bound_text
+
+log = logging.getLogger(__name__)
+
+_EVENT_STRING_LIMIT = 400  # long arguments (file contents) are cut in events
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """A validation failure as lines the model can act on."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "(arguments)"
+        lines.append(f"- {where}: {err['msg']}")
+    return "invalid arguments:\n" + "\n".join(lines)
+
+
+def _shorten(value: Any) -> Any:
+    if isinstance(value, str):
+        text = redact(value)
+        if len(text) > _EVENT_STRING_LIMIT:
+            return text[:_EVENT_STRING_LIMIT] + f"…[{len(text)} chars]"
+        return text
+    if isinstance(value, dict):
+        return {str(k): _shorten(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shorten(v) for v in value[:50]]
+    return value
+
+
+class ToolExecutor:
+    """Runs tool calls for workers, each through the whole pipeline."""
+
+    def __init__(self, registry: ToolRegistry, policy: Policy) -> None:
+        self.registry = registry
+        self.policy = policy
+
+    async def call(
+        self, ctx: ToolContext, name: str, arguments: str | Mapping[str, Any] | None
+    ) -> ToolResult:
+        """Run one call; every failure becomes a result, and every call an event."""
+        started = time.monotonic()
+        raw: dict[str, Any] = {}
+        result = await self._call(ctx, name, arguments, raw)
+        result.content = redact(bound_text(result.content, ctx.settings.output_limit_chars))
+        await self._record(ctx, name, raw, result, time.monotonic() - started)
+        return result
+
+    async def _call(
+        self,
+        ctx: ToolContext,
+        name: str,
+        arguments: str | Mapping[str, Any] | None,
+        raw: dict[str, Any],
+    ) -> ToolResult:
+        tool = self.registry.get(name)
+        if tool is None or not self.registry.allowed(ctx.profile, name):
+            names = ", ".join(t.name for t in self.registry.for_profile(ctx.profile))
+            return ToolResult.error(f"unknown tool {name!r}; available: {names}", "invalid")
+        parsed = _parse(arguments)
+        if isinstance(parsed, str):
+            return ToolResult.error(parsed, "invalid")
+        raw.update(parsed)
+        try:
+            args = tool.args.model_validate(parsed)
+        except ValidationError as exc:
+            return ToolResult.error(describe_validation(exc), "invalid")
+        command = parsed.get("command") if name == "run_command" else None
+        refusal = await self.policy.authorize(
+            ctx, name, _shorten(parsed), command if isinstance(command, str) else None
+        )
+        if refusal is not None:
+            return ToolResult.error(refusal, "denied")
+        return await self._run(ctx, tool, args)
+
+    async def _run(self, ctx: ToolContext, tool: Tool[Any], args: Any) -> ToolResult:
+        limit = ctx.settings.tool_timeout_s
+        try:
+            if tool.timed:
+                async with asyncio.timeout(limit):
+                    out = await tool.run(ctx, args)
+            else:
+                out = await tool.run(ctx, args)
+        except TimeoutError:
+            return ToolResult.error(f"{tool.name} did not finish within {limit:g} s", "timeout")
+        except BosunError as exc:  # tool refusals, and board errors such as a cycle
+            return ToolResult.error(exc.message)
+        except Exception:
+            log.exception("tool %s failed", tool.name)
+            return ToolResult.error(f"{tool.name} failed with an internal error (logged)")
+        return out if isinstance(out, ToolResult) else ToolResult(out)
+
+    async def _record(
+        self, ctx: ToolContext, name: str, raw: dict[str, Any], result: ToolResult, took: float
+    ) -> None:
+        if ctx.events is None:
+            return
+        data: dict[str, Any] = {
+            "tool": name,
+            "args": _shorten(raw),
+            "attempt": ctx.attempt,
+            "durationMs": round(took * 1000, 1),
+            "outcome": result.outcome,
+        }
+        if result.is_error:
+            data["error"] = result.content[:_EVENT_STRING_LIMIT]
+        if result.control is not None:
+            data["control"] = result.control.kind
+        await ctx.events.append_event(
+            "tool_call", run_id=ctx.run_id, task_id=ctx.task_id, data=data
+        )
+
+
+def _parse(arguments: str | Mapping[str, Any] | None) -> dict[str, Any] | str:
+    """The arguments as a mapping, or a message saying why they are not one."""
+    if arguments is None or arguments == "":
+        return {}
+    if isinstance(arguments, str):
+        try:
+            value = json.loads(arguments)
+        except json.JSONDecodeError as exc:
+            return f"arguments are not valid JSON: {exc.msg} at position {exc.pos}"
+    else:
+        value = dict(arguments)
+    if not isinstance(value, dict):
+        return "arguments must be a JSON object"
+    return value

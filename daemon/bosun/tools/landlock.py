@@ -1,0 +1,137 @@
+"""Landlock (Linux ≥ 5.13) through raw syscalls: restrict writes, and TCP from ABI 4.
+
+The ruleset is built in the daemon; the forked child only calls prctl(NO_NEW_PRIVS)
+and landlock_restrict_self — two syscalls, nothing that allocates or takes a lock —
+before it executes the command. Reads are not restricted (Landlock cannot carve
+exceptions out of an allowed tree); see docs/security.md.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+# Syscall numbers are the same on every Linux architecture (added after the unification).
+_SYS_CREATE_RULESET = 444
+_SYS_ADD_RULE = 445
+_SYS_RESTRICT_SELF = 446
+_CREATE_RULESET_VERSION = 1
+_RULE_PATH_BENEATH = 1
+_PR_SET_NO_NEW_PRIVS = 38
+
+# Filesystem access rights (uapi/linux/landlock.h).
+_WRITE_FILE = 1 << 1
+_REMOVE_DIR = 1 << 4
+_REMOVE_FILE = 1 << 5
+_MAKE_ALL = sum(1 << b for b in range(6, 13))  # char, dir, reg, sock, fifo, block, sym
+_REFER = 1 << 13  # ABI 2
+_TRUNCATE = 1 << 14  # ABI 3
+_NET_BIND_TCP = 1 << 0  # ABI 4
+_NET_CONNECT_TCP = 1 << 1
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+_prctl = _libc.prctl
+_prctl.restype = ctypes.c_int
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = (("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64))
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = (("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32))
+
+
+def abi_version() -> int:
+    """The kernel's Landlock ABI version; 0 when Landlock is absent or disabled."""
+    try:
+        version = int(
+            _syscall(
+                ctypes.c_long(_SYS_CREATE_RULESET),
+                None,
+                ctypes.c_size_t(0),
+                ctypes.c_uint32(_CREATE_RULESET_VERSION),
+            )
+        )
+    except (AttributeError, OSError):
+        return 0
+    return max(version, 0)
+
+
+def _fs_rights(abi: int) -> int:
+    rights = _WRITE_FILE | _REMOVE_DIR | _REMOVE_FILE | _MAKE_ALL
+    if abi >= 2:
+        rights |= _REFER
+    if abi >= 3:
+        rights |= _TRUNCATE
+    return rights
+
+
+class Ruleset:
+    """Writes only beneath `writable` dirs (and to `writable_files`); no TCP at ABI ≥ 4."""
+
+    def __init__(self, writable: Iterable[Path], writable_files: Iterable[Path] = ()) -> None:
+        self.abi = abi_version()
+        if self.abi < 1:
+            raise OSError("Landlock is not available in this kernel")
+        fs = _fs_rights(self.abi)
+        attr = _RulesetAttr(fs, (_NET_BIND_TCP | _NET_CONNECT_TCP) if self.abi >= 4 else 0)
+        size = ctypes.sizeof(_RulesetAttr) if self.abi >= 4 else 8
+        fd = int(
+            _syscall(
+                ctypes.c_long(_SYS_CREATE_RULESET),
+                ctypes.byref(attr),
+                ctypes.c_size_t(size),
+                ctypes.c_uint32(0),
+            )
+        )
+        if fd < 0:
+            raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+        self.fd = fd
+        self.network_blocked = self.abi >= 4
+        try:
+            for path in writable:
+                self._allow(path, fs)
+            file_rights = _WRITE_FILE | (_TRUNCATE if self.abi >= 3 else 0)
+            for path in writable_files:
+                if path.exists():
+                    self._allow(path, file_rights)
+        except BaseException:
+            self.close()
+            raise
+
+    def _allow(self, path: Path, rights: int) -> None:
+        pfd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        try:
+            rule = _PathBeneath(rights, pfd)
+            rc = _syscall(
+                ctypes.c_long(_SYS_ADD_RULE),
+                ctypes.c_int(self.fd),
+                ctypes.c_int(_RULE_PATH_BENEATH),
+                ctypes.byref(rule),
+                ctypes.c_uint32(0),
+            )
+            if rc < 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"landlock_add_rule({path}): {os.strerror(err)}")
+        finally:
+            os.close(pfd)
+
+    def restrict_self(self) -> None:
+        """Apply the ruleset to the calling process (run in the child before exec)."""
+        if _prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+        rc = _syscall(ctypes.c_long(_SYS_RESTRICT_SELF), ctypes.c_int(self.fd), ctypes.c_uint32(0))
+        if rc < 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+
+    def close(self) -> None:
+        """Release the ruleset descriptor (the child keeps its own restriction)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
