@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Fails any test that tries to reach a real model provider (or anything off this machine).
+pytest_plugins = ["tests.fakes.no_network"]
+
 
 def _git(cwd: Path, *args: str) -> str:
     out = subprocess.run(

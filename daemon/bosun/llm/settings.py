@@ -1,11 +1,119 @@
-"""Settings of the model layer (owned by bosun.llm; filled in by the models issue)."""
+"""Settings of the model layer: `[llm]` in `.bosun/config.toml` (see docs/models.md)."""
 
-from pydantic import BaseModel, ConfigDict
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+ROLES = (
+    "director",
+    "planner",
+    "coder",
+    "tester",
+    "test_architect",
+    "researcher",
+    "writer",
+    "merger",
+    "strategist",
+)
 
 
-class LlmSettings(BaseModel):
-    """`[llm]` in `.bosun/config.toml`."""
-
+class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+class ProviderSettings(_Section):
+    """`[llm.providers.<name>]`: where a provider lives, its key and its limits."""
+
+    api: Literal["openai", "anthropic"] | None = None  # wire API; built-ins know theirs
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    api_key_env: str | None = None  # environment variable holding the key
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+    max_concurrent: int | None = Field(default=None, ge=1)
+    timeout: float = Field(default=600.0, gt=0)  # whole-request limit, seconds
+
+
+class Price(_Section):
+    """USD per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)  # None: same as input
+
+
+class RetrySettings(_Section):
+    """`[llm.retry]`: the one retry layer (the SDKs' own retries are off)."""
+
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    base_delay: float = Field(default=1.0, ge=0)
+    max_delay: float = Field(default=60.0, ge=0)
+    jitter: float = Field(default=0.25, ge=0, le=1)  # +/- this fraction of each delay
+    max_retry_after: float = Field(default=300.0, ge=0)  # longer provider waits are capped
+    first_token_timeout: float = Field(default=120.0, gt=0)
+
+
+class BudgetSettings(_Section):
+    """`[llm.budget]`: hard limits; a run's own options override the run limits."""
+
+    task_tokens: int | None = Field(default=None, ge=0)
+    task_usd: float | None = Field(default=None, ge=0)
+    run_tokens: int | None = Field(default=None, ge=0)
+    run_usd: float | None = Field(default=None, ge=0)
+
+
+def _p(inp: float, out: float, cached: float | None = None) -> Price:
+    return Price(input=inp, output=out, cached_input=cached)
+
+
+def default_prices() -> dict[str, Price]:
+    """Prices of common models (USD per million tokens) as published when written."""
+    return {
+        "openai:gpt-4.1": _p(2.0, 8.0, 0.5),
+        "openai:gpt-4.1-mini": _p(0.4, 1.6, 0.1),
+        "openai:gpt-4.1-nano": _p(0.1, 0.4, 0.025),
+        "openai:gpt-4o": _p(2.5, 10.0, 1.25),
+        "openai:gpt-4o-mini": _p(0.15, 0.6, 0.075),
+        "openai:o3": _p(2.0, 8.0, 0.5),
+        "openai:o4-mini": _p(1.1, 4.4, 0.275),
+        "openai:gpt-5": _p(1.25, 10.0, 0.125),
+        "openai:gpt-5-mini": _p(0.25, 2.0, 0.025),
+        "anthropic:claude-sonnet-4-5": _p(3.0, 15.0, 0.3),
+        "anthropic:claude-sonnet-4-0": _p(3.0, 15.0, 0.3),
+        "anthropic:claude-opus-4-1": _p(15.0, 75.0, 1.5),
+        "anthropic:claude-haiku-4-5": _p(1.0, 5.0, 0.1),
+        "anthropic:claude-3-5-haiku-latest": _p(0.8, 4.0, 0.08),
+        # Local and offline models cost nothing.
+        "ollama:*": _p(0.0, 0.0),
+        "scripted:*": _p(0.0, 0.0),
+        "replay:*": _p(0.0, 0.0),
+    }
+
+
+class LlmSettings(_Section):
+    """`[llm]` in `.bosun/config.toml`."""
+
     default_model: str = "scripted:demo"
+    roles: dict[str, str] = Field(default_factory=dict)  # role → provider:model
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    prices: dict[str, Price] = Field(default_factory=default_prices)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; roles are {', '.join(ROLES)}")
+        return value
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _keep_default_prices(cls, value: object) -> object:
+        # A config that prices one model must not erase the defaults of all others.
+        if isinstance(value, dict):
+            return {**default_prices(), **value}
+        return value

@@ -1,0 +1,127 @@
+"""Adapter for Anthropic messages with tool use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+
+from bosun.llm.assembly import StreamAssembler
+from bosun.llm.messages import ChatMessage, ModelRequest, StopReason
+from bosun.llm.streaming import StreamingModel
+
+_STOPS: dict[str, StopReason] = {
+    "end_turn": "end",
+    "tool_use": "tool_calls",
+    "max_tokens": "max_tokens",
+    "stop_sequence": "stop_sequence",
+}
+
+
+def _blocks(m: ChatMessage) -> list[dict[str, Any]]:
+    if m.role == "tool":
+        return [
+            {
+                "type": "tool_result",
+                "tool_use_id": m.tool_call_id or "",
+                "content": m.content,
+                "is_error": m.is_error,
+            }
+        ]
+    blocks: list[dict[str, Any]] = []
+    if m.content:
+        blocks.append({"type": "text", "text": m.content})
+    for c in m.tool_calls:
+        # A call whose arguments did not parse goes back as its raw text, so the model sees it.
+        args = c.arguments if c.error is None else {"_unparsed": c.raw_arguments}
+        blocks.append({"type": "tool_use", "id": c.id, "name": c.name, "input": args})
+    return blocks
+
+
+def to_anthropic(messages: list[ChatMessage]) -> tuple[str, list[dict[str, Any]]]:
+    """(system text, messages) in Anthropic form; same-role neighbours are merged."""
+    system = "\n\n".join(m.content for m in messages if m.role == "system")
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        role = "assistant" if m.role == "assistant" else "user"
+        blocks = _blocks(m)
+        if not blocks:
+            continue
+        if out and out[-1]["role"] == role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": role, "content": blocks})
+    return system, out
+
+
+class AnthropicModel(StreamingModel):
+    """A model behind the `anthropic` SDK, streamed, with the SDK's own retries off."""
+
+    def make_client(self, api_key: str, base_url: str | None, timeout: float) -> Any:
+        """An `AsyncAnthropic` client without retries."""
+        return anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout
+        )
+
+    def _params(self, request: ModelRequest) -> dict[str, Any]:
+        system, messages = to_anthropic(request.messages)
+        params: dict[str, Any] = {
+            "model": self.model_id,
+            "messages": messages,
+            "max_tokens": request.max_tokens,
+            "stream": True,
+        }
+        if system:
+            params["system"] = system
+        if request.tools:
+            params["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.parameters}
+                for t in request.tools
+            ]
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.stop:
+            params["stop_sequences"] = request.stop
+        return params
+
+    async def open_stream(self, request: ModelRequest) -> Any:
+        """Start the streamed request."""
+        return await self.client.messages.create(**self._params(request))
+
+    def absorb(self, asm: StreamAssembler, event: Any) -> bool:
+        """Take one event in; whether it was the end of the message."""
+        kind = event.type
+        if kind == "message_start":
+            usage = event.message.usage
+            cached = getattr(usage, "cache_read_input_tokens", 0) or 0
+            created = getattr(usage, "cache_creation_input_tokens", 0) or 0
+            asm.usage = asm.usage.model_copy(
+                update={
+                    "input_tokens": (usage.input_tokens or 0) + cached + created,
+                    "cached_tokens": cached,
+                }
+            )
+        elif kind == "content_block_start":
+            block = event.content_block
+            if block.type == "text":
+                asm.text(block.text or "")
+            elif block.type == "tool_use":
+                asm.tool_call(event.index, block.id, block.name, None)
+        elif kind == "content_block_delta":
+            delta = event.delta
+            if delta.type == "text_delta":
+                asm.text(delta.text)
+            elif delta.type == "input_json_delta":
+                asm.tool_call(event.index, None, None, delta.partial_json)
+        elif kind == "message_delta":
+            if event.delta.stop_reason:
+                asm.stop_reason = _STOPS.get(event.delta.stop_reason, "other")
+            if event.usage is not None and event.usage.output_tokens is not None:
+                asm.usage = asm.usage.model_copy(
+                    update={"output_tokens": event.usage.output_tokens}
+                )
+        elif kind == "message_stop":
+            return True
+        return False

@@ -1,0 +1,193 @@
+"""The model layer's front door: one call = pick the model, check budgets, wait for the
+rate limiter, call with retries, record request, response and cost on the board.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bosun_protocol.entities import Cost, RunOptions
+
+from bosun.llm.budget import BudgetLimits, tokens_left
+from bosun.llm.clock import Clock, RealClock
+from bosun.llm.messages import ModelRequest, ModelResponse
+from bosun.llm.model import CallContext, DeltaListener, Model
+from bosun.llm.pricing import cost_of, price_for, usd_for
+from bosun.llm.providers import build_model
+from bosun.llm.ratelimit import RateLimiter
+from bosun.llm.recorder import CallRecorder, RecordingSource
+from bosun.llm.retry import RetryingCaller, RetryListener
+from bosun.llm.roles import model_for_role
+from bosun.llm.settings import LlmSettings
+from bosun.secrets import redact
+
+
+def scrub(value: dict[str, Any]) -> dict[str, Any]:
+    """`value` with every known secret redacted (it is about to be stored)."""
+    cleaned: dict[str, Any] = json.loads(redact(json.dumps(value)))
+    return cleaned
+
+
+def estimate_tokens(request: ModelRequest) -> int:
+    """A rough input size for the rate limiter: four characters a token."""
+    chars = sum(
+        len(m.content) + sum(len(c.raw_arguments) for c in m.tool_calls) for m in request.messages
+    )
+    chars += sum(len(json.dumps(t.parameters)) + len(t.description) for t in request.tools)
+    return max(1, chars // 4)
+
+
+def _plus(cost: Cost, tokens: int) -> Cost:
+    if not tokens:
+        return cost
+    return cost.model_copy(update={"input_tokens": cost.input_tokens + tokens})
+
+
+class ModelGateway:
+    """Shared by every worker of a daemon: models, rate limiters and budgets live here."""
+
+    def __init__(
+        self,
+        settings: LlmSettings,
+        recorder: CallRecorder | None = None,
+        *,
+        recordings: RecordingSource | None = None,
+        env: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        scenario_dir: Path | None = None,
+        on_retry: RetryListener | None = None,
+    ) -> None:
+        self.settings = settings
+        self.recorder = recorder
+        self.recordings = recordings
+        self.env = env
+        self.clock = clock or RealClock()
+        self.scenario_dir = scenario_dir
+        self.retrying = RetryingCaller(settings.retry, clock=self.clock, rng=rng, on_retry=on_retry)
+        self._models: dict[str, Model] = {}
+        self._limiters: dict[str, RateLimiter] = {}
+        # Tokens promised to calls in flight, so concurrent calls cannot jointly overspend.
+        self._reserved_run: Counter[int] = Counter()
+        self._reserved_task: Counter[int] = Counter()
+
+    def model_name(self, role: str, options: RunOptions | None = None) -> str:
+        """The model `role` uses in a run with `options`."""
+        return model_for_role(role, self.settings, options)
+
+    def model(self, name: str) -> Model:
+        """The (cached) model called `name`."""
+        if name not in self._models:
+            self._models[name] = build_model(
+                name,
+                self.settings,
+                env=self.env,
+                recordings=self.recordings,
+                scenario_dir=self.scenario_dir,
+            )
+        return self._models[name]
+
+    def limiter(self, provider: str) -> RateLimiter:
+        """The rate limiter every worker shares for `provider`."""
+        if provider not in self._limiters:
+            conf = self.settings.providers.get(provider)
+            self._limiters[provider] = RateLimiter(
+                requests_per_minute=conf.requests_per_minute if conf else None,
+                tokens_per_minute=conf.tokens_per_minute if conf else None,
+                max_concurrent=conf.max_concurrent if conf else None,
+                clock=self.clock,
+            )
+        return self._limiters[provider]
+
+    async def _tokens_left(self, ctx: CallContext, limits: BudgetLimits) -> int | None:
+        if self.recorder is None or ctx.run_id is None:
+            return None
+        run = (await self.recorder.get_run(ctx.run_id)).cost
+        run = _plus(run, self._reserved_run[ctx.run_id])
+        task = None
+        if ctx.task_id is not None:
+            task = (await self.recorder.get_task(ctx.task_id)).cost
+            task = _plus(task, self._reserved_task[ctx.task_id])
+        return tokens_left(limits, run, task)
+
+    async def complete(
+        self,
+        request: ModelRequest,
+        ctx: CallContext,
+        *,
+        options: RunOptions | None = None,
+        model: str | None = None,
+        on_delta: DeltaListener | None = None,
+    ) -> ModelResponse:
+        """Answer `request` for the caller described by `ctx`.
+
+        Raises BudgetExceededError before spending when a budget is spent, and the
+        classified model errors of `bosun.llm.errors` when the provider fails.
+        """
+        name = model or self.model_name(ctx.role, options)
+        chosen = self.model(name)
+        limits = BudgetLimits.of(self.settings.budget, options)
+        left = await self._tokens_left(ctx, limits)
+        if left is not None and left < request.max_tokens:
+            request = request.model_copy(update={"max_tokens": max(1, left)})
+        reserve = request.max_tokens if left is not None else 0
+        if ctx.run_id is not None:
+            self._reserved_run[ctx.run_id] += reserve
+        if ctx.task_id is not None:
+            self._reserved_task[ctx.task_id] += reserve
+        started = time.monotonic()
+        try:
+            async with self.limiter(chosen.provider).slot(estimate_tokens(request)) as admitted:
+                response = await self.retrying.call(chosen, request, ctx, on_delta)
+                admitted.tokens = response.usage.total
+        finally:
+            if ctx.run_id is not None:
+                self._reserved_run[ctx.run_id] -= reserve
+            if ctx.task_id is not None:
+                self._reserved_task[ctx.task_id] -= reserve
+        usd = usd_for(response.usage, price_for(name, self.settings.prices))
+        await self._record(ctx, name, request, response, usd, time.monotonic() - started)
+        return response
+
+    async def _record(
+        self,
+        ctx: CallContext,
+        name: str,
+        request: ModelRequest,
+        response: ModelResponse,
+        usd: float | None,
+        seconds: float,
+    ) -> None:
+        if self.recorder is None or ctx.run_id is None:
+            return
+        await self.recorder.record_call(
+            ctx.run_id,
+            ctx.task_id,
+            ctx.attempt,
+            ctx.role,
+            ctx.task_key,
+            ctx.turn,
+            scrub({"model": name, "request": request.model_dump(mode="json")}),
+            scrub(
+                {
+                    "response": response.model_dump(mode="json"),
+                    "usd": usd,
+                    "latency_ms": round(seconds * 1000, 1),
+                }
+            ),
+        )
+        await self.recorder.add_cost(
+            ctx.run_id, ctx.task_id, ctx.attempt, cost_of(response.usage, usd)
+        )
+
+    async def aclose(self) -> None:
+        """Close every model's connections."""
+        for m in self._models.values():
+            await m.aclose()
+        self._models.clear()

@@ -1,0 +1,116 @@
+"""`replay:<run-id>`: answers a new run with a recorded run's responses.
+
+Calls are matched by (role, task key, attempt, turn). A call the recording does not
+hold, or whose request differs from the recorded one, stops the replay with an error
+naming that first divergence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from bosun.llm.errors import ReplayDivergenceError
+from bosun.llm.messages import Delta, ModelRequest, ModelResponse
+from bosun.llm.model import CallContext, DeltaListener, Model
+from bosun.llm.recorder import RecordingSource
+from bosun.secrets import redact
+
+CallKey = tuple[str, str, int, int]
+_SHOWN = 80  # characters of a differing value quoted in the error
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+
+
+def first_difference(recorded: Any, current: Any, path: str = "") -> str | None:
+    """Where two JSON values first differ, in words; None when equal."""
+    if isinstance(recorded, dict) and isinstance(current, dict):
+        for key in sorted(set(recorded) | set(current)):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in current:
+                return f"{where}: recorded {_show(recorded[key])}, now missing"
+            if key not in recorded:
+                return f"{where}: not recorded, now {_show(current[key])}"
+            found = first_difference(recorded[key], current[key], where)
+            if found:
+                return found
+        return None
+    if isinstance(recorded, list) and isinstance(current, list):
+        for i, (a, b) in enumerate(zip(recorded, current, strict=False)):
+            found = first_difference(a, b, f"{path}[{i}]")
+            if found:
+                return found
+        if len(recorded) != len(current):
+            return f"{path}: recorded {len(recorded)} items, now {len(current)}"
+        return None
+    if recorded != current:
+        return f"{path or '(request)'}: recorded {_show(recorded)}, now {_show(current)}"
+    return None
+
+
+def comparable(request: dict[str, Any]) -> dict[str, Any]:
+    """The part of a request that must match: max_tokens may vary with budgets left."""
+    return {k: v for k, v in request.items() if k != "max_tokens"}
+
+
+class ReplayModel(Model):
+    """Serves a recorded run's responses, checking each request against the recording."""
+
+    provider = "replay"
+
+    def __init__(self, name: str, source: RecordingSource) -> None:
+        self.name = name
+        run = name.partition(":")[2]
+        if not run.isdigit():
+            raise ReplayDivergenceError(f"{name}: replay needs a run id, e.g. replay:12")
+        self.run_id = int(run)
+        self._source = source
+        self._calls: dict[CallKey, tuple[dict[str, Any], dict[str, Any]]] | None = None
+        self._lock = asyncio.Lock()
+
+    async def _load(self) -> dict[CallKey, tuple[dict[str, Any], dict[str, Any]]]:
+        async with self._lock:
+            if self._calls is None:
+                recorded = await self._source.recorded_calls(self.run_id)
+                if not recorded:
+                    raise ReplayDivergenceError(
+                        f"run {self.run_id} has no recorded calls to replay", provider="replay"
+                    )
+                self._calls = {
+                    (c.role, c.key, c.attempt or 0, c.turn): (c.request, c.response)
+                    for c in recorded
+                }
+            return self._calls
+
+    async def complete(
+        self, request: ModelRequest, ctx: CallContext, on_delta: DeltaListener | None = None
+    ) -> ModelResponse:
+        """The recorded response to this call."""
+        calls = await self._load()
+        key = (ctx.role, ctx.task_key, ctx.attempt, ctx.turn)
+        where = f"replay of run {self.run_id} diverged at {ctx.label()}"
+        if key not in calls:
+            held = sorted(k[3] for k in calls if k[:3] == key[:3])
+            detail = f"the recording holds turns {held}" if held else "the recording has none"
+            raise ReplayDivergenceError(
+                f"{where}: no such call recorded ({detail} for this role, task and attempt)",
+                provider="replay",
+                data={"at": ctx.model_dump()},
+            )
+        recorded_request, recorded_response = calls[key]
+        now = json.loads(redact(json.dumps(request.model_dump(mode="json"))))
+        diff = first_difference(comparable(recorded_request.get("request", {})), comparable(now))
+        if diff is not None:
+            raise ReplayDivergenceError(
+                f"{where}: the request differs at {diff}",
+                provider="replay",
+                data={"at": ctx.model_dump(), "difference": diff},
+            )
+        response = ModelResponse.model_validate(recorded_response["response"])
+        if on_delta is not None and response.text:
+            on_delta(Delta(kind="text", text=response.text))
+        return response.model_copy(update={"model": self.name})

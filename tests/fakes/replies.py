@@ -1,0 +1,134 @@
+"""What a fake provider answers next: text, tool calls, or an injected fault.
+
+Both fake providers (OpenAI-compatible and Anthropic) take the same `FakeReply` values
+and render them in their own wire format, so one test can run through either SDK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.fakes.http_server import FakeHttpServer, Request, ResponseWriter
+
+
+@dataclass
+class FakeToolCall:
+    """A tool call; `arguments` is sent verbatim, so it may be malformed JSON."""
+
+    name: str
+    arguments: str = "{}"
+    id: str = ""
+
+    @classmethod
+    def of(cls, name: str, args: dict[str, Any], id: str = "") -> FakeToolCall:
+        """A well-formed call with JSON-encoded `args`."""
+        return cls(name, json.dumps(args), id)
+
+
+@dataclass
+class FakeReply:
+    """One answer; `fault` names an injected failure instead of (or during) it."""
+
+    text: str = "ok"
+    tool_calls: list[FakeToolCall] = field(default_factory=list)
+    fault: str | None = None  # rate_limit, server, overloaded, auth, quota, context, bad_request
+    retry_after: float | None = None
+    first_token_delay: float = 0.0  # seconds before the first streamed event
+    cut_after: int | None = None  # drop the connection after this many streamed events
+    input_tokens: int = 10
+    output_tokens: int = 5
+    cached_tokens: int = 0
+    chunk_size: int = 4  # characters of text per streamed delta
+
+
+def text(value: str, **kw: Any) -> FakeReply:
+    """A plain text answer."""
+    return FakeReply(text=value, **kw)
+
+
+def tool_call(name: str, args: dict[str, Any], **kw: Any) -> FakeReply:
+    """An answer that calls one tool with well-formed arguments."""
+    return FakeReply(text="", tool_calls=[FakeToolCall.of(name, args)], **kw)
+
+
+def fault(kind: str, **kw: Any) -> FakeReply:
+    """An injected failure of the given kind."""
+    return FakeReply(text="", fault=kind, **kw)
+
+
+def chunks(value: str, size: int) -> list[str]:
+    """`value` split into pieces of `size` characters (at least one piece)."""
+    if not value:
+        return []
+    return [value[i : i + size] for i in range(0, len(value), size)]
+
+
+class FakeProvider:
+    """Base of the fake providers: a queue of replies and a log of requests."""
+
+    def __init__(self) -> None:
+        self.replies: deque[FakeReply] = deque()
+        self.default = FakeReply()
+        self.requests: list[Request] = []
+        self.server = FakeHttpServer(self._handle)
+        self.release = asyncio.Event()  # set to end every pending first-token delay early
+
+    @property
+    def url(self) -> str:
+        """The server's base address."""
+        return self.server.url
+
+    def push(self, *replies: FakeReply) -> None:
+        """Answer the next requests with these replies, in order."""
+        self.replies.extend(replies)
+
+    def bodies(self) -> list[Any]:
+        """Every request body received so far, decoded."""
+        return [r.json() for r in self.requests]
+
+    async def __aenter__(self) -> FakeProvider:
+        await self.server.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release.set()
+        await self.server.stop()
+
+    async def _handle(self, request: Request, out: ResponseWriter) -> None:
+        self.requests.append(request)
+        reply = self.replies.popleft() if self.replies else self.default
+        if reply.fault is not None:
+            await self.send_fault(reply, out)
+            return
+        body = request.json()
+        if not body.get("stream"):
+            await out.json(200, self.whole(reply, body))
+            return
+        await out.start_stream()
+        if reply.first_token_delay:
+            # Not synchronisation: the fake is being slow on purpose, and a test may end it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.release.wait(), reply.first_token_delay)
+        for n, event in enumerate(self.events(reply, body)):
+            if reply.cut_after is not None and n >= reply.cut_after:
+                out.abort()
+                return
+            await out.chunk(event)
+        await out.end()
+
+    async def send_fault(self, reply: FakeReply, out: ResponseWriter) -> None:
+        """Answer with the provider's error for `reply.fault`."""
+        raise NotImplementedError
+
+    def whole(self, reply: FakeReply, body: dict[str, Any]) -> dict[str, Any]:
+        """The non-streamed JSON answer."""
+        raise NotImplementedError
+
+    def events(self, reply: FakeReply, body: dict[str, Any]) -> list[bytes]:
+        """The streamed answer as server-sent events."""
+        raise NotImplementedError
