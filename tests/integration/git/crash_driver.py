@@ -1,0 +1,65 @@
+"""A scripted git-plane session for crash tests: run it with BOSUN_FAILPOINTS armed.
+
+    python crash_driver.py REPO BOARD
+
+It walks every failpoint of the git plane in order: run start, worktree creation (pooled
+and fresh), commits, merges, landing (with a merge commit) and cleanup. It prints DONE
+when it got to the end, which it must not when a failpoint is armed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+from bosun.board.models import TaskSpec
+from bosun.board.store import Store
+from bosun.git.service import GitService
+from bosun.git.settings import GitSettings
+from bosun.workspace import Workspace
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+async def session(repo: Path, board_path: Path) -> None:
+    """The scripted sequence."""
+    store = await Store.open(board_path, boot_id="crash-driver")
+    settings = GitSettings(warm_pool=1, land_mode="merge")
+    git = GitService(Workspace(repo), settings, store)
+    await git.start()
+    run = await git.start_run((await store.create_run("crash test")).id)
+    await git.worktrees.wait_warm()
+    a, b = await store.create_tasks(
+        run.id, [TaskSpec(key="a", title="a"), TaskSpec(key="b", title="b")]
+    )
+    a = await git.acquire_worktree(a.id)  # from the warm pool
+    git.worktrees.pool_size = 0
+    await git.worktrees.wait_warm()
+    await asyncio.to_thread(git.worktrees.drop_pool_dirs)
+    b = await git.acquire_worktree(b.id)  # fresh
+    for task in (a, b):
+        (Path(task.worktree or "") / f"{task.key}.txt").write_text(f"work of {task.key}\n")
+        await git.commit(task.id, 1, f"work of {task.key}")
+    for task in (a, b):
+        outcome = await git.merge_task(task.id)
+        assert outcome.status == "merged", outcome
+    # The user commits on main meanwhile, so landing needs a merge commit.
+    (repo / "user.txt").write_text("user\n")
+    _git(repo, "add", "user.txt")
+    _git(repo, "commit", "-qm", "user work")
+    landed = await git.land(run.id)
+    assert landed.outcome == "landed", landed
+    await git.release_task(a.id)
+    _git(repo, "branch", "bosun/task-999", "main")  # a stray, fully merged branch
+    await git.gc()
+    await git.close()
+    await store.close()
+    print("DONE", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(session(Path(sys.argv[1]), Path(sys.argv[2])))
