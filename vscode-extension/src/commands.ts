@@ -1,0 +1,230 @@
+/** Every `bosun.*` command: from the palette, the tree's menus, or other code. */
+
+import * as vscode from 'vscode';
+
+import type { ApiKeys } from './apiKeys';
+import type { Daemon } from './daemon';
+import { describeError } from './logic/errors';
+import { createRunParams, optionItems, validateObjective, type OptionItem } from './logic/objective';
+import type { RunCache } from './logic/runCache';
+import type { BosunSettings } from './logic/settings';
+import { isRunFinished, taskState } from './logic/stateStyle';
+import type { RunSync } from './logic/sync';
+import type { CreateRunParams, Run, RunOptions, Task, TaskState } from './protocol';
+
+/** The UI calls commands make, behind a seam so the end-to-end suite can answer them. */
+export interface Prompts {
+  input(options: vscode.InputBoxOptions): Thenable<string | undefined>;
+  pickOne<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions): Thenable<T | undefined>;
+  pickMany<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions): Thenable<T[] | undefined>;
+}
+
+/** Prompts shown with the real VS Code UI. */
+export const windowPrompts: Prompts = {
+  input: (options) => vscode.window.showInputBox(options),
+  pickOne: (items, options) => vscode.window.showQuickPick(items, { ...options, canPickMany: false }),
+  pickMany: (items, options) => vscode.window.showQuickPick(items, { ...options, canPickMany: true }),
+};
+
+/** What the commands act on. */
+export interface CommandDeps {
+  readonly daemon: Daemon;
+  readonly cache: RunCache;
+  readonly sync: RunSync;
+  readonly keys: ApiKeys;
+  readonly output: vscode.OutputChannel;
+  settings(): BosunSettings;
+  prompts(): Prompts;
+}
+
+/** What a command may be invoked with: a tree row, ids, or nothing (then it asks). */
+type Target = { runId?: number; taskId?: number } | undefined;
+
+/** Arguments `bosun.startObjective` accepts to skip its prompts. */
+export interface StartArgs {
+  readonly objective?: string;
+  readonly options?: RunOptions;
+}
+
+interface Picked<T> extends vscode.QuickPickItem {
+  readonly value: T;
+}
+
+async function pickRun(d: CommandDeps, target: Target, filter: (r: Run) => boolean): Promise<Run | undefined> {
+  if (target?.runId !== undefined) return d.cache.run(target.runId);
+  const items = d.cache
+    .allRuns()
+    .filter(filter)
+    .sort((a, b) => b.id - a.id)
+    .map((r): Picked<Run> => ({ label: `#${r.id} ${r.objective.split('\n', 1)[0] ?? ''}`, description: r.state, value: r }));
+  if (!items.length) {
+    void vscode.window.showInformationMessage('Bosun: no run to act on.');
+    return undefined;
+  }
+  return (await d.prompts().pickOne(items, { title: 'Which run?' }))?.value;
+}
+
+async function pickTask(d: CommandDeps, target: Target, states?: readonly TaskState[]): Promise<Task | undefined> {
+  if (target?.taskId !== undefined) return d.cache.task(target.taskId);
+  const tasks = d.cache.allRuns().flatMap((r) => d.cache.tasksOf(r.id));
+  const items = tasks
+    .filter((t) => !states || states.includes(taskState(t)))
+    .map((t): Picked<Task> => ({ label: t.title, description: `run #${t.runId} · ${taskState(t)}`, value: t }));
+  if (!items.length) {
+    void vscode.window.showInformationMessage('Bosun: no task to act on.');
+    return undefined;
+  }
+  return (await d.prompts().pickOne(items, { title: 'Which task?' }))?.value;
+}
+
+async function send(d: CommandDeps, method: string, params: object, done?: string): Promise<unknown> {
+  try {
+    const result = await d.daemon.requestUntyped(method, params);
+    if (done) void vscode.window.showInformationMessage(`Bosun: ${done}`);
+    return result;
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Bosun: ${describeError(method, err)}`, 'Open Log').then((a) => {
+      if (a) d.output.show(true);
+    });
+    return undefined;
+  }
+}
+
+/** Ask for an objective and options, then create the run; returns it. */
+export async function startObjective(d: CommandDeps, args?: StartArgs): Promise<Run | undefined> {
+  if (!vscode.workspace.workspaceFolders?.length) {
+    void vscode.window.showErrorMessage('Bosun: open a folder (a git repository) to start an objective in it.');
+    return undefined;
+  }
+  const settings = d.settings();
+  const objective =
+    args?.objective ??
+    (await d.prompts().input({
+      title: 'Bosun: start an objective',
+      prompt: 'What should be done in this repository?',
+      placeHolder: 'e.g. Add a --json flag to the export command, with tests',
+      ignoreFocusOut: true,
+      validateInput: validateObjective,
+    }));
+  if (objective === undefined || validateObjective(objective)) return undefined;
+  let params: CreateRunParams = { objective: objective.trim(), options: args?.options ?? {} };
+  if (!args?.options) {
+    const items = optionItems(settings).map((o): Picked<OptionItem> => ({ label: o.label, detail: o.detail, picked: o.picked, value: o }));
+    const picked = await d.prompts().pickMany(items, { title: 'Options for this run', ignoreFocusOut: true });
+    if (picked === undefined) return undefined;
+    const ids = new Set(picked.map((p) => p.value.id));
+    const model = ids.has('model')
+      ? await d.prompts().input({ title: 'Model', prompt: 'provider:model, e.g. openai:gpt-4.1', value: settings.models.default ?? '' })
+      : undefined;
+    params = createRunParams(objective, ids, settings, model);
+  }
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Bosun: starting the run…' },
+    async () => {
+      try {
+        const { run } = await d.daemon.request('bosun/createRun', params);
+        // Seq 0: the daemon's runChanged notification, carrying the real seq, wins.
+        if (!d.cache.run(run.id)) d.cache.putRun(run, 0);
+        void vscode.commands.executeCommand('bosun.runs.focus');
+        return run;
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Bosun: ${describeError('bosun/createRun', err)}`);
+        return undefined;
+      }
+    },
+  );
+}
+
+async function resolveTask(d: CommandDeps, target: Target): Promise<void> {
+  const task = await pickTask(d, target, ['waiting_human', 'failed']);
+  if (!task) return;
+  const choices: Picked<'retry' | 'abandon' | 'replace'>[] = [
+    { label: 'Retry with guidance…', detail: 'Another attempt, with your instructions added', value: 'retry' },
+    { label: 'Abandon', detail: 'Give up on this task; its dependents will wait for you', value: 'abandon' },
+    { label: 'Spawn a replacement…', detail: 'A new task takes over its dependents', value: 'replace' },
+  ];
+  const choice = await d.prompts().pickOne(choices, { title: `Resolve "${task.title}"`, placeHolder: task.reason ?? undefined });
+  if (!choice) return;
+  let text: string | undefined;
+  if (choice.value !== 'abandon') {
+    text = await d.prompts().input({ title: choice.label, prompt: choice.value === 'retry' ? 'Guidance for the next attempt' : 'What the replacement should do', ignoreFocusOut: true });
+    if (text === undefined) return;
+  }
+  await send(d, 'bosun/resolveTask', { taskId: task.id, action: choice.value, ...(text === undefined ? {} : { guidance: text }) }, `resolved "${task.title}"`);
+}
+
+async function editDependency(d: CommandDeps, target: Target, add: boolean): Promise<void> {
+  const task = await pickTask(d, target);
+  if (!task) return;
+  const deps = new Set(task.dependencies ?? []);
+  const candidates = d.cache.tasksOf(task.runId).filter((t) => t.id !== task.id && deps.has(t.id) !== add);
+  if (!candidates.length) {
+    void vscode.window.showInformationMessage(add ? 'Bosun: no other task to depend on.' : 'Bosun: this task has no dependencies.');
+    return;
+  }
+  const items = candidates.map((t): Picked<Task> => ({ label: t.title, description: t.key, value: t }));
+  const other = await d.prompts().pickOne(items, { title: add ? `"${task.title}" waits for…` : `"${task.title}" no longer waits for…` });
+  if (!other) return;
+  const params = { taskId: task.id, addDependencies: add ? [other.value.id] : [], removeDependencies: add ? [] : [other.value.id] };
+  try {
+    const { task: updated } = await d.daemon.request('bosun/updateTask', params);
+    d.cache.putTask(updated, d.cache.lastSeq);
+  } catch (err) {
+    // A cycle is refused by the daemon with a message naming it.
+    void vscode.window.showErrorMessage(`Bosun: ${describeError('bosun/updateTask', err)}`);
+  }
+}
+
+async function setApiKey(d: CommandDeps): Promise<void> {
+  const items = [...d.keys.providers().map((p): Picked<string> => ({ label: p, value: p })), { label: 'Other provider…', value: '' }];
+  const pick = await d.prompts().pickOne(items, { title: 'API key for which provider?' });
+  if (!pick) return;
+  const provider = pick.value || (await d.prompts().input({ prompt: 'Provider name (as in model ids, e.g. "groq" for groq:…)', validateInput: (v) => (/^[a-z0-9_-]+$/.test(v) ? undefined : 'Lowercase letters, digits, - and _ only') }));
+  if (!provider) return;
+  const key = await d.prompts().input({ prompt: `API key for ${provider} (empty removes it)`, password: true, ignoreFocusOut: true });
+  if (key === undefined) return;
+  await d.keys.set(provider, key.trim());
+  // Keys travel only in initializationOptions: reconnect so the daemon gets the new one.
+  await d.daemon.restart();
+  void vscode.window.showInformationMessage(key.trim() ? `Bosun: stored the ${provider} key in VS Code's secret storage.` : `Bosun: removed the ${provider} key.`);
+}
+
+function notYet(feature: string): () => void {
+  return () => void vscode.window.showInformationMessage(`Bosun: ${feature} is not available in this version of the extension yet.`);
+}
+
+const runActive = (r: Run): boolean => !isRunFinished(r);
+
+/** Register every command; returns their disposables. */
+export function registerCommands(d: CommandDeps): vscode.Disposable[] {
+  const runCmd = (method: string, done: string, filter: (r: Run) => boolean = runActive) => async (target: Target) => {
+    const run = await pickRun(d, target, filter);
+    if (run) await send(d, method, { runId: run.id }, `${done} run #${run.id}`);
+  };
+  const taskCmd = (method: string, done: string, states?: TaskState[]) => async (target: Target) => {
+    const task = await pickTask(d, target, states);
+    if (task) await send(d, method, { taskId: task.id }, `${done} "${task.title}"`);
+  };
+  const table: Record<string, (...args: never[]) => unknown> = {
+    'bosun.startObjective': (args?: StartArgs) => startObjective(d, args),
+    'bosun.refresh': () => d.sync.reload(),
+    'bosun.cancelRun': runCmd('bosun/cancelRun', 'cancelled'),
+    'bosun.pauseRun': runCmd('bosun/pauseRun', 'paused'),
+    'bosun.resumeRun': runCmd('bosun/resumeRun', 'resumed', (r) => r.state === 'paused'),
+    'bosun.landRun': runCmd('bosun/landRun', 'landing', () => true),
+    'bosun.interruptTask': taskCmd('bosun/interruptTask', 'interrupted', ['active', 'awaiting_qa']),
+    'bosun.retryTask': taskCmd('bosun/retryTask', 'retrying', ['failed', 'waiting_human', 'abandoned']),
+    'bosun.abandonTask': taskCmd('bosun/abandonTask', 'abandoned', ['planned', 'ready', 'failed', 'waiting_human']),
+    'bosun.resolveTask': (target: Target) => resolveTask(d, target),
+    'bosun.addDependency': (target: Target) => editDependency(d, target, true),
+    'bosun.removeDependency': (target: Target) => editDependency(d, target, false),
+    'bosun.setApiKey': () => setApiKey(d),
+    'bosun.openLog': () => {
+      d.output.show(true);
+    },
+    'bosun.restartDaemon': () => d.daemon.restart(),
+    'bosun.reviewTask': notYet('Review before merge'),
+    'bosun.showGraph': notYet('The task graph'),
+  };
+  return Object.entries(table).map(([id, fn]) => vscode.commands.registerCommand(id, fn));
+}

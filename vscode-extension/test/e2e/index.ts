@@ -1,0 +1,190 @@
+/**
+ * The suite that runs inside a real VS Code extension host against the real daemon.
+ * VS Code loads this module (extensionTestsPath) and awaits `run()`; a rejection makes
+ * VS Code exit non-zero. Results also go to $BOSUN_E2E_RESULTS for the runner to print.
+ */
+
+import { writeFileSync } from 'node:fs';
+
+import * as vscode from 'vscode';
+
+import type { Prompts } from '../../src/commands';
+import type { BosunApi } from '../../src/extension';
+import type { Run } from '../../src/protocol';
+
+const TEST_TIMEOUT_MS = 60_000;
+
+interface Case {
+  readonly name: string;
+  readonly fn: () => Promise<void>;
+}
+const cases: Case[] = [];
+function test(name: string, fn: () => Promise<void>): void {
+  cases.push({ name, fn });
+}
+
+function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(message);
+}
+
+let api: BosunApi | undefined;
+function bosun(): BosunApi {
+  assert(api, 'the extension did not activate');
+  return api;
+}
+
+/**
+ * Resolve when `check()` holds, re-checking on every daemon state or cache change:
+ * waits on what the extension reports, never on a fixed sleep.
+ */
+function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
+  const b = bosun();
+  return new Promise((resolve, reject) => {
+    const subs: { dispose(): void }[] = [];
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      for (const s of subs) s.dispose();
+      if (err) reject(err);
+      else resolve();
+    };
+    const probe = (): void => {
+      try {
+        if (check()) done();
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+    const timer = setTimeout(() => {
+      done(new Error(`timed out after ${ms} ms waiting for ${what} (daemon: ${b.daemon.state}${b.daemon.problem ? `, ${b.daemon.problem}` : ''})`));
+    }, ms);
+    subs.push(b.daemon.onDidChangeState(probe));
+    const off = b.cache.onChange(probe);
+    subs.push({ dispose: off });
+    probe();
+  });
+}
+
+/** Prompts that answer from a script instead of waiting for a person. */
+function scripted(inputs: string[], picks: string[][]): Prompts {
+  return {
+    input: () => Promise.resolve(inputs.shift()),
+    pickOne: (items) => {
+      const want = picks.shift()?.[0];
+      return Promise.resolve(items.find((i) => i.label === want));
+    },
+    pickMany: (items) => {
+      const want = picks.shift() ?? [];
+      return Promise.resolve(items.filter((i) => want.includes(i.label)));
+    },
+  };
+}
+
+const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('bosun');
+let created: Run | undefined;
+
+test('the extension activates and connects to the daemon', async () => {
+  const ext = vscode.extensions.getExtension<BosunApi>('bosun.bosun');
+  assert(ext, 'extension bosun.bosun is not installed');
+  api = await ext.activate();
+  await until('the daemon to connect', () => bosun().daemon.state === 'connected');
+});
+
+test('the daemon answers bosun/status with a compatible protocol', async () => {
+  const status = await bosun().daemon.request('bosun/status', {});
+  assert(status.protocolVersion.split('.')[0] === '0', `protocol ${status.protocolVersion}`);
+  assert(status.workspace.length > 0, 'status has no workspace');
+});
+
+test('the Runs and Needs-you views are contributed', async () => {
+  // Focusing a view that does not exist rejects; these must succeed.
+  await vscode.commands.executeCommand('bosun.runs.focus');
+  await vscode.commands.executeCommand('bosun.needsYou.focus');
+});
+
+test('start objective creates a run that appears in the Runs tree', async () => {
+  const b = bosun();
+  b.setPrompts(scripted(['Write a CONTRIBUTING guide'], [['Review gate']]));
+  try {
+    created = await vscode.commands.executeCommand<Run | undefined>('bosun.startObjective');
+  } finally {
+    b.setPrompts(undefined);
+  }
+  assert(created, 'startObjective returned no run');
+  assert(created.options?.reviewGate === true, `review gate not passed: ${JSON.stringify(created.options)}`);
+  const id = `run:${String(created.id)}`;
+  await until(`${id} in the Runs tree`, () => b.runsRows().some((r) => r.id === id));
+  const row = b.runsRows().find((r) => r.id === id);
+  assert(row?.label === 'Write a CONTRIBUTING guide', `label ${String(row?.label)}`);
+  assert(row.contextValue === 'run:pending', `context ${row.contextValue}`);
+});
+
+test('the status bar shows the new run', async () => {
+  const b = bosun();
+  const run = created;
+  assert(run, 'no run from the previous test');
+  await until('the status bar to name the run', () => b.status().text.includes(`#${String(run.id)}`));
+});
+
+test('cancelling the objective prompt creates nothing', async () => {
+  const b = bosun();
+  const before = b.cache.allRuns().length;
+  b.setPrompts(scripted([], []));
+  try {
+    const run = await vscode.commands.executeCommand<Run | undefined>('bosun.startObjective');
+    assert(run === undefined, 'a run was created without an objective');
+  } finally {
+    b.setPrompts(undefined);
+  }
+  const { runs } = await b.daemon.request('bosun/listRuns', { limit: 50 });
+  assert(runs.length === before, `daemon has ${String(runs.length)} runs, expected ${String(before)}`);
+});
+
+test('a missing bosun fails with the fix, and fixing it reconnects and redraws', async () => {
+  const b = bosun();
+  const good = config().inspect<string>('command')?.workspaceValue;
+  await config().update('command', '/nonexistent/bosun', vscode.ConfigurationTarget.Workspace);
+  try {
+    await until('the connection to fail', () => b.daemon.state === 'failed');
+    assert(/bosun\.command is "\/nonexistent\/bosun"/.test(b.daemon.problem ?? ''), `problem: ${String(b.daemon.problem)}`);
+    assert(b.status().text.includes('$(error)'), `status ${b.status().text}`);
+  } finally {
+    await config().update('command', good, vscode.ConfigurationTarget.Workspace);
+  }
+  await until('the daemon to reconnect', () => b.daemon.state === 'connected');
+  const run = created;
+  assert(run, 'no run from an earlier test');
+  await until('the run to be drawn again', () => b.runsRows().some((r) => r.id === `run:${String(run.id)}`));
+});
+
+/** Run every case in order; print and record the results; reject if any failed. */
+export async function run(): Promise<void> {
+  const results: { name: string; ok: boolean; ms: number; error?: string }[] = [];
+  for (const c of cases) {
+    const start = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        c.fn(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => {
+            reject(new Error(`test timed out after ${String(TEST_TIMEOUT_MS)} ms`));
+          }, TEST_TIMEOUT_MS);
+        }),
+      ]);
+      results.push({ name: c.name, ok: true, ms: Date.now() - start });
+      console.log(`ok - ${c.name}`);
+    } catch (err) {
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      results.push({ name: c.name, ok: false, ms: Date.now() - start, error });
+      console.log(`not ok - ${c.name}\n${error}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  const line = `${String(results.length - failed)} passed, ${String(failed)} failed`;
+  console.log(line);
+  const out = process.env.BOSUN_E2E_RESULTS;
+  if (out) writeFileSync(out, JSON.stringify({ results, summary: line }, null, 2));
+  if (failed) throw new Error(line);
+}
