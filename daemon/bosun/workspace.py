@@ -101,7 +101,7 @@ def find_workspace(start: Path | None = None) -> Workspace:
     start = (start or Path.cwd()).resolve()
     if not start.exists():
         raise WorkspaceError(f"{start} does not exist.")
-    probe = _git(start, "rev-parse", "--is-bare-repository", "--show-toplevel")
+    probe = _git(start, "rev-parse", "--is-bare-repository")
     if probe.returncode != 0:
         if "not a git repository" in probe.stderr:
             raise WorkspaceError(
@@ -109,13 +109,18 @@ def find_workspace(start: Path | None = None) -> Workspace:
                 "or create one with `git init && git commit --allow-empty -m init`."
             )
         raise WorkspaceError(f"git failed in {start}: {probe.stderr.strip()}")
-    lines = probe.stdout.split("\n")
-    if lines[0].strip() == "true":
+    if probe.stdout.strip() == "true":
         raise WorkspaceError(
             f"{start} is a bare repository: bosun needs a working tree. "
             "Clone it (`git clone <bare> <dir>`) and run bosun in the clone."
         )
-    root = Path(lines[1].strip()) if len(lines) > 1 and lines[1].strip() else start
+    top = _git(start, "rev-parse", "--show-toplevel")
+    if top.returncode != 0 or not top.stdout.strip():
+        raise WorkspaceError(
+            f"{start} is inside a git directory, not a working tree; run bosun from the "
+            "repository's working tree."
+        )
+    root = Path(top.stdout.strip())
     head = _git(root, "rev-parse", "--verify", "-q", "HEAD")
     if head.returncode != 0:
         raise WorkspaceError(

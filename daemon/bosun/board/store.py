@@ -33,7 +33,7 @@ from bosun_protocol.entities import (
     Verdict,
 )
 
-from bosun.board import queries, record_writes, run_writes, task_writes
+from bosun.board import queries, record_writes, run_writes, task_edits, task_writes
 from bosun.board.errors import BoardStorageError, InvalidBoardInputError
 from bosun.board.fields import TASK_FIELDS, TRANSITION_FIELDS, run_columns, task_columns
 from bosun.board.models import UNSET, NewMessage, RecordedCall, TaskSpec, Unset
@@ -287,6 +287,25 @@ class Store:
         return await self._writer.submit(
             partial(task_writes.remove_dependency, task_id=task_id, depends_on_id=depends_on_id)
         )
+
+    async def edit_task(
+        self,
+        task_id: int,
+        *,
+        add_dependencies: Sequence[int] = (),
+        remove_dependencies: Sequence[int] = (),
+        **fields: Any,
+    ) -> Task:
+        """A client's edit (dependencies and title/description/criteria) as one write."""
+        columns = task_columns(fields, {"title", "description", "acceptance_criteria"}, "edit")
+        op = partial(
+            task_edits.edit_task,
+            task_id=task_id,
+            add=list(add_dependencies),
+            remove=list(remove_dependencies),
+            columns=columns,
+        )
+        return await self._writer.submit(op)
 
     # -- attempts and cost -------------------------------------------------------------
 
