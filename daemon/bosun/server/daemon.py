@@ -28,6 +28,7 @@ from bosun.errors import WorkspaceError
 from bosun.server import listeners
 from bosun.server.context import DaemonContext
 from bosun.server.hub import Hub
+from bosun.server.services import Stopper, start_services, stop_services
 from bosun.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,9 @@ class Daemon:
             request_shutdown=self.request_stop,
         )
         unsubscribe = store.subscribe(self.hub.on_board_event)
+        stoppers: list[Stopper] = []
         try:
+            stoppers = await start_services(ctx)
             await self._listen(ctx)
             self._announce(ctx)
             loop = asyncio.get_running_loop()
@@ -148,6 +151,7 @@ class Daemon:
             for srv in self._servers:
                 srv.close()
             await self.hub.close_all()
+            await stop_services(stoppers)
             unsubscribe()
             await store.close()
             with contextlib.suppress(FileNotFoundError):

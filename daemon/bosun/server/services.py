@@ -1,0 +1,69 @@
+"""Starting and stopping the daemon's services: git plane, workspace watcher, engine.
+
+Each service is registered in `ctx.services` under its name so handlers can reach it;
+they stop in reverse order of starting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from bosun.config import Settings
+from bosun.server.context import DaemonContext
+
+log = logging.getLogger(__name__)
+
+Stopper = Callable[[], Awaitable[None]]
+
+
+async def start_services(ctx: DaemonContext) -> list[Stopper]:
+    """Start everything the daemon runs besides its listeners."""
+    from bosun.git.service import GitService
+    from bosun.tools.sandbox import sandbox_report
+    from bosun.watch import WorkspaceWatcher
+
+    stoppers: list[Stopper] = []
+    report = await asyncio.to_thread(sandbox_report, ctx.settings.tools.sandbox)
+    ctx.services["sandbox_mode"] = f"{report.mode.value} ({report.reason})"
+    ctx.services["sandbox"] = report.as_dict()
+
+    git = GitService(ctx.workspace, ctx.settings.git, ctx.store)
+    gc = await git.start()
+    log.info("git plane ready; reconciliation: %s", gc.model_dump(exclude_defaults=True))
+    ctx.services["git"] = git
+    stoppers.append(git.close)
+
+    def apply_settings(settings: Settings) -> None:
+        ctx.settings = settings
+        git.update_settings(settings.git)
+        engine = ctx.services.get("engine")
+        if engine is not None and hasattr(engine, "update_settings"):
+            engine.update_settings(settings)
+
+    watcher = WorkspaceWatcher(ctx.workspace, ctx.store, apply_settings)
+    await watcher.start()
+    stoppers.append(watcher.stop)
+
+    # The engine plugs in here when it is built: `bosun.engine.service.start_engine(ctx)`
+    # returns its stopper after registering itself as ctx.services["engine"].
+    try:
+        engine_mod = importlib.import_module("bosun.engine.service")
+    except ModuleNotFoundError as exc:
+        if exc.name != "bosun.engine.service":
+            raise
+        log.info("engine not installed: runs are recorded but not executed")
+    else:
+        stoppers.append(await engine_mod.start_engine(ctx))
+    return stoppers
+
+
+async def stop_services(stoppers: list[Stopper]) -> None:
+    """Stop services in reverse order; one failing does not stop the others."""
+    for stop in reversed(stoppers):
+        try:
+            await stop()
+        except Exception:
+            log.exception("stopping a service failed")
