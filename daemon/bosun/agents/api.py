@@ -1,0 +1,100 @@
+"""The seam between the engine and the agents.
+
+The engine decides *what* runs and *when* (scheduling, Phoenix, humans, merges); the
+agents decide *how* one attempt or one QA check is carried out (prompts, the tool loop,
+verdicts). Planning is not special: the director and planners are tasks like any other,
+run in their own worktrees, writing the design document with file tools and creating
+tasks with `create_subtasks`; their work merges onto the run branch like everyone's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from bosun_protocol.entities import AttemptOutcome, Run, Task, Verdict
+
+from bosun.tools.context import Approver, FrameworkHost
+
+
+@dataclass
+class AttemptRequest:
+    """Everything one attempt of one task needs from the engine."""
+
+    run: Run
+    task: Task
+    attempt: int
+    worktree: Path
+    branch: str
+    # Phoenix: a bounded account of earlier attempts (what was tried, errors, QA
+    # verdicts per criterion, reviewer comments, files touched). Empty on attempt 1.
+    history: str = ""
+    guidance: str | None = None  # a human's added instructions on retry
+    approver: Approver | None = None  # `ask` policy → the engine's HITL
+    host: FrameworkHost | None = None  # create_subtasks, insights, design log
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)  # set → stop now
+    max_turns: int = 40
+    time_limit_s: float = 1800.0
+
+
+@dataclass
+class AttemptReport:
+    """How an attempt ended, and its after-action report."""
+
+    outcome: AttemptOutcome  # FINISHED, ERROR, TIMEOUT, STALLED, INTERRUPTED, BUDGET_EXCEEDED
+    summary: str = ""
+    files_changed: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+    error: str | None = None
+    # Set when the agent called ask_human, or a failure needs a person (quota spent,
+    # authentication): the engine puts the task in waiting_human with this reason.
+    needs_human: str | None = None
+    turns: int = 0
+
+
+@dataclass
+class CheckResult:
+    """One deterministic check QA ran in the worktree."""
+
+    command: str
+    exit_code: int | None  # None: could not run / timed out
+    output_tail: str = ""
+    duration_s: float = 0.0
+
+
+@dataclass
+class QARequest:
+    """A finished attempt to judge."""
+
+    run: Run
+    task: Task
+    attempt: int
+    worktree: Path
+    report: AttemptReport
+    test_command: str | None = None  # from config; None → detect (pytest, npm test, …)
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class QAReport:
+    """QA's verdict: the checks it ran and a verdict per acceptance criterion."""
+
+    passed: bool
+    verdicts: list[Verdict] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    summary: str = ""
+    error: str | None = None  # QA itself failed (model error…): the engine retries QA
+
+
+class AgentRunner(Protocol):
+    """What the engine calls; `bosun.agents.runner.Agents` implements it."""
+
+    async def run_attempt(self, request: AttemptRequest) -> AttemptReport:
+        """Run the task's worker profile in its worktree until finish, failure or a limit."""
+        ...
+
+    async def run_qa(self, request: QARequest) -> QAReport:
+        """Deterministic checks first, then a verdict per acceptance criterion."""
+        ...
