@@ -4,6 +4,7 @@ rate limiter, call with retries, record request, response and cost on the board.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
@@ -14,6 +15,7 @@ from typing import Any
 
 from bosun_protocol.entities import Cost, RunOptions
 
+from bosun.errors import BudgetExceededError
 from bosun.llm.budget import BudgetLimits, tokens_left
 from bosun.llm.clock import Clock, RealClock
 from bosun.llm.messages import ModelRequest, ModelResponse
@@ -76,6 +78,7 @@ class ModelGateway:
         # Tokens promised to calls in flight, so concurrent calls cannot jointly overspend.
         self._reserved_run: Counter[int] = Counter()
         self._reserved_task: Counter[int] = Counter()
+        self._budget_lock = asyncio.Lock()
 
     def model_name(self, role: str, options: RunOptions | None = None) -> str:
         """The model `role` uses in a run with `options`."""
@@ -116,6 +119,28 @@ class ModelGateway:
             task = _plus(task, self._reserved_task[ctx.task_id])
         return tokens_left(limits, run, task)
 
+    async def _reserve(
+        self, ctx: CallContext, limits: BudgetLimits, request: ModelRequest, estimate: int
+    ) -> tuple[ModelRequest, int]:
+        """The request fitted to the budget left, and the tokens reserved for it."""
+        left = await self._tokens_left(ctx, limits)
+        if left is None:
+            return request, 0
+        # The answer may use what the input leaves: spend stops at the limit.
+        room = left - estimate
+        if room < 1:
+            raise BudgetExceededError(
+                f"token budget nearly spent: {left} left, the request alone is ~{estimate}",
+                data={"unit": "tokens", "left": left, "needed": estimate},
+            )
+        request = request.model_copy(update={"max_tokens": min(request.max_tokens, room)})
+        reserve = estimate + request.max_tokens
+        if ctx.run_id is not None:
+            self._reserved_run[ctx.run_id] += reserve
+        if ctx.task_id is not None:
+            self._reserved_task[ctx.task_id] += reserve
+        return request, reserve
+
     async def complete(
         self,
         request: ModelRequest,
@@ -133,26 +158,23 @@ class ModelGateway:
         name = model or self.model_name(ctx.role, options)
         chosen = self.model(name)
         limits = BudgetLimits.of(self.settings.budget, options)
-        left = await self._tokens_left(ctx, limits)
-        if left is not None and left < request.max_tokens:
-            request = request.model_copy(update={"max_tokens": max(1, left)})
-        reserve = request.max_tokens if left is not None else 0
-        if ctx.run_id is not None:
-            self._reserved_run[ctx.run_id] += reserve
-        if ctx.task_id is not None:
-            self._reserved_task[ctx.task_id] += reserve
+        estimate = estimate_tokens(request)
+        # Check and reserve in one step, or concurrent callers would all see the same room.
+        async with self._budget_lock:
+            request, reserve = await self._reserve(ctx, limits, request, estimate)
         started = time.monotonic()
         try:
-            async with self.limiter(chosen.provider).slot(estimate_tokens(request)) as admitted:
+            async with self.limiter(chosen.provider).slot(estimate) as admitted:
                 response = await self.retrying.call(chosen, request, ctx, on_delta)
                 admitted.tokens = response.usage.total
+            usd = usd_for(response.usage, price_for(name, self.settings.prices))
+            await self._record(ctx, name, request, response, usd, time.monotonic() - started)
         finally:
+            # Released only once the cost is on the board, so no window counts neither.
             if ctx.run_id is not None:
                 self._reserved_run[ctx.run_id] -= reserve
             if ctx.task_id is not None:
                 self._reserved_task[ctx.task_id] -= reserve
-        usd = usd_for(response.usage, price_for(name, self.settings.prices))
-        await self._record(ctx, name, request, response, usd, time.monotonic() - started)
         return response
 
     async def _record(
