@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bosun_protocol import engine as en
 from bosun_protocol import messages as m
 from bosun_protocol import review as rv
 from bosun_protocol.base import WireModel
@@ -50,6 +51,16 @@ _TABLE: list[MethodSpec] = [
     _req("bosun/reviewTask", rv.ReviewTaskParams, rv.ReviewTaskResult, "Decide on a task."),
     _req("bosun/landRun", rv.LandRunParams, rv.LandRunResult, "Land a run on its base."),
     _req("bosun/gc", rv.GcParams, rv.GcResult, "Reconcile git with the board; clean up."),
+    _req("bosun/resolveTask", en.ResolveTaskParams, en.ResolveTaskResult, "Answer a prompt."),
+    _req("bosun/interruptTask", en.InterruptTaskParams, m.TaskResult, "Stop a task; ask."),
+    _req("bosun/cancelRun", en.RunControlParams, m.RunResult, "Cancel a run's work."),
+    _req("bosun/pauseRun", en.RunControlParams, m.RunResult, "Start no new attempts."),
+    _req("bosun/resumeRun", en.RunControlParams, m.RunResult, "Resume a paused run."),
+    _req("bosun/replan", en.ReplanParams, m.TaskResult, "Add a planning task with guidance."),
+    _req("bosun/humanQueue", en.HumanQueueParams, en.HumanQueueResult, "Open prompts."),
+    _note("bosun/humanPrompt", en.HumanPromptNotification, "A human is asked."),
+    _note("bosun/promptResolved", en.PromptResolved, "A prompt was answered."),
+    _note("bosun/transcriptDelta", en.TranscriptDelta, "Live transcript text."),
     _note("bosun/runChanged", m.RunChanged, "A run changed."),
     _note("bosun/taskChanged", m.TaskChanged, "A task changed."),
     _note("bosun/event", m.EventNotification, "An event was appended."),
@@ -60,4 +71,7 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in _TABLE}
 # `workspace/executeCommand` commands and the params model of their single argument.
 COMMANDS: dict[str, type[WireModel]] = {
     "bosun.createRun": m.CreateRunParams,
+    "bosun.resolveTask": en.ResolveTaskParams,
+    "bosun.interruptTask": en.InterruptTaskParams,
+    "bosun.cancelRun": en.RunControlParams,
 }

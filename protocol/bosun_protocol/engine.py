@@ -1,0 +1,167 @@
+"""Engine requests and notifications: humans in the loop, interrupts, run control.
+
+A task that needs a person is `waiting_human` with a *prompt*: why (the reason), what
+kind of decision it is, and the actions that make sense. Any client may answer with
+`bosun/resolveTask`; the first answer wins, everyone is told by `bosun/promptResolved`,
+and a late answer gets a CONFLICT error naming who answered first. A prompt about the
+run itself (landing consent) has no task: answer it by `promptId`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from bosun_protocol.base import WireModel
+from bosun_protocol.entities import Run, Task
+
+
+class ResolveAction(StrEnum):
+    """What a human can decide about a waiting task (or the run's landing)."""
+
+    RETRY = "retry"  # run it again (with changed description, criteria or guidance)
+    ABANDON = "abandon"  # give it up; its dependents are asked about next
+    SPAWN = "spawn"  # a replacement task takes over its dependents
+    APPROVE = "approve"  # tool approval: allow the call (once, or `always` for the run)
+    DENY = "deny"  # tool approval: refuse the call; the agent is told why (guidance)
+
+
+class PromptKind(StrEnum):
+    """Why a human is asked."""
+
+    RETRIES_SPENT = "retries_spent"
+    BUDGET_SPENT = "budget_spent"
+    ASK_HUMAN = "ask_human"
+    TOOL_APPROVAL = "tool_approval"
+    DEPENDENCY_ABANDONED = "dependency_abandoned"
+    MERGE_CONFLICT = "merge_conflict"
+    LANDING = "landing"
+    INTERRUPTED = "interrupted"
+    NEEDS_HUMAN = "needs_human"  # anything else a person must look at (QA cannot run…)
+
+
+class ToolApprovalInfo(WireModel):
+    """The tool call a `tool_approval` prompt is about."""
+
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    rule: str = ""
+    attempt: int = 0
+
+
+class HumanPrompt(WireModel):
+    """One open question to a human."""
+
+    prompt_id: str
+    run_id: int
+    task_id: int | None = None
+    kind: PromptKind
+    reason: str
+    options: list[ResolveAction]
+    approval: ToolApprovalInfo | None = None
+    created_at: datetime
+
+
+# --- requests -------------------------------------------------------------------------
+
+
+class ResolveTaskParams(WireModel):
+    """A human's answer to a prompt: name the task, or the prompt (landing has no task)."""
+
+    task_id: int | None = None
+    prompt_id: str | None = Field(
+        default=None, description="Answer this exact prompt; refused if already answered."
+    )
+    action: ResolveAction
+    guidance: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="Added instructions on retry; the reason given to the agent on deny.",
+    )
+    description: str | None = Field(default=None, max_length=100_000)
+    acceptance_criteria: list[str] | None = Field(default=None, max_length=100)
+    always: bool = Field(
+        default=False, description="With approve: allow matching calls for the rest of the run."
+    )
+    by: str | None = Field(default=None, max_length=200, description="Who answers (shown).")
+
+    @model_validator(mode="after")
+    def _names_something(self) -> ResolveTaskParams:
+        if self.task_id is None and self.prompt_id is None:
+            raise ValueError("give taskId or promptId")
+        return self
+
+
+class ResolveTaskResult(WireModel):
+    """What the answer did: the task after it, and a spawned replacement if any."""
+
+    task: Task | None = None
+    run: Run | None = None
+    spawned: Task | None = None
+
+
+class InterruptTaskParams(WireModel):
+    """Stop a task now: its attempt is killed and recorded, then a human decides."""
+
+    task_id: int
+    reason: str = Field(default="interrupted by a human", max_length=2000)
+
+
+class RunControlParams(WireModel):
+    """Names a run to cancel, pause or resume."""
+
+    run_id: int
+    reason: str = Field(default="", max_length=2000)
+
+
+class ReplanParams(WireModel):
+    """Ask for a new planning pass on a running run, with a human's guidance."""
+
+    run_id: int
+    guidance: str = Field(min_length=1, max_length=20_000)
+
+
+class HumanQueueParams(WireModel):
+    """Open prompts, of one run when given."""
+
+    run_id: int | None = None
+
+
+class HumanQueueResult(WireModel):
+    """Open prompts, oldest first."""
+
+    prompts: list[HumanPrompt]
+
+
+# --- notifications ---------------------------------------------------------------------
+
+
+class HumanPromptNotification(WireModel):
+    """A human is asked something; `seq` is the board event that opened the prompt."""
+
+    seq: int
+    prompt: HumanPrompt
+    task: Task | None = None
+
+
+class PromptResolved(WireModel):
+    """A prompt was answered (first answer wins); clients close their copy of it."""
+
+    prompt_id: str
+    run_id: int
+    task_id: int | None = None
+    by: str
+    action: ResolveAction
+
+
+class TranscriptDelta(WireModel):
+    """New transcript text of a live attempt: small pieces, never a whole transcript."""
+
+    task_id: int
+    attempt: int
+    role: str = "assistant"
+    delta: str = Field(max_length=16_384)
+    message_id: int | None = Field(default=None, description="Set when the message is stored.")
