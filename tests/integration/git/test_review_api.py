@@ -141,11 +141,11 @@ async def test_land_and_gc_commands_report_outcomes(
 ) -> None:
     task = await _task_awaiting_review(board, git_plane)
     client = LocalClient(ctx)
+    await git_commands.cmd_review(client, _args(task=task.id, approve=True))
     (git_repo / "README.md").write_text("dirty\n")
     assert await git_commands.cmd_land(client, _args(run=task.run_id)) == 1
     assert "uncommitted changes" in capsys.readouterr().out
     (git_repo / "README.md").write_text("# sample\n")
-    await git_commands.cmd_review(client, _args(task=task.id, approve=True))
     assert await git_commands.cmd_land(client, _args(run=task.run_id)) == 0
     assert "landed on main (ff)" in capsys.readouterr().out
     assert await git_commands.cmd_gc(client, _args(dry_run=False)) == 0
