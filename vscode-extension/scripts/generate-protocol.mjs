@@ -155,6 +155,7 @@ function methodsModule(methods, version) {
 
 function protocolVersion(schemaDir) {
   const candidates = [
+    join(schemaDir, 'index.json'),
     join(schemaDir, 'version.json'),
     resolve(schemaDir, '../bosun_protocol/version.py'),
     resolve(root, '../protocol/bosun_protocol/version.py'),

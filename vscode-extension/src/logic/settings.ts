@@ -1,5 +1,7 @@
 /** The extension's settings as one typed object, and what of them the daemon gets. */
 
+import DAEMON_KEYS from './daemonKeys.json';
+
 /** Mirrors `contributes.configuration` in package.json (a unit test keeps them equal). */
 export interface BosunSettings {
   readonly command: string;
@@ -61,32 +63,49 @@ export function readSettings(get: Get): BosunSettings {
 }
 
 /**
- * The daemon's settings sections (`.bosun/config.toml` shape) for what the user set;
- * unset values are left out so the workspace's config file decides them.
+ * The daemon's settings (`.bosun/config.toml` shape) for what the user set; unset values
+ * are left out so the workspace's config file decides them. Where each setting lands is
+ * in daemonKeys.json, which a daemon-side test checks against the daemon's config model.
  */
-export function daemonSettings(s: BosunSettings): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = {};
-  const put = (section: string, key: string, value: unknown): void => {
-    if (value === null || value === undefined) return;
-    if (typeof value === 'object' && Object.keys(value).length === 0) return;
-    out[section] = { ...out[section], [key]: value };
+export function daemonSettings(s: BosunSettings): Record<string, unknown> {
+  const values: Record<keyof typeof DAEMON_KEYS, unknown> = {
+    'models.default': s.models.default,
+    'models.roles': s.models.roles,
+    workers: s.workers,
+    maxRetries: s.maxRetries,
+    reviewGate: s.reviewGate,
+    'budget.tokens': s.budget.tokens,
+    'budget.usd': s.budget.usd,
+    sandbox: s.sandbox,
   };
-  put('llm', 'default_model', s.models.default);
-  put('llm', 'models', s.models.roles);
-  put('engine', 'workers', s.workers);
-  put('engine', 'max_retries', s.maxRetries);
-  put('engine', 'review_gate', s.reviewGate);
-  put('engine', 'budget_tokens', s.budget.tokens);
-  put('engine', 'budget_usd', s.budget.usd);
-  put('tools', 'sandbox', s.sandbox);
+  const out: Record<string, unknown> = {};
+  for (const [key, path] of Object.entries(DAEMON_KEYS)) {
+    const value = values[key as keyof typeof DAEMON_KEYS];
+    if (value === null || value === undefined) continue;
+    if (typeof value === 'object' && Object.keys(value).length === 0) continue;
+    setPath(out, path.split('.'), value);
+  }
   return out;
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  const [head, ...rest] = path;
+  if (head === undefined) return;
+  if (!rest.length) {
+    target[head] = value;
+    return;
+  }
+  const next = target[head];
+  const child: Record<string, unknown> = next !== null && typeof next === 'object' ? (next as Record<string, unknown>) : {};
+  target[head] = child;
+  setPath(child, rest, value);
 }
 
 /** What the client sends as `initializationOptions`. API keys travel only here, in memory. */
 export interface InitializationOptions {
   readonly protocolVersion: string;
   readonly client: { readonly name: string; readonly version: string };
-  readonly settings: Record<string, Record<string, unknown>>;
+  readonly settings: Record<string, unknown>;
   readonly apiKeys: Readonly<Record<string, string>>;
 }
 

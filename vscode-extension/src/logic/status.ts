@@ -36,7 +36,7 @@ export function statusModel(
   const { done, total } = progress(tasksOf(run.id));
   const style = runStyle(run);
   return {
-    text: `$(${style.icon}) Bosun #${run.id} ${joinParts([`${done}/${total}`, formatCost(run.cost)])}`,
+    text: `$(${style.icon}) Bosun #${run.id} ${joinParts([total ? `${done}/${total}` : style.label, formatCost(run.cost)])}`,
     tooltip: `Run #${run.id} (${style.label}): ${run.objective}`,
     runId: run.id,
   };

@@ -59,3 +59,8 @@ test('hostile transcript content cannot close its code fence', () => {
   const md = transcriptMarkdown(undefined, 1, [{ id: 1, taskId: 1, attempt: 1, role: 'tool', content: '```\n# injected', ts: 't' }], false);
   assert.match(md, /````\n```\n# injected\n````/);
 });
+
+test('a run without tasks yet shows its state instead of 0/0', () => {
+  const m = statusModel('connected', [run(4, { state: 'pending' })], () => []);
+  assert.equal(m.text, '$(clock) Bosun #4 pending');
+});

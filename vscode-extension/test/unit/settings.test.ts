@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
+import DAEMON_KEYS from '../../src/logic/daemonKeys.json';
 import { daemonSettings, initializationOptions, readSettings } from '../../src/logic/settings';
 
 interface Prop {
@@ -53,8 +54,8 @@ test('set values map onto the daemon config sections', () => {
     sandbox: 'none',
   };
   assert.deepEqual(daemonSettings(readSettings((k) => values[k])), {
-    llm: { default_model: 'openai:gpt-4.1', models: { coder: 'anthropic:claude' } },
-    engine: { workers: 3, max_retries: 2, review_gate: true, budget_usd: 1.5 },
+    llm: { default_model: 'openai:gpt-4.1', roles: { coder: 'anthropic:claude' }, budget: { run_usd: 1.5 } },
+    engine: { workers: 3, max_retries: 2, review_gate: true },
     tools: { sandbox: 'none' },
   });
 });
@@ -77,4 +78,8 @@ test('initializationOptions carries the protocol version, settings and API keys'
     settings: { engine: { workers: 2 } },
     apiKeys: { openai: 'sk-test' },
   });
+});
+
+test('every setting sent to the daemon is a declared setting', () => {
+  for (const key of Object.keys(DAEMON_KEYS)) assert.ok(props[`bosun.${key}`], `bosun.${key} is not in package.json`);
 });

@@ -1,0 +1,112 @@
+// Drive the real VS Code UI (code-server in headless Chromium) and take the README's
+// screenshots: the extension is installed from its .vsix, an objective is started from
+// the command palette exactly as a user would, and the sidebar is captured once the run
+// shows in the Runs tree.
+//
+//   node24 scripts/e2e/screenshots.mjs --env ENV_FILE --ext DIR --bosun PATH --vsix FILE --out DIR [--keep]
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { cleanupScratch, freePort, gitWorkspace, killGroup, launchChromium, readEnvFile, scratch, startGroup, sweep } from './harness.mjs';
+
+const OBJECTIVE = 'Add a --json flag to the export command, with tests';
+const STEP_TIMEOUT_MS = 30_000;
+
+function args() {
+  const out = { keep: false };
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--keep') out.keep = true;
+    else if (['--env', '--ext', '--bosun', '--vsix', '--out'].includes(a)) out[a.slice(2)] = argv[++i];
+    else throw new Error(`unknown argument ${a}`);
+  }
+  for (const k of ['env', 'bosun', 'vsix', 'out']) if (!out[k]) throw new Error(`--${k} is required`);
+  return { ...out, bosun: resolve(out.bosun), vsix: resolve(out.vsix), out: resolve(out.out) };
+}
+
+/** Run the palette command `title`, answer its input box, accept its quick pick. */
+async function startObjectiveFromPalette(page, objective) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await input.fill('>Bosun: Start an Objective');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Start an Objective' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+  await page.keyboard.press('Enter');
+  // The objective input box replaces the palette.
+  await page.locator('.quick-input-widget', { hasText: 'What should be done' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await input.fill(objective);
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget', { hasText: 'Options for this run' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await page.keyboard.press('Enter');
+}
+
+async function main() {
+  const opts = args();
+  const envFile = readEnvFile(opts.env);
+  const node = join(envFile.BOSUN_E2E_NODE_BIN, 'node');
+  const codeServer = envFile.BOSUN_E2E_CODE_SERVER;
+  const world = scratch('bosun-shots');
+  gitWorkspace(world.ws, { 'bosun.command': opts.bosun });
+  const d = (name) => join(world.root, name);
+  // A quiet window: no welcome page, no chat side bar, so the picture shows Bosun.
+  mkdirSync(d('user/User'), { recursive: true });
+  writeFileSync(
+    d('user/User/settings.json'),
+    JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'workbench.tips.enabled': false,
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      'chat.disableAIFeatures': true,
+      'window.commandCenter': false,
+    }),
+  );
+  const common = ['--user-data-dir', d('user'), '--extensions-dir', d('exts')];
+  execFileSync(node, [codeServer, ...common, '--install-extension', opts.vsix], { env: world.env, stdio: 'pipe' });
+  const port = await freePort();
+  let server;
+  let browser;
+  const checks = [];
+  try {
+    server = await startGroup(
+      node,
+      [codeServer, ...common, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', world.ws],
+      { env: world.env, logFile: d('code-server.log'), ready: /HTTP server listening on/ },
+    );
+    browser = await launchChromium(envFile, world.env);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(world.ws)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: STEP_TIMEOUT_MS });
+    await page.locator('.activitybar [aria-label^="Bosun"]').first().click({ timeout: STEP_TIMEOUT_MS });
+    await page.locator('.pane-header', { hasText: 'Runs' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await page.locator('.statusbar-item', { hasText: 'Bosun' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+
+    await startObjectiveFromPalette(page, OBJECTIVE);
+    const row = page.locator('.monaco-list-row', { hasText: OBJECTIVE }).first();
+    await row.waitFor({ timeout: STEP_TIMEOUT_MS });
+    checks.push('a run started from the command palette shows in the Runs tree');
+    await page.locator('.statusbar-item', { hasText: /Bosun #\d+/ }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    checks.push('the status bar names the active run');
+
+    await row.hover();
+    // Let the hover tooltip settle on the row before capturing it.
+    await page.locator('.monaco-hover, .workbench-hover', { hasText: 'Run #' }).first().waitFor({ timeout: STEP_TIMEOUT_MS }).catch(() => undefined);
+    mkdirSync(opts.out, { recursive: true });
+    await page.screenshot({ path: join(opts.out, 'sidebar.png') });
+    checks.push(`screenshot ${join(opts.out, 'sidebar.png')}`);
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await killGroup(server);
+    sweep(world.marker);
+  }
+  for (const c of checks) console.log(`ok - ${c}`);
+  cleanupScratch(world.root, opts.keep);
+}
+
+main().catch((err) => {
+  console.error(err.stack ?? String(err));
+  console.log('not ok - screenshots');
+  process.exit(1);
+});
