@@ -2,7 +2,8 @@
 
     python -m bosun_protocol.schema_export OUT_DIR [--check]
 
-`--check` writes nothing and exits 1 when a file would change (CI staleness check).
+Also writes REFERENCE.md beside OUT_DIR. `--check` writes nothing and exits 1 when a
+file would change (CI staleness check).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bosun_protocol import entities
+from bosun_protocol import entities, reference
 from bosun_protocol.errors import ERROR_DESCRIPTIONS, ErrorCode
 from bosun_protocol.methods import COMMANDS, METHODS
 from bosun_protocol.version import PROTOCOL_VERSION
@@ -91,6 +92,12 @@ def main(argv: list[str]) -> int:
         stale.append(name)
         if not check:
             (out / name).unlink()
+    ref_path = out.parent / "REFERENCE.md"
+    ref_text = reference.render()
+    if not ref_path.exists() or ref_path.read_text() != ref_text:
+        stale.append(str(ref_path))
+        if not check:
+            ref_path.write_text(ref_text)
     if check and stale:
         print("stale generated schema (run `make generate`): " + ", ".join(stale), file=sys.stderr)
         return 1

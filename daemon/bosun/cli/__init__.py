@@ -18,8 +18,25 @@ _COMMAND_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser."""
+# Commands an editor or a script starts often get a parser with only their own module,
+# so `bosun lsp` does not pay for importing every command group (and their models).
+_FAST = {"lsp": "bosun.cli.lsp_relay", "daemon": "bosun.cli.daemon_commands"}
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in ("--workspace", "-C"):
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(modules: Sequence[str] = tuple(_COMMAND_MODULES)) -> argparse.ArgumentParser:
+    """The argument parser with the subcommands of `modules`."""
     parser = argparse.ArgumentParser(
         prog="bosun",
         description="Run LLM coding agents on this repository (see `bosun <command> -h`).",
@@ -28,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workspace", "-C", default=None, help="repository to work on (default: current dir)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -41,8 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `bosun` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    fast = _FAST.get(_command_word(words) or "")
+    parser = build_parser([fast] if fast else _COMMAND_MODULES)
+    args = parser.parse_args(words)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)
