@@ -51,6 +51,11 @@ class FakeAnthropic(FakeProvider):
         body = {"type": "error", "error": {"type": etype, "message": message}}
         await out.json(status, body, headers)
 
+    def error_event(self, kind: str) -> bytes:
+        """Anthropic's in-stream error event (how overload often arrives)."""
+        _status, etype, message = _FAULTS[kind]
+        return _event("error", {"error": {"type": etype, "message": message}})
+
     def _content(self, reply: FakeReply) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = []
         if reply.text:

@@ -58,6 +58,11 @@ class FakeOpenAI(FakeProvider):
         body = {"error": {"message": message, "type": etype, "param": None, "code": code}}
         await out.json(status, body, headers)
 
+    def error_event(self, kind: str) -> bytes:
+        """OpenAI's in-stream error: a data line holding `error`."""
+        _status, etype, code, message = _FAULTS[kind]
+        return _sse({"error": {"message": message, "type": etype, "param": None, "code": code}})
+
     def _usage(self, reply: FakeReply) -> dict[str, Any]:
         return {
             "prompt_tokens": reply.input_tokens,

@@ -40,6 +40,7 @@ class FakeReply:
     retry_after: float | None = None
     first_token_delay: float = 0.0  # seconds before the first streamed event
     cut_after: int | None = None  # drop the connection after this many streamed events
+    stream_fault: str | None = None  # at cut_after, send this fault as an error event instead
     input_tokens: int = 10
     output_tokens: int = 5
     cached_tokens: int = 0
@@ -116,13 +117,20 @@ class FakeProvider:
                 await asyncio.wait_for(self.release.wait(), reply.first_token_delay)
         for n, event in enumerate(self.events(reply, body)):
             if reply.cut_after is not None and n >= reply.cut_after:
-                out.abort()
-                return
+                if reply.stream_fault is None:
+                    out.abort()
+                    return
+                await out.chunk(self.error_event(reply.stream_fault))
+                break
             await out.chunk(event)
         await out.end()
 
     async def send_fault(self, reply: FakeReply, out: ResponseWriter) -> None:
         """Answer with the provider's error for `reply.fault`."""
+        raise NotImplementedError
+
+    def error_event(self, kind: str) -> bytes:
+        """The fault as an error event inside a stream that began well."""
         raise NotImplementedError
 
     def whole(self, reply: FakeReply, body: dict[str, Any]) -> dict[str, Any]:

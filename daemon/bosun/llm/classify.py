@@ -88,6 +88,8 @@ def classify(
 ) -> BosunError | None:
     """The classified error for `exc`, or None when it is not a provider failure (a bug)."""
     status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and status < 400:
+        status = None  # an error event inside a 200 stream: judge it by its body alone
     etype, code, message = _error_fields(getattr(exc, "body", None))
     message = redact(message or str(exc))
     said = f"{provider} said: {message}"

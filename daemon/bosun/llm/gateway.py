@@ -18,6 +18,7 @@ from bosun_protocol.entities import Cost, RunOptions
 from bosun.errors import BudgetExceededError
 from bosun.llm.budget import BudgetLimits, tokens_left
 from bosun.llm.clock import Clock, RealClock
+from bosun.llm.errors import RateLimitError, TransientError
 from bosun.llm.messages import ModelRequest, ModelResponse
 from bosun.llm.model import CallContext, DeltaListener, Model
 from bosun.llm.pricing import cost_of, price_for, usd_for
@@ -72,13 +73,22 @@ class ModelGateway:
         self.env = env
         self.clock = clock or RealClock()
         self.scenario_dir = scenario_dir
-        self.retrying = RetryingCaller(settings.retry, clock=self.clock, rng=rng, on_retry=on_retry)
+        self._on_retry = on_retry
+        self.retrying = RetryingCaller(
+            settings.retry, clock=self.clock, rng=rng, on_retry=self._retrying
+        )
         self._models: dict[str, Model] = {}
         self._limiters: dict[str, RateLimiter] = {}
         # Tokens promised to calls in flight, so concurrent calls cannot jointly overspend.
         self._reserved_run: Counter[int] = Counter()
         self._reserved_task: Counter[int] = Counter()
         self._budget_lock = asyncio.Lock()
+
+    def _retrying(self, error: TransientError, tries: int, wait: float) -> None:
+        if isinstance(error, RateLimitError) and error.provider:
+            self.limiter(error.provider).hold(wait)
+        if self._on_retry is not None:
+            self._on_retry(error, tries, wait)
 
     def model_name(self, role: str, options: RunOptions | None = None) -> str:
         """The model `role` uses in a run with `options`."""

@@ -42,12 +42,19 @@ class RateLimiter:
         self._window: deque[_Entry] = deque()
         self.in_flight = 0
         self.waiting = 0
+        self.held_until = 0.0  # the provider said "retry after": nobody starts before this
 
     def _expire(self, now: float) -> None:
         while self._window and self._window[0].at <= now - WINDOW:
             self._window.popleft()
 
+    def hold(self, seconds: float) -> None:
+        """Admit no new call for `seconds` (a 429 slows every worker, not just one)."""
+        self.held_until = max(self.held_until, self.clock.monotonic() + seconds)
+
     def _wait_needed(self, tokens: int, now: float) -> float:
+        if now < self.held_until:
+            return self.held_until - now
         self._expire(now)
         if not self._window:
             return 0.0

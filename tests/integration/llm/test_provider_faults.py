@@ -134,6 +134,19 @@ async def test_a_stream_cut_midway_keeps_its_partial_output_for_the_next_try(
     assert contents[-2:] == [expected, CONTINUE_AFTER_CUT]
 
 
+async def test_an_error_event_inside_the_stream_is_transient_and_keeps_the_partial(
+    fake: FakeProvider, gateway: ModelGateway
+) -> None:
+    cut = 4 if provider_of(fake) == "openai" else 5
+    broken = text("abcdefghijklmnopqrstuvwxyz", cut_after=cut, stream_fault="overloaded")
+    fake.push(broken, text("recovered"))
+    response = await gateway.complete(ask(), CTX)
+    assert response.text == "recovered"
+    assert len(response.partials) == 1
+    assert response.partials[0].startswith("abcdefgh")
+    assert len(fake.requests) == 2
+
+
 @pytest.mark.parametrize(
     ("kind", "error", "words"),
     [

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from bosun.llm.clock import ManualClock
+from bosun.llm.gateway import ModelGateway
+from bosun.llm.messages import ChatMessage, ModelRequest
+from bosun.llm.model import CallContext
 from bosun.llm.ratelimit import WINDOW, RateLimiter
+from bosun.llm.settings import LlmSettings
 
 
 async def test_twenty_concurrent_callers_never_exceed_the_concurrency_limit() -> None:
@@ -94,3 +99,29 @@ async def test_a_cancelled_waiter_gives_its_place_back() -> None:
     assert limiter.waiting == 0
     async with limiter.slot():
         assert limiter.in_flight == 1
+
+
+async def test_a_hold_delays_every_new_caller_until_it_ends() -> None:
+    clock = ManualClock()
+    limiter = RateLimiter(clock=clock)
+    limiter.hold(30)
+    async with limiter.slot():
+        assert clock.monotonic() == limiter.held_until
+    assert clock.sleeps == [30]
+
+
+async def test_a_429_holds_the_whole_provider_for_its_retry_after(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        '[[reply]]\ntry = 1\nerror = "rate_limit"\nretry_after = 30\n[[reply]]\ntext = "ok"\n'
+    )
+    clock = ManualClock()
+    holds: list[float] = []
+    gw = ModelGateway(
+        LlmSettings(default_model=f"scripted:{scenario}"),
+        clock=clock,
+        on_retry=lambda e, n, w: holds.append(gw.limiter("scripted").held_until - clock.now),
+    )
+    request = ModelRequest(messages=[ChatMessage.user("hi")])
+    assert (await gw.complete(request, CallContext())).text == "ok"
+    assert holds == [30]
