@@ -25,18 +25,24 @@ RUN_JSON = """json_object(
     'head_commit', r.head_commit, 'cost', json(r.cost), 'reason', r.reason,
     'created_at', r.created_at, 'updated_at', r.updated_at)"""
 
-TASK_JSON = """json_object(
-    'id', t.id, 'run_id', t.run_id, 'key', t.key, 'title', t.title,
-    'description', t.description, 'profile', t.profile, 'phase', t.phase,
+
+def task_json(alias: str) -> str:
+    """The json_object() of a task row named `alias` (RETURNING cannot use an alias)."""
+    return f"""json_object(
+    'id', {alias}.id, 'run_id', {alias}.run_id, 'key', {alias}.key, 'title', {alias}.title,
+    'description', {alias}.description, 'profile', {alias}.profile, 'phase', {alias}.phase,
     'dependencies', (SELECT json_group_array(d.depends_on_id) FROM
-        (SELECT depends_on_id FROM dependencies WHERE task_id = t.id
+        (SELECT depends_on_id FROM dependencies WHERE task_id = {alias}.id
          ORDER BY depends_on_id) AS d),
-    'acceptance_criteria', json(t.acceptance_criteria), 'state', t.state,
-    'attempt', t.attempt, 'max_retries', t.max_retries, 'lease', json(t.lease),
-    'worktree', t.worktree, 'branch', t.branch, 'base_commit', t.base_commit,
-    'head_commit', t.head_commit, 'verdicts', json(t.verdicts), 'cost', json(t.cost),
-    'reason', t.reason, 'parent_id', t.parent_id,
-    'created_at', t.created_at, 'updated_at', t.updated_at)"""
+    'acceptance_criteria', json({alias}.acceptance_criteria), 'state', {alias}.state,
+    'attempt', {alias}.attempt, 'max_retries', {alias}.max_retries, 'lease', json({alias}.lease),
+    'worktree', {alias}.worktree, 'branch', {alias}.branch, 'base_commit', {alias}.base_commit,
+    'head_commit', {alias}.head_commit, 'verdicts', json({alias}.verdicts), 'cost', json({alias}.cost),
+    'reason', {alias}.reason, 'parent_id', {alias}.parent_id,
+    'created_at', {alias}.created_at, 'updated_at', {alias}.updated_at)"""
+
+
+TASK_JSON = task_json("t")
 
 ATTEMPT_JSON = """json_object(
     'task_id', a.task_id, 'number', a.number, 'outcome', a.outcome, 'error', a.error,

@@ -13,7 +13,7 @@ from typing import Any
 
 from bosun_protocol.entities import Event, Message
 
-from bosun.board.codec import SELECT_MESSAGE, dump, many, now, ts
+from bosun.board.codec import SELECT_MESSAGE, dump, many
 from bosun.board.models import NewMessage
 from bosun.board.task_writes import load_task, require_run
 from bosun.board.writer import WriteTx
@@ -37,7 +37,7 @@ def append_messages(
 ) -> list[Message]:
     """Append transcript entries of an attempt."""
     task = load_task(tx.conn, task_id)
-    stamp = ts(now())
+    stamp = tx.stamp
     first = None
     for msg in messages:
         cur = tx.conn.execute(
@@ -89,7 +89,7 @@ def record_call(
             turn,
             dump(_clean(request)),
             dump(_clean(response)),
-            ts(now()),
+            tx.stamp,
         ),
     )
     data = {"role": role, "key": key, "turn": turn, "attempt": attempt}
@@ -102,7 +102,7 @@ def journal_put(tx: WriteTx, kind: str, key: str, data: dict[str, Any]) -> None:
         "INSERT INTO journal (kind, key, data, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data, "
         "updated_at = excluded.updated_at",
-        (kind, key, dump(data), ts(now())),
+        (kind, key, dump(data), tx.stamp),
     )
     tx.emit("journal.put", data={"kind": kind, "key": key})
 

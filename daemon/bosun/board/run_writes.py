@@ -22,7 +22,7 @@ from bosun_protocol.entities import (
     Verdict,
 )
 
-from bosun.board.codec import SELECT_ATTEMPT, SELECT_RUN, dump, now, one, ts
+from bosun.board.codec import SELECT_ATTEMPT, SELECT_RUN, dump, one
 from bosun.board.fields import assignments
 from bosun.board.task_writes import load_task, require_run
 from bosun.board.writer import WriteTx
@@ -62,7 +62,7 @@ def add_costs(total: Cost, more: Cost) -> Cost:
 
 def create_run(tx: WriteTx, objective: str, options: RunOptions) -> Run:
     """Record a new run, pending."""
-    stamp = ts(now())
+    stamp = tx.stamp
     cur = tx.conn.execute(
         "INSERT INTO runs (objective, state, options, cost, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
@@ -83,7 +83,7 @@ def update_run(
     columns: dict[str, Any],
 ) -> Run:
     """Change a run's fields (compare-and-swap on its state when `expected` is given)."""
-    text, params = assignments({**columns, "updated_at": ts(now())})
+    text, params = assignments({**columns, "updated_at": tx.stamp})
     where = "id = ?"
     keys: list[Any] = [run_id]
     if expected is not None:
@@ -110,7 +110,7 @@ def start_attempt(tx: WriteTx, task_id: int, number: int) -> Attempt:
         tx.conn.execute(
             "INSERT INTO attempts (task_id, number, outcome, cost, started_at) "
             "VALUES (?, ?, ?, ?, ?)",
-            (task_id, number, AttemptOutcome.RUNNING.value, dump(Cost()), ts(now())),
+            (task_id, number, AttemptOutcome.RUNNING.value, dump(Cost()), tx.stamp),
         )
     except sqlite3.IntegrityError:
         raise ConflictError(
@@ -145,7 +145,7 @@ def finish_attempt(
             summary,
             dump(list(files_changed)),
             dump(list(verdicts)),
-            ts(now()),
+            tx.stamp,
             task_id,
             number,
             AttemptOutcome.RUNNING.value,

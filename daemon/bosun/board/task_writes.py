@@ -12,13 +12,15 @@ from typing import Any
 
 from bosun_protocol.entities import Lease, Task, TaskState
 
-from bosun.board.codec import SELECT_TASK, dump, many, now, one, ts
+from bosun.board.codec import SELECT_TASK, dump, many, one, task_json
 from bosun.board.errors import InvalidBoardInputError
 from bosun.board.fields import assignments
 from bosun.board.graph import labels, path_between, refuse_cycle, run_edges
 from bosun.board.models import UNSET, TaskSpec, Unset
 from bosun.board.writer import WriteTx
 from bosun.errors import ConflictError, DependencyCycleError, NotFoundError
+
+TASK_RETURNING = task_json("tasks")
 
 
 def load_task(conn: sqlite3.Connection, task_id: int) -> Task:
@@ -56,7 +58,7 @@ def create_tasks(tx: WriteTx, run_id: int, specs: Sequence[TaskSpec]) -> list[Ta
                 raise NotFoundError(
                     f"task {spec.key!r}: parent #{spec.parent_id} is not a task of run #{run_id}"
                 )
-    stamp = ts(now())
+    stamp = tx.stamp
     created: list[int] = []
     for spec in specs:
         cur = conn.execute(
@@ -117,7 +119,7 @@ def transition(
     columns: dict[str, Any],
 ) -> Task:
     """Compare-and-swap the task's state (and lease holder when given) and record it."""
-    sets: dict[str, Any] = {"state": to.value, "updated_at": ts(now()), **columns}
+    sets: dict[str, Any] = {"state": to.value, "updated_at": tx.stamp, **columns}
     if lease is UNSET:
         if to is not TaskState.ACTIVE:
             # A lease means "someone is working on it": it ends when the task leaves active.
@@ -131,10 +133,13 @@ def transition(
     if holder is not None:
         where += " AND lease_holder = ?"
         params.append(holder)
-    cur = tx.conn.execute(f"UPDATE tasks SET {text} WHERE {where}", params)
-    if cur.rowcount != 1:
+    # RETURNING hands back the new row in the same statement: one statement fewer on
+    # the hottest path of the board.
+    sql = f"UPDATE tasks SET {text} WHERE {where} RETURNING {TASK_RETURNING}"
+    rows = tx.conn.execute(sql, params).fetchall()
+    if not rows:
         raise _lost(tx.conn, task_id, expected, holder)
-    task = load_task(tx.conn, task_id)
+    task = Task.model_validate_json(rows[0][0])
     data = {**event_data, "from": expected, "to": to, "attempt": task.attempt}
     if task.reason is not None and "reason" in columns:
         data["reason"] = task.reason
@@ -166,7 +171,7 @@ def update_task(
     tx: WriteTx, task_id: int, event: str, data: dict[str, Any], columns: dict[str, Any]
 ) -> Task:
     """Change non-state fields of a task and record `event`."""
-    text, params = assignments({**columns, "updated_at": ts(now())})
+    text, params = assignments({**columns, "updated_at": tx.stamp})
     cur = tx.conn.execute(f"UPDATE tasks SET {text} WHERE id = ?", [*params, task_id])
     if cur.rowcount != 1:
         raise NotFoundError(f"task #{task_id} does not exist", data={"taskId": task_id})
@@ -214,7 +219,7 @@ def remove_dependency(tx: WriteTx, task_id: int, depends_on_id: int) -> Task:
 
 
 def _edge_changed(tx: WriteTx, task_id: int, depends_on_id: int, kind: str) -> Task:
-    tx.conn.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (ts(now()), task_id))
+    tx.conn.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (tx.stamp, task_id))
     task = load_task(tx.conn, task_id)
     data = {"dependsOn": depends_on_id}
     tx.emit(kind, run_id=task.run_id, task_id=task_id, data=data, task=task)

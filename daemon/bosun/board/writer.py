@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -26,9 +27,10 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import aiosqlite
+import pydantic_core
 from bosun_protocol.entities import Event, Run, Task
 
-from bosun.board.codec import dump, now, plain, ts
+from bosun.board.codec import now, ts
 from bosun.board.errors import BoardStorageError
 from bosun.errors import BosunError
 from bosun.failpoints import failpoint
@@ -64,6 +66,9 @@ class WriteTx:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.notices: list[Notice] = []
+        # One clock reading per request: its rows and its events carry the same time.
+        self.moment = now()
+        self.stamp = ts(self.moment)
 
     def emit(
         self,
@@ -76,15 +81,16 @@ class WriteTx:
         task: Task | None = None,
     ) -> Event:
         """Append an event in this transaction; it is announced only if we commit."""
-        moment = now()
-        body = plain(data or {})
+        text = pydantic_core.to_json(data or {}).decode()
         cur = self.conn.execute(
             "INSERT INTO events (ts, kind, run_id, task_id, data) VALUES (?, ?, ?, ?, ?)",
-            (ts(moment), kind, run_id, task_id, dump(body)),
+            (self.stamp, kind, run_id, task_id, text),
         )
         assert cur.lastrowid is not None
+        # The listeners get data exactly as a later events_since() will read it back.
+        body = json.loads(text)
         event = Event(
-            seq=cur.lastrowid, ts=moment, kind=kind, run_id=run_id, task_id=task_id, data=body
+            seq=cur.lastrowid, ts=self.moment, kind=kind, run_id=run_id, task_id=task_id, data=body
         )
         self.notices.append(Notice(event, run, task))
         return event
