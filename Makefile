@@ -41,6 +41,7 @@ types: setup
 
 schema-check: setup
 	$(PY) -m bosun_protocol.schema_export protocol/schema --check
+	$(PY) -m bosun.config_docs docs/configuration.md --check
 
 ext-check: setup
 	$(MAKE) -C $(EXT) check
@@ -49,6 +50,7 @@ check: lint types schema-check ext-check
 
 generate: setup
 	$(PY) -m bosun_protocol.schema_export protocol/schema
+	$(PY) -m bosun.config_docs docs/configuration.md
 	$(MAKE) -C $(EXT) generate
 
 pytest: setup
