@@ -78,6 +78,7 @@ class FakeProvider:
         self.requests: list[Request] = []
         self.server = FakeHttpServer(self._handle)
         self.release = asyncio.Event()  # set to end every pending first-token delay early
+        self.received = asyncio.Event()  # set on every request (tests wait on it)
 
     @property
     def url(self) -> str:
@@ -102,6 +103,7 @@ class FakeProvider:
 
     async def _handle(self, request: Request, out: ResponseWriter) -> None:
         self.requests.append(request)
+        self.received.set()
         reply = self.replies.popleft() if self.replies else self.default
         if reply.fault is not None:
             await self.send_fault(reply, out)

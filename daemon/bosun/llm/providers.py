@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -64,7 +64,7 @@ class Endpoint:
     provider: str
     api: Literal["openai", "anthropic"]
     base_url: str | None
-    api_key: str
+    api_key: str = field(repr=False)  # never in a log line or traceback
     key_setting: str  # where the user fixes the key, in words
     timeout: float
 

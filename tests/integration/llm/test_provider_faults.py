@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from bosun.errors import BosunError
 from bosun.llm.clock import ManualClock
@@ -181,3 +183,22 @@ async def test_the_api_key_is_sent_and_known_as_a_secret(
     headers = fake.requests[0].headers
     assert key in (headers.get("authorization", "") + headers.get("x-api-key", ""))
     assert redact(f"key={key}") == "key=[REDACTED]"
+
+
+async def test_cancelling_a_call_midway_releases_its_slot_and_connection(
+    fake: FakeProvider, gateway: ModelGateway
+) -> None:
+    gateway.retrying.settings = gateway.settings.retry.model_copy(
+        update={"first_token_timeout": 60.0}
+    )
+    fake.push(text("never seen", first_token_delay=60))
+    call = asyncio.create_task(gateway.complete(ask(), CTX))
+    await fake.received.wait()
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    limiter = gateway.limiter(provider_of(fake))
+    assert (limiter.in_flight, limiter.waiting) == (0, 0)
+    fake.release.set()
+    fake.push(text("next one fine"))
+    assert (await gateway.complete(ask(), CTX)).text == "next one fine"

@@ -53,6 +53,7 @@ def test_config_wins_over_the_environment_and_keys_become_secrets() -> None:
     assert ep.api_key == "sk-from-config-999"
     assert ep.base_url == "http://127.0.0.1:7/v1"
     assert redact("sk-from-config-999") == "[REDACTED]"
+    assert "sk-from-config-999" not in repr(ep)
 
 
 def test_a_missing_key_names_both_places_to_set_it() -> None:
