@@ -32,6 +32,7 @@ def add_parsers(sub: Any) -> None:
     serve = dsub.add_parser("serve", help="run in the foreground (logs to stderr too)")
     listener_args(serve)
     serve.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=guarded(cmd_serve))
 
     status = dsub.add_parser("status", help="pid, socket, version, uptime, clients, runs")
@@ -63,8 +64,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(ws.config_path)
     srv = settings.server
     level = args.log_level or srv.log_level
+    # In the foreground logs also go to stderr; a background daemon logs to the file only.
     setup_logging(
-        ws.log_dir, level, stderr=True, max_bytes=srv.log_max_bytes, backups=srv.log_backups
+        ws.log_dir,
+        level,
+        stderr=not args.background,
+        max_bytes=srv.log_max_bytes,
+        backups=srv.log_backups,
     )
     daemon = Daemon(
         workspace=ws,

@@ -37,7 +37,8 @@ def start_daemon_process(
     ws.ensure_state_dir()
     read_fd, write_fd = os.pipe()
     out_path = ws.log_dir / "daemon.out"
-    args = [*daemon_command(ws, extra or []), "--ready-fd", str(write_fd)]
+    args = [*daemon_command(ws, extra or []), "--ready-fd", str(write_fd), "--background"]
+    _rotate(out_path)
     with open(out_path, "ab") as out, open(os.devnull, "rb") as devnull:
         proc = subprocess.Popen(
             args,
@@ -70,6 +71,16 @@ def spawn_daemon(ws: Workspace, extra: list[str] | None = None) -> dict[str, Any
     """Start a detached background daemon; return what it announced."""
     _, info = start_daemon_process(ws, extra, detach=True)
     return info
+
+
+def _rotate(path: Path, limit: int = 1 << 20) -> None:
+    # daemon.out only catches what escapes logging (a crash before logging starts);
+    # keep one previous copy so it never grows without bound.
+    try:
+        if path.stat().st_size > limit:
+            os.replace(path, path.with_name(path.name + ".1"))
+    except FileNotFoundError:
+        pass
 
 
 def _read_line(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> str | None:
