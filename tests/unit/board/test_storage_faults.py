@@ -1,0 +1,50 @@
+"""Unlucky storage: a full disk fails writes cleanly and loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+
+from bosun.board import BoardStorageError, NewMessage, Run, Store, TaskSpec, TaskState
+from bosun.board.writer import in_thread
+
+Specs = Callable[..., list[TaskSpec]]
+
+
+async def _limit_pages(store: Store, extra: int | None) -> None:
+    """Fault injection: cap the file's size as a full disk would (None lifts the cap)."""
+
+    def cap(conn: sqlite3.Connection) -> None:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        limit = 1_073_741_823 if extra is None else pages + extra
+        conn.execute(f"PRAGMA max_page_count = {limit}")
+
+    await in_thread(store._wconn, cap)
+
+
+async def test_disk_full_fails_the_batch_cleanly_and_loses_nothing(
+    store: Store, run: Run, specs: Specs
+) -> None:
+    (task,) = await store.create_tasks(run.id, specs("a"))
+    before = store.last_seq
+    await _limit_pages(store, 0)
+    huge = [NewMessage(role="tool", content="x" * 300_000)]
+    results = await asyncio.gather(
+        store.append_messages(task.id, 1, huge),
+        store.transition(task.id, expected=TaskState.PLANNED, to=TaskState.READY),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, BoardStorageError) for r in results), results
+    first = results[0]
+    assert isinstance(first, BoardStorageError)
+    assert "disk is full" in first.message and str(store.path) in first.message
+    assert await store.transcript(task.id, 1) == ([], False)
+    assert (await store.get_task(task.id)).state is TaskState.PLANNED
+    assert store.last_seq == before
+    assert await store.events_since(before, 10) == ([], False)
+
+    await _limit_pages(store, None)
+    stored = await store.append_messages(task.id, 1, huge)
+    assert len(stored) == 1
+    assert store.last_seq == before + 1
