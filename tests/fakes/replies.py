@@ -41,6 +41,7 @@ class FakeReply:
     first_token_delay: float = 0.0  # seconds before the first streamed event
     cut_after: int | None = None  # drop the connection after this many streamed events
     stream_fault: str | None = None  # at cut_after, send this fault as an error event instead
+    garbage: bool = False  # at cut_after, send an event whose data is not JSON, then go on
     input_tokens: int = 10
     output_tokens: int = 5
     cached_tokens: int = 0
@@ -118,12 +119,15 @@ class FakeProvider:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.release.wait(), reply.first_token_delay)
         for n, event in enumerate(self.events(reply, body)):
-            if reply.cut_after is not None and n >= reply.cut_after:
-                if reply.stream_fault is None:
+            if n == reply.cut_after:
+                if reply.garbage:
+                    await out.chunk(b"event: content_block_delta\ndata: {not json\n\n")
+                elif reply.stream_fault is not None:
+                    await out.chunk(self.error_event(reply.stream_fault))
+                    break
+                else:
                     out.abort()
                     return
-                await out.chunk(self.error_event(reply.stream_fault))
-                break
             await out.chunk(event)
         await out.end()
 

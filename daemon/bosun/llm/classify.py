@@ -145,4 +145,11 @@ def classify(
             provider=provider,
             partial=partial,
         )
+    if isinstance(exc, ValueError):
+        # JSON or validation failure while reading the stream: the provider sent garbage.
+        return TransientError(
+            f"{provider} sent a malformed response: {redact(str(exc))[:200]}",
+            provider=provider,
+            partial=partial,
+        )
     return None

@@ -149,6 +149,15 @@ async def test_an_error_event_inside_the_stream_is_transient_and_keeps_the_parti
     assert len(fake.requests) == 2
 
 
+async def test_garbage_in_the_stream_is_retried_not_crashed_on(
+    fake: FakeProvider, gateway: ModelGateway
+) -> None:
+    fake.push(text("abcdefgh", cut_after=2, garbage=True), text("clean"))
+    response = await gateway.complete(ask(), CTX)
+    assert response.text == "clean"
+    assert len(fake.requests) == 2
+
+
 @pytest.mark.parametrize(
     ("kind", "error", "words"),
     [
