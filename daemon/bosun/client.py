@@ -67,7 +67,7 @@ class Client:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_unix_connection(str(socket_path), limit=1 << 20), timeout
             )
-        except (FileNotFoundError, ConnectionRefusedError, TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:
             raise DaemonNotRunning(
                 f"no bosun daemon answers at {socket_path}; start one with `bosun daemon start`"
             ) from exc

@@ -72,6 +72,11 @@ class Workspace:
 
     def ensure_state_dir(self) -> None:
         """Create `.bosun/` (0700, self-ignoring) or say exactly why it cannot be used."""
+        if self.state_dir.exists() and not self.state_dir.is_dir():
+            raise WorkspaceError(
+                f"{self.state_dir} exists but is not a directory; bosun keeps its state "
+                "there. Move that file away and try again."
+            )
         try:
             self.state_dir.mkdir(mode=0o700, exist_ok=True)
             os.chmod(self.state_dir, 0o700)
@@ -83,7 +88,7 @@ class Workspace:
             if sock_dir != self.state_dir:
                 sock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
                 os.chmod(sock_dir, 0o700)
-        except PermissionError as exc:
+        except OSError as exc:
             raise WorkspaceError(
                 f"cannot use the state directory {self.state_dir}: {exc.strerror}. "
                 "Fix its ownership or permissions (it must be writable by you), "

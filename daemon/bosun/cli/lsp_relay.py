@@ -59,7 +59,7 @@ async def relay(args: argparse.Namespace) -> int:
     ws = workspace_of(args)
     try:
         reader, writer = await asyncio.open_unix_connection(str(ws.socket_path))
-    except (FileNotFoundError, ConnectionRefusedError):
+    except OSError:
         if args.no_start:
             raise
         await asyncio.to_thread(spawn_daemon, ws)

@@ -171,6 +171,15 @@ def test_unusable_workspaces_get_a_message_naming_the_fix(
     assert "Traceback" not in res.stderr
 
 
+def test_state_dir_that_is_a_file_is_reported(git_repo: Path) -> None:
+    (git_repo / ".bosun").write_text("not a directory\n")
+    res = bosun(git_repo, "daemon", "start")
+    assert res.returncode == 1
+    assert "is not a directory" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert (git_repo / ".bosun").read_text() == "not a directory\n"
+
+
 def test_unwritable_state_dir_is_reported(git_repo: Path) -> None:
     if os.geteuid() == 0:
         pytest.skip("root ignores directory permissions")
