@@ -61,6 +61,7 @@ __all__ = [
     "ToolExecutor",
     "ToolRegistry",
     "ToolResult",
+    "ToolSettings",
     "ToolSpec",
     "build_registry",
     "current_sandbox",

@@ -108,7 +108,7 @@ async def run_command(ctx: ToolContext, args: RunCommandArgs) -> ToolResult:
                 grace=settings.kill_grace_s,
                 output_limit=settings.output_limit_chars,
                 marker=f"{MARKER_VAR}={marker}".encode(),
-                preexec=prepared.preexec,
+                restrict=prepared.restrict,
             )
         except OSError as exc:
             raise ToolError(f"could not start the command: {exc.strerror or exc}") from None

@@ -26,6 +26,7 @@ from bosun.tools.results import ToolResult, bound_text
 log = logging.getLogger(__name__)
 
 _EVENT_STRING_LIMIT = 400  # long arguments (file contents) are cut in events
+_HUMAN_STRING_LIMIT = 8000  # a human approving a command sees all of it
 
 
 def describe_validation(exc: ValidationError) -> str:
@@ -37,16 +38,17 @@ def describe_validation(exc: ValidationError) -> str:
     return "invalid arguments:\n" + "\n".join(lines)
 
 
-def _shorten(value: Any) -> Any:
+def _shorten(value: Any, limit: int = _EVENT_STRING_LIMIT) -> Any:
+    """`value` with secrets redacted and long strings cut (for events and humans)."""
     if isinstance(value, str):
         text = redact(value)
-        if len(text) > _EVENT_STRING_LIMIT:
-            return text[:_EVENT_STRING_LIMIT] + f"…[{len(text)} chars]"
+        if len(text) > limit:
+            return text[:limit] + f"…[{len(text)} chars]"
         return text
     if isinstance(value, dict):
-        return {str(k): _shorten(v) for k, v in value.items()}
+        return {str(k): _shorten(v, limit) for k, v in value.items()}
     if isinstance(value, list):
-        return [_shorten(v) for v in value[:50]]
+        return [_shorten(v, limit) for v in value[:50]]
     return value
 
 
@@ -89,7 +91,10 @@ class ToolExecutor:
             return ToolResult.error(describe_validation(exc), "invalid")
         command = parsed.get("command") if name == "run_command" else None
         refusal = await self.policy.authorize(
-            ctx, name, _shorten(parsed), command if isinstance(command, str) else None
+            ctx,
+            name,
+            _shorten(parsed, _HUMAN_STRING_LIMIT),
+            command if isinstance(command, str) else None,
         )
         if refusal is not None:
             return ToolResult.error(refusal, "denied")
@@ -128,6 +133,11 @@ class ToolExecutor:
             data["error"] = result.content[:_EVENT_STRING_LIMIT]
         if result.control is not None:
             data["control"] = result.control.kind
+        tool = self.registry.get(name)
+        shown = raw.get(tool.summary_field) if tool and tool.summary_field else None
+        if isinstance(shown, str):
+            # One line a UI can show in an event list ("run_command: pytest -q").
+            data["summary"] = _shorten(shown.partition("\n")[0], 200)
         await ctx.events.append_event(
             "tool_call", run_id=ctx.run_id, task_id=ctx.task_id, data=data
         )

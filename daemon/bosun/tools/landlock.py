@@ -1,8 +1,8 @@
 """Landlock (Linux ≥ 5.13) through raw syscalls: restrict writes, and TCP from ABI 4.
 
-The ruleset is built in the daemon; the forked child only calls prctl(NO_NEW_PRIVS)
-and landlock_restrict_self — two syscalls, nothing that allocates or takes a lock —
-before it executes the command. Reads are not restricted (Landlock cannot carve
+The ruleset is built in the daemon; a throwaway thread calls prctl(NO_NEW_PRIVS) and
+landlock_restrict_self — both bind only the calling thread — and then spawns the
+command, which inherits the restriction (see spawn.py). Reads are not restricted (Landlock cannot carve
 exceptions out of an allowed tree); see docs/security.md.
 """
 
@@ -30,6 +30,8 @@ _REFER = 1 << 13  # ABI 2
 _TRUNCATE = 1 << 14  # ABI 3
 _NET_BIND_TCP = 1 << 0  # ABI 4
 _NET_CONNECT_TCP = 1 << 1
+_SCOPE_ABSTRACT_UNIX = 1 << 0  # ABI 6: no connecting to abstract sockets outside
+_SCOPE_SIGNAL = 1 << 1  # ABI 6: no signals to processes outside (the daemon included)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _syscall = _libc.syscall
@@ -39,7 +41,11 @@ _prctl.restype = ctypes.c_int
 
 
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = (("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64))
+    _fields_ = (
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    )
 
 
 class _PathBeneath(ctypes.Structure):
@@ -80,8 +86,11 @@ class Ruleset:
         if self.abi < 1:
             raise OSError("Landlock is not available in this kernel")
         fs = _fs_rights(self.abi)
-        attr = _RulesetAttr(fs, (_NET_BIND_TCP | _NET_CONNECT_TCP) if self.abi >= 4 else 0)
-        size = ctypes.sizeof(_RulesetAttr) if self.abi >= 4 else 8
+        net = (_NET_BIND_TCP | _NET_CONNECT_TCP) if self.abi >= 4 else 0
+        scoped = (_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL) if self.abi >= 6 else 0
+        attr = _RulesetAttr(fs, net, scoped)
+        # The kernel takes the struct size of the ABI it knows: fs (1+), net (4+), scoped (6+).
+        size = 24 if self.abi >= 6 else 16 if self.abi >= 4 else 8
         fd = int(
             _syscall(
                 ctypes.c_long(_SYS_CREATE_RULESET),
@@ -94,6 +103,7 @@ class Ruleset:
             raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
         self.fd = fd
         self.network_blocked = self.abi >= 4
+        self.signals_scoped = self.abi >= 6
         try:
             for path in writable:
                 self._allow(path, fs)
@@ -123,7 +133,7 @@ class Ruleset:
             os.close(pfd)
 
     def restrict_self(self) -> None:
-        """Apply the ruleset to the calling process (run in the child before exec)."""
+        """Confine the calling thread and everything it starts from now on."""
         if _prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
         rc = _syscall(ctypes.c_long(_SYS_RESTRICT_SELF), ctypes.c_int(self.fd), ctypes.c_uint32(0))

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bosun.tools.spawn import ExitWatch, spawn
+
 _READ_CHUNK = 65536
 _DRAIN_S = 0.3  # how long output may keep arriving after the processes are gone
 _KILL_ROUNDS_S = 2.0
@@ -184,7 +186,7 @@ async def run_process(
     grace: float,
     output_limit: int,
     marker: bytes,
-    preexec: Callable[[], None] | None = None,
+    restrict: Callable[[], None] | None = None,
 ) -> ProcessOutcome:
     """Run `argv` to exit or `limit_s`; no process of it survives this call."""
     started = time.monotonic()
@@ -192,39 +194,32 @@ async def run_process(
     since = now_ticks()
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=write_fd,
-            stderr=write_fd,
-            start_new_session=True,
-            preexec_fn=preexec,
-        )
+        proc = await spawn(argv, cwd=cwd, env=env, out_fd=write_fd, restrict=restrict)
     except BaseException:
         os.close(read_fd)
         raise
     finally:
         os.close(write_fd)
     reader = _PipeReader(read_fd, buffer)
+    watch = ExitWatch(proc)
     timed_out = False
     killed = 0
     try:
         try:
-            await asyncio.wait_for(asyncio.shield(proc.wait()), limit_s)
+            await asyncio.wait_for(asyncio.shield(watch.exited), limit_s)
         except TimeoutError:
             timed_out = True
         killed = await kill_tree(proc.pid, marker, grace, since)
-        await proc.wait()
     except BaseException:
         # Cancelled (the task was interrupted): no grace, but still nothing survives.
         await asyncio.shield(kill_tree(proc.pid, marker, 0, since))
+        watch.reap()
         await reader.finish(0)
         raise
+    code = watch.reap()
     await reader.finish(_DRAIN_S)
     return ProcessOutcome(
-        exit_code=None if timed_out else proc.returncode,
+        exit_code=None if timed_out else code,
         timed_out=timed_out,
         output=buffer.render(),
         total_bytes=buffer.total,

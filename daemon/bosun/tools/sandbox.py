@@ -47,10 +47,10 @@ class SandboxReport:
 
 @dataclass
 class Prepared:
-    """A command ready to spawn: its argv and what the child runs before exec."""
+    """A command ready to spawn: its argv, and what confines the spawning thread."""
 
     argv: list[str]
-    preexec: Callable[[], None] | None = None
+    restrict: Callable[[], None] | None = None
     cleanup: Callable[[], None] = lambda: None
 
 
@@ -60,6 +60,9 @@ def bwrap_argv(
     """The bubblewrap command line: read-only system, no network, own pid namespace."""
     out = [
         bwrap,
+        # Run as root, bwrap keeps every capability unless told otherwise, and
+        # CAP_SYS_ADMIN could remount the read-only root writable.
+        "--cap-drop", "ALL",
         "--die-with-parent",
         "--unshare-pid",
         "--unshare-net",
@@ -107,16 +110,25 @@ def _probe_landlock() -> tuple[bool, str]:
         ruleset = landlock.Ruleset([Path("/tmp")])
     except OSError as exc:
         return False, f"Landlock ruleset failed: {exc}"
-    try:
-        done = subprocess.run(
-            ["true"], preexec_fn=ruleset.restrict_self, timeout=_PROBE_TIMEOUT_S, check=False
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        return False, f"Landlock could not be applied: {exc}"
-    finally:
-        ruleset.close()
-    if done.returncode != 0:
-        return False, f"Landlock probe exited {done.returncode}"
+    outcome: list[BaseException | int] = []
+
+    def confined() -> None:  # a throwaway thread: the restriction dies with it
+        try:
+            ruleset.restrict_self()
+            outcome.append(
+                subprocess.run(["true"], timeout=_PROBE_TIMEOUT_S, check=False).returncode
+            )
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=confined, name="bosun-landlock-probe")
+    thread.start()
+    thread.join()
+    ruleset.close()
+    if not outcome or isinstance(outcome[0], BaseException):
+        return False, f"Landlock could not be applied: {outcome[0] if outcome else 'no result'}"
+    if outcome[0] != 0:
+        return False, f"Landlock probe exited {outcome[0]}"
     net = "TCP refused" if abi >= 4 else "network NOT restricted (ABI < 4)"
     return True, f"Landlock ABI {abi}: writes only worktree and private tmp; {net}"
 

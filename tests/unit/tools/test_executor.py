@@ -127,6 +127,7 @@ async def test_each_call_is_an_event_with_tool_args_duration_and_outcome(
     assert ok["outcome"] == "ok"
     assert ok["durationMs"] >= 0
     assert len(ok["args"]["content"]) < 1000
+    assert ok["summary"] == "a.txt"
     assert failed["outcome"] == "error"
     assert "no such file" in failed["error"]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,15 @@ async def test_requested_timeout_is_capped_at_the_configured_maximum(
 
 # -- the sandbox holds ---------------------------------------------------------
 
+
+@pytest.fixture
+def outside() -> Iterator[Path]:
+    """A directory outside the worktree that the sandbox does show (bwrap mounts its own /tmp)."""
+    with tempfile.TemporaryDirectory(dir="/var/tmp", prefix="bosun-outside-") as path:
+        (Path(path) / "sentinel").write_text("visible-sentinel")
+        yield Path(path)
+
+
 SANDBOXED = [SandboxMode.BWRAP, SandboxMode.LANDLOCK]
 
 
@@ -252,14 +262,17 @@ async def test_without_sandbox_the_same_connection_succeeds(
 
 @pytest.mark.parametrize("mode", SANDBOXED, ids=[m.value for m in SANDBOXED])
 async def test_sandbox_allows_writes_only_in_worktree_and_tmp(
-    mode: SandboxMode, tmp_path: Path, make_ctx: Callable[..., ToolContext], executor: ToolExecutor
+    mode: SandboxMode,
+    tmp_path: Path,
+    outside: Path,
+    make_ctx: Callable[..., ToolContext],
+    executor: ToolExecutor,
 ) -> None:
-    wt, outside = tmp_path / "wt", tmp_path / "outside"
+    wt = tmp_path / "wt"
     wt.mkdir()
-    outside.mkdir()
     cmd = (
         f"echo in > inside.txt && echo tmp > $TMPDIR/t && cat $TMPDIR/t; "
-        f"echo out > {outside}/pwned.txt; echo home > ~/../../pwned-home.txt; "
+        f"cat {outside}/sentinel; echo out > {outside}/pwned.txt; echo home > ~/../../pwned-home.txt; "
         f"mkdir {outside}/dir; ln -s /etc {outside}/lnk; rm -f {outside}/../wt/inside.txt.x; true"
     )
     result = await executor.call(
@@ -267,8 +280,9 @@ async def test_sandbox_allows_writes_only_in_worktree_and_tmp(
     )
     assert (wt / "inside.txt").read_text() == "in\n"
     assert "tmp" in result.content
-    assert list(outside.iterdir()) == []
-    assert not (tmp_path / "pwned-home.txt").exists()
+    assert "visible-sentinel" in result.content  # the command did see the directory
+    assert os.listdir(outside) == ["sentinel"]
+    assert "pwned-home.txt" not in os.listdir("/")
 
 
 async def test_bwrap_hides_daemon_state_but_keeps_the_worktree_inside_it(
@@ -286,6 +300,28 @@ async def test_bwrap_hides_daemon_state_but_keeps_the_worktree_inside_it(
     )
     assert "daemon-token-value" not in result.content
     assert "visible" in result.content
+
+
+@pytest.mark.parametrize("mode", SANDBOXED, ids=[m.value for m in SANDBOXED])
+async def test_sandboxed_root_cannot_remount_or_signal_the_daemon(
+    mode: SandboxMode,
+    tmp_path: Path,
+    outside: Path,
+    make_ctx: Callable[..., ToolContext],
+    executor: ToolExecutor,
+) -> None:
+    wt = tmp_path / "wt"
+    wt.mkdir()
+    cmd = (
+        "mount -o remount,rw / 2>/dev/null; mount -t tmpfs none /mnt 2>/dev/null; "
+        f"cat {outside}/sentinel; echo x > {outside}/after-remount; kill -0 {os.getpid()} 2>/dev/null && echo CAN_SIGNAL; true"
+    )
+    result = await executor.call(
+        make_ctx(wt, sandbox=_sandbox(mode)), "run_command", {"command": cmd}
+    )
+    assert "visible-sentinel" in result.content  # the command did see the directory
+    assert os.listdir(outside) == ["sentinel"]
+    assert "CAN_SIGNAL" not in result.content
 
 
 def test_a_required_sandbox_that_cannot_run_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,115 @@
+"""Starting a command (confined where asked) and learning when it exits, off the child watcher.
+
+No `preexec_fn`: running Python between fork and exec is unsafe in a daemon with
+threads (aiosqlite has some), and it forces a full fork. A Landlock restriction is
+applied instead to a short-lived thread that only spawns the command: Landlock and
+no_new_privs bind the calling thread and what it starts, so the child inherits them
+and the daemon's other threads stay free. Exits are watched with a pidfd on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _popen(argv: list[str], cwd: Path, env: dict[str, str], out_fd: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=out_fd,
+        stderr=out_fd,
+        start_new_session=True,
+        close_fds=True,
+    )
+
+
+def _settle(
+    fut: asyncio.Future[subprocess.Popen[bytes]],
+    proc: subprocess.Popen[bytes] | None,
+    exc: BaseException | None,
+) -> None:
+    if fut.done():
+        return
+    if exc is not None:
+        fut.set_exception(exc)
+    elif proc is not None:
+        fut.set_result(proc)
+
+
+async def spawn(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    out_fd: int,
+    restrict: Callable[[], None] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start `argv` in a new session writing to `out_fd`; `restrict` confines it first."""
+    if restrict is None:
+        return _popen(argv, cwd, env, out_fd)
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[subprocess.Popen[bytes]] = loop.create_future()
+
+    def confined() -> None:
+        try:
+            restrict()  # this thread only; it ends right after the spawn
+            proc = _popen(argv, cwd, env, out_fd)
+        except BaseException as exc:
+            loop.call_soon_threadsafe(_settle, done, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, done, proc, None)
+
+    threading.Thread(target=confined, name="bosun-confined-spawn", daemon=True).start()
+    try:
+        return await asyncio.shield(done)
+    except asyncio.CancelledError:
+        # The thread may still start the command: wait for it and stop it.
+        with contextlib.suppress(Exception):
+            proc = await done
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        raise
+
+
+class ExitWatch:
+    """A future that completes when the process exits (pidfd; a thread where unsupported)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.loop = asyncio.get_running_loop()
+        self.exited: asyncio.Future[None] = self.loop.create_future()
+        self.fd = -1
+        self._thread_wait: asyncio.Future[int] | None = None
+        try:
+            self.fd = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):
+            self._thread_wait = asyncio.ensure_future(asyncio.to_thread(proc.wait))
+            self._thread_wait.add_done_callback(lambda _: self._done())
+        else:
+            self.loop.add_reader(self.fd, self._done)
+
+    def _done(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    def reap(self) -> int:
+        """The exit status of the (exited or killed) process, reaping it."""
+        self.close()
+        return self.proc.wait()
+
+    def close(self) -> None:
+        """Stop watching."""
+        if self.fd >= 0:
+            self.loop.remove_reader(self.fd)
+            os.close(self.fd)
+            self.fd = -1
