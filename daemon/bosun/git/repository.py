@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import git
+from bosun_protocol.entities import Task
 
 from bosun.errors import WorkspaceError
 
@@ -36,6 +37,12 @@ def id_after(name: str, prefix: str) -> int | None:
         return None
     tail = name[len(prefix) :]
     return int(tail) if tail.isdigit() else None
+
+
+def commit_message(summary: str, task: Task, attempt: int) -> str:
+    """A daemon commit message: the summary, then trailers naming task and attempt."""
+    first = summary.strip().splitlines()[0][:200] if summary.strip() else f"task {task.key}"
+    return f"{first}\n\nBosun-Run: {task.run_id}\nBosun-Task: {task.id}\nBosun-Attempt: {attempt}\n"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ always agree again on start. Git work runs in worker threads with time limits.
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from bosun_protocol.entities import Run, Task
 from bosun_protocol.review import GcResult, LandRunResult, TaskDiffResult
@@ -18,23 +20,39 @@ from bosun.errors import GitError, InvalidStateError
 from bosun.git import points
 from bosun.git.board import GitBoard
 from bosun.git.command import GitCli
-from bosun.git.conflicts import ConflictSides, ResolutionRefusedError, check_resolution
+from bosun.git.conflicts import ResolutionRefusedError
 from bosun.git.hunks import Selection, build_selection, read_diff
 from bosun.git.landing import land_run
 from bosun.git.merges import MergeOutcome, Merger
 from bosun.git.reconcile import Reconciler
-from bosun.git.repository import ZERO_OID, inspect_base, run_branch, selected_ref, task_branch
+from bosun.git.repository import (
+    ZERO_OID,
+    commit_message,
+    inspect_base,
+    run_branch,
+    selected_ref,
+    task_branch,
+)
+from bosun.git.resolutions import CONFLICT_JOURNAL, Resolutions
 from bosun.git.settings import GitSettings
 from bosun.git.worktrees import Worktrees
 from bosun.workspace import Workspace
 
-CONFLICT_JOURNAL = "conflict"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def commit_message(summary: str, task: Task, attempt: int) -> str:
-    """A daemon commit message: the summary, then trailers naming task and attempt."""
-    first = summary.strip().splitlines()[0][:200] if summary.strip() else f"task {task.key}"
-    return f"{first}\n\nBosun-Run: {task.run_id}\nBosun-Task: {task.id}\nBosun-Attempt: {attempt}\n"
+def _structural(
+    fn: Callable[Concatenate[GitService, P], Awaitable[R]],
+) -> Callable[Concatenate[GitService, P], Coroutine[Any, Any, R]]:
+    """Serialise operations that add or remove worktrees, so an on-demand gc never sees
+    a worktree half-made by a concurrent acquisition (and never "re-attaches" it)."""
+
+    async def run(service: GitService, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        async with service._structure:
+            return await fn(service, *args, **kwargs)
+
+    return functools.update_wrapper(run, fn)
 
 
 class GitService:
@@ -54,6 +72,8 @@ class GitService:
             settings.checkout_workers,
         )
         self.merger = Merger(self.cli, self.root, board, settings.merge_retries)
+        self.resolutions = Resolutions(self.cli, self.root, board, self.worktrees, self.merger)
+        self._structure = asyncio.Lock()
         self.reconciler = Reconciler(self.cli, self.root, board, self.worktrees, settings)
 
     async def start(self) -> GcResult:
@@ -118,6 +138,7 @@ class GitService:
 
     # --- worktrees and commits ----------------------------------------------------
 
+    @_structural
     async def acquire_worktree(self, task_id: int) -> Task:
         """The task's worktree on `bosun/task-<id>`, created from the run's head if needed."""
         task = await self.board.get_task(task_id)
@@ -178,6 +199,7 @@ class GitService:
         )
         return sha
 
+    @_structural
     async def release_task(self, task_id: int) -> None:
         """Remove the task's worktree now (its branch goes at the next gc, per retention)."""
         task = await self.board.get_task(task_id)
@@ -243,100 +265,15 @@ class GitService:
         )
         return await self.merger.merge(task.run_id, source, message=message, task_id=task_id)
 
+    @_structural
     async def prepare_conflict_worktree(self, merger_task_id: int, conflict: MergeOutcome) -> Task:
         """A worktree for the merger task on the run head with the task's side merged in,
         conflict markers left for the merger to resolve."""
-        merger = await self.board.get_task(merger_task_id)
-        sides = ConflictSides(
-            ours=conflict.run_head,
-            theirs=conflict.source,
-            files=[c.path for c in conflict.conflicts],
-        )
-        await self.board.journal_put(
-            CONFLICT_JOURNAL,
-            str(merger_task_id),
-            {
-                "ours": sides.ours,
-                "theirs": sides.theirs,
-                "files": sides.files,
-                "run_id": merger.run_id,
-            },
-        )
-        path = self.worktrees.task_path(merger_task_id)
-        branch = task_branch(merger_task_id)
-        task = await self.board.update_task(
-            merger_task_id,
-            event="task.worktree",
-            worktree=str(path),
-            branch=branch,
-            base_commit=sides.ours,
-            head_commit=sides.ours,
-            data={"conflict": sides.files, "theirs": sides.theirs},
-        )
-        points.failpoint(points.WORKTREE_RECORDED)
-        await asyncio.to_thread(self.worktrees.create, path, branch, sides.ours, new_branch=True)
-        await self.cli.arun(
-            path,
-            "-c",
-            "merge.conflictStyle=diff3",
-            "merge",
-            "--no-ff",
-            "--no-commit",
-            "-q",
-            sides.theirs,
-            check=False,
-        )
-        return task
+        return await self.resolutions.prepare(merger_task_id, conflict)
 
     async def publish_resolution(self, merger_task_id: int, attempt: int) -> MergeOutcome:
         """Check the merger's resolution, commit it with both parents, merge it (CAS)."""
-        record = await self.board.journal_get(CONFLICT_JOURNAL, str(merger_task_id))
-        task = await self.board.get_task(merger_task_id)
-        if record is None or not task.worktree:
-            raise InvalidStateError(f"task {merger_task_id} is not resolving a merge conflict")
-        sides = ConflictSides(str(record["ours"]), str(record["theirs"]), list(record["files"]))
-        path = Path(task.worktree)
-        await self.cli.arun(path, "add", "-A")
-        tree = (await self.cli.arun(path, "write-tree")).stdout.strip()
-        problems = await asyncio.to_thread(check_resolution, self.cli, self.root, sides, tree)
-        if problems:
-            raise ResolutionRefusedError(
-                "the merge resolution was refused: " + "; ".join(problems),
-                data={"problems": problems},
-            )
-        message = commit_message(
-            f"resolve merge conflict ({', '.join(sides.files[:5])})", task, attempt
-        )
-        commit = (
-            await self.cli.arun(
-                self.root,
-                "commit-tree",
-                tree,
-                "-p",
-                sides.ours,
-                "-p",
-                sides.theirs,
-                "-F",
-                "-",
-                input=message,
-            )
-        ).stdout.strip()
-        # The worktree's index already holds `tree`: moving its branch leaves it clean.
-        await self.cli.arun(path, "update-ref", "refs/heads/" + task_branch(merger_task_id), commit)
-        await self.cli.arun(path, "merge", "--quit", check=False)
-        points.failpoint(points.COMMIT_WRITTEN)
-        await self.board.update_task(
-            merger_task_id,
-            event="task.committed",
-            data={"commit": commit, "attempt": attempt},
-            head_commit=commit,
-        )
-        outcome = await self.merger.merge(
-            task.run_id, commit, message=message, task_id=merger_task_id
-        )
-        if outcome.status != "conflict":
-            await self.board.journal_delete(CONFLICT_JOURNAL, str(merger_task_id))
-        return outcome
+        return await self.resolutions.publish(merger_task_id, attempt)
 
     # --- landing and cleanup ---------------------------------------------------------------
 
@@ -363,6 +300,7 @@ class GitService:
         """Finish or drop merges a crash interrupted."""
         return await self.merger.recover()
 
+    @_structural
     async def gc(self, *, dry_run: bool = False) -> GcResult:
         """Recover merges, then reconcile worktrees and branches with the board."""
         recovered = [] if dry_run else await self.recover()
@@ -371,4 +309,4 @@ class GitService:
         return result
 
 
-__all__ = ["GitError", "GitService", "ResolutionRefusedError"]
+__all__ = ["CONFLICT_JOURNAL", "GitError", "GitService", "ResolutionRefusedError", "commit_message"]

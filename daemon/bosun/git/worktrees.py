@@ -66,6 +66,7 @@ class Worktrees:
         self.pool_size = pool_size
         self.workers = workers or (os.cpu_count() or 2)
         self._pool: list[Path] = []
+        self._made: set[Path] = set()  # every pool worktree this process created
         self._pool_lock = asyncio.Lock()
         self._refill: asyncio.Task[None] | None = None
         self._pool_commit: str | None = None
@@ -152,6 +153,7 @@ class Worktrees:
             str(path),
             commit,
         )
+        self._made.add(path)
         self._pool.append(path)
 
     def warm(self, commit: str) -> None:
@@ -180,17 +182,22 @@ class Worktrees:
                 await self._refill
         async with self._pool_lock:
             pooled, self._pool = self._pool, []
+            self._made.clear()
             for path in pooled:
                 await asyncio.to_thread(self.remove, path)
 
     def drop_pool_dirs(self) -> list[Path]:
-        """Remove every pool worktree on disk (after a restart they are not trusted)."""
+        """Remove pool worktrees this process did not make (left by an earlier daemon, or
+        by a crash mid-switch); ours, pooled or being switched right now, stay."""
         removed = []
         for entry in self.entries():
-            if entry.path.parent == self.directory and entry.path.name.startswith(POOL_PREFIX):
+            if (
+                entry.path.parent == self.directory
+                and entry.path.name.startswith(POOL_PREFIX)
+                and entry.path not in self._made
+            ):
                 self.remove(entry.path)
                 removed.append(entry.path)
-        self._pool = []
         return removed
 
 

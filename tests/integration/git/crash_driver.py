@@ -38,8 +38,7 @@ async def session(repo: Path, board_path: Path) -> None:
     )
     a = await git.acquire_worktree(a.id)  # from the warm pool
     git.worktrees.pool_size = 0
-    await git.worktrees.wait_warm()
-    await asyncio.to_thread(git.worktrees.drop_pool_dirs)
+    await git.worktrees.close()  # empty the pool: the next worktree is made afresh
     b = await git.acquire_worktree(b.id)  # fresh
     for task in (a, b):
         (Path(task.worktree or "") / f"{task.key}.txt").write_text(f"work of {task.key}\n")
