@@ -1,8 +1,9 @@
 """Durable task transitions/s and latency with 64 concurrent writers (synchronous=FULL).
 
 Compares the store's group commit with one transaction per transition (same
-durability: every transition is fsynced before its caller resumes), and measures the
-cost of an aiosqlite thread hop that made the writer ship whole batches to its thread.
+durability: every transition is fsynced before its caller resumes), shows the disk's
+own floor (a bare one-row commit) and the cost of an aiosqlite thread hop, which is
+why the writer ships whole batches to its thread.
 
     .venv/bin/python -m bench.board_transitions [--seconds 3] [--writers 64]
 """
@@ -11,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
+import os
+import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
-
 from bosun.board import Store, TaskSpec, TaskState
 from bosun.board.writer import in_thread
 
@@ -53,12 +54,13 @@ class Result:
     def line(self) -> str:
         per_tx = self.transitions / max(1, self.transactions)
         return (
-            f"{self.name:<28} {self.rate:>9,.0f}/s  p50 {self.pct(0.5):6.2f} ms  "
+            f"{self.name:<24} {self.rate:>7,.0f}/s  p50 {self.pct(0.5):6.2f} ms  "
             f"p99 {self.pct(0.99):6.2f} ms  ({per_tx:.1f} transitions per commit)"
         )
 
 
-async def _writer(store: Store, task_id: int, deadline: float, lat: list[float]) -> int:
+async def _closed(store: Store, task_id: int, deadline: float, lat: list[float]) -> int:
+    # Closed loop: each writer issues its next transition as soon as the last returns.
     done = 0
     while time.perf_counter() < deadline:
         for frm, to in CYCLE:
@@ -69,14 +71,32 @@ async def _writer(store: Store, task_id: int, deadline: float, lat: list[float])
     return done
 
 
+async def _paced(
+    store: Store, task_id: int, deadline: float, lat: list[float], rate: float, phase: float
+) -> int:
+    # Open loop: each writer issues at its own steady rate, whatever the latency.
+    interval = 1.0 / rate
+    begin = time.perf_counter() + phase * interval
+    done = 0
+    while True:
+        due = begin + done * interval
+        if due > deadline:
+            return done
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        frm, to = CYCLE[done % 4]
+        start = time.perf_counter()
+        await store.transition(task_id, expected=frm, to=to)
+        lat.append(time.perf_counter() - start)
+        done += 1
+
+
 async def measure(
     name: str, *, group_commit: bool, writers: int, seconds: float, rate: float | None = None
 ) -> Result:
     """Run `writers` coroutines for `seconds`; open loop at `rate`/s in total when given."""
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
-        store = await Store.open(
-            Path(tmp) / "bench.sqlite3", boot_id="bench", group_commit=group_commit
-        )
+        path = Path(tmp) / "bench.sqlite3"
+        store = await Store.open(path, boot_id="bench", group_commit=group_commit)
         try:
             run = await store.create_run("bench")
             specs = [TaskSpec(key=f"t{i}", title="t") for i in range(writers)]
@@ -88,33 +108,18 @@ async def measure(
             start = time.perf_counter()
             deadline = start + seconds
             if rate is None:
-                counts = await asyncio.gather(*(_writer(store, t.id, deadline, lat) for t in tasks))
+                jobs = [_closed(store, t.id, deadline, lat) for t in tasks]
             else:
-                counts = await asyncio.gather(
-                    *(_paced(store, t.id, deadline, lat, rate / writers) for t in tasks)
-                )
+                each = rate / writers
+                jobs = [
+                    _paced(store, t.id, deadline, lat, each, n / writers)
+                    for n, t in enumerate(tasks)
+                ]
+            counts = await asyncio.gather(*jobs)
             elapsed = time.perf_counter() - start
             return Result(name, sum(counts), elapsed, lat, store.transactions - before)
         finally:
             await store.close()
-
-
-async def _paced(store: Store, task_id: int, deadline: float, lat: list[float], rate: float) -> int:
-    # Open loop: each writer issues at its own steady rate, whatever the latency.
-    done, step = 0, 0
-    interval = 1.0 / rate
-    begin = time.perf_counter() + (task_id % 64) * interval / 64
-    while True:
-        due = begin + done * interval
-        if due > deadline:
-            return done
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        frm, to = CYCLE[step % 4]
-        start = time.perf_counter()
-        await store.transition(task_id, expected=frm, to=to)
-        lat.append(time.perf_counter() - start)
-        done += 1
-        step += 1
 
 
 async def hop_cost(n: int = 2000) -> tuple[float, float]:
@@ -125,9 +130,9 @@ async def hop_cost(n: int = 2000) -> tuple[float, float]:
             await conn.execute("SELECT 1")
         per_hop = (time.perf_counter() - start) / n
 
-        def five(raw: object) -> None:
+        def five(raw: sqlite3.Connection) -> None:
             for _ in range(5):
-                raw.execute("SELECT 1")  # type: ignore[attr-defined]
+                raw.execute("SELECT 1")
 
         start = time.perf_counter()
         for _ in range(n // 5):
@@ -136,30 +141,50 @@ async def hop_cost(n: int = 2000) -> tuple[float, float]:
     return per_hop * 1e6, batched * 1e6
 
 
+def commit_floor(n: int = 500) -> tuple[float, float]:
+    """p50/p99 ms of a bare one-row commit (WAL, synchronous=FULL): the disk's floor."""
+    with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
+        conn = sqlite3.connect(Path(tmp) / "floor.sqlite3", isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+        lat = []
+        for i in range(n):
+            start = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO t (v) VALUES (?)", (i,))
+            conn.execute("COMMIT")
+            lat.append(time.perf_counter() - start)
+        conn.close()
+    lat.sort()
+    return lat[n // 2] * 1000, lat[int(n * 0.99)] * 1000
+
+
 async def amain(seconds: float, writers: int) -> None:
     """Measure and print every figure."""
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    f50, f99 = commit_floor()
+    print(f"bare SQLite commit (WAL, synchronous=FULL): p50 {f50:.2f} ms  p99 {f99:.2f} ms")
     hop, batched = await hop_cost()
-    print(
-        f"aiosqlite: {hop:.1f} µs/statement with a hop each, {batched:.1f} µs/statement shipped 5 per hop"
-    )
+    print(f"aiosqlite: {hop:.1f} µs/statement, one hop each; {batched:.1f} µs shipped 5 per hop")
     group = await measure("group commit", group_commit=True, writers=writers, seconds=seconds)
     single = await measure(
         "one transaction each", group_commit=False, writers=writers, seconds=seconds
     )
-    paced = await measure(
-        "group commit @2,000/s", group_commit=True, writers=writers, seconds=seconds, rate=2000
-    )
-    print(f"{writers} concurrent writers, synchronous=FULL, {seconds:.0f} s each, closed loop:")
+    print(f"{writers} concurrent writers, synchronous=FULL, closed loop, {seconds:.0f} s each:")
     for res in (group, single):
         print("  " + res.line())
     print(f"  group commit / one transaction each: {group.rate / single.rate:.1f}x throughput")
-    print("open loop, 2,000 transitions/s offered in total:")
-    print("  " + paced.line())
+    print(f"open loop: 2,000 transitions/s offered by {writers} writers together:")
+    for mode, on in (("group commit", True), ("one transaction each", False)):
+        res = await measure(mode, group_commit=on, writers=writers, seconds=seconds, rate=2000)
+        print("  " + res.line())
+    print(f"machine: load average {os.getloadavg()[0]:.1f} at end")
 
 
 def main() -> None:
     """Entry point for `python -m bench.board_transitions` and `python -m bench`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="board durable transitions benchmark")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--writers", type=int, default=64)
     args, _ = parser.parse_known_args()
