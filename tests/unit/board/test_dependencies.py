@@ -110,3 +110,33 @@ def test_find_cycle_handles_deep_chains_without_recursion() -> None:
     chain[20_000] = [0]
     cycle = find_cycle(chain)
     assert cycle is not None and cycle[0] == cycle[-1] and len(cycle) == 20_002
+
+
+async def test_edit_task_swaps_dependencies_and_fields_in_one_write(
+    store: Store, run: Run, specs: Specs
+) -> None:
+    a, b, c = await store.create_tasks(run.id, specs("a", "b", "c", deps={"c": ["b"]}))
+    before = store.transactions
+    edited = await store.edit_task(
+        c.id, remove_dependencies=[b.id], add_dependencies=[a.id], title="renamed"
+    )
+    assert (edited.dependencies, edited.title) == ([a.id], "renamed")
+    assert store.transactions == before + 1
+
+
+async def test_edit_task_refused_by_a_cycle_changes_nothing(
+    store: Store, run: Run, specs: Specs
+) -> None:
+    a, b, c = await store.create_tasks(run.id, specs("a", "b", "c", deps={"b": ["a"], "c": ["b"]}))
+    seq = store.last_seq
+    with pytest.raises(DependencyCycleError) as caught:
+        await store.edit_task(
+            a.id, remove_dependencies=[], add_dependencies=[c.id], description="lost"
+        )
+    assert caught.value.cycle == [a.id, c.id, b.id, a.id]
+    with pytest.raises(NotFoundError):
+        await store.edit_task(c.id, remove_dependencies=[b.id], add_dependencies=[999])
+    after = await store.get_task(c.id)
+    assert after.dependencies == [b.id]
+    assert (await store.get_task(a.id)).description == ""
+    assert store.last_seq == seq
