@@ -112,6 +112,8 @@ class ToolExecutor:
             return ToolResult.error(f"{tool.name} did not finish within {limit:g} s", "timeout")
         except BosunError as exc:  # tool refusals, and board errors such as a cycle
             return ToolResult.error(exc.message)
+        except OSError as exc:  # permission denied, name too long, disk full…
+            return ToolResult.error(f"{tool.name} failed: {exc.strerror or exc}")
         except Exception:
             log.exception("tool %s failed", tool.name)
             return ToolResult.error(f"{tool.name} failed with an internal error (logged)")

@@ -79,6 +79,8 @@ def walk(
 
 
 def _push_ancestors(tree: Worktree, start: tuple[str, ...], ignores: _Ignores, root: int) -> None:
+    if not start:
+        return  # the walk reads the root's own .gitignore itself
     spec = _read_ignore(root)
     if spec is not None:
         ignores.stack.append((0, spec))

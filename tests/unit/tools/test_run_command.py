@@ -260,8 +260,18 @@ async def test_without_sandbox_the_same_connection_succeeds(
     assert "CONNECTED" in result.content
 
 
+ATTACKS = {
+    "write_outside": "echo out > {outside}/pwned.txt; mkdir {outside}/dir; ln -s /etc {outside}/lnk",
+    "write_via_home": "echo home > ~/../../pwned-home.txt",
+    "remount_then_write": "mount -o remount,rw /; echo x > {outside}/x",
+    "signal_the_daemon": "kill -0 {pid} && echo CAN_SIGNAL",
+}
+
+
 @pytest.mark.parametrize("mode", SANDBOXED, ids=[m.value for m in SANDBOXED])
-async def test_sandbox_allows_writes_only_in_worktree_and_tmp(
+@pytest.mark.parametrize("attack", list(ATTACKS.values()), ids=list(ATTACKS))
+async def test_sandbox_confines_writes_to_worktree_and_tmp(
+    attack: str,
     mode: SandboxMode,
     tmp_path: Path,
     outside: Path,
@@ -270,19 +280,19 @@ async def test_sandbox_allows_writes_only_in_worktree_and_tmp(
 ) -> None:
     wt = tmp_path / "wt"
     wt.mkdir()
+    hostile = attack.format(outside=outside, pid=os.getpid())
     cmd = (
-        f"echo in > inside.txt && echo tmp > $TMPDIR/t && cat $TMPDIR/t; "
-        f"cat {outside}/sentinel; echo out > {outside}/pwned.txt; echo home > ~/../../pwned-home.txt; "
-        f"mkdir {outside}/dir; ln -s /etc {outside}/lnk; rm -f {outside}/../wt/inside.txt.x; true"
+        f"cat {outside}/sentinel; ({hostile}) 2>/dev/null; "
+        "echo in > inside.txt && echo tmp-ok > $TMPDIR/t && cat $TMPDIR/t; true"
     )
-    result = await executor.call(
-        make_ctx(wt, sandbox=_sandbox(mode)), "run_command", {"command": cmd}
-    )
-    assert (wt / "inside.txt").read_text() == "in\n"
-    assert "tmp" in result.content
+    ctx = make_ctx(wt, sandbox=_sandbox(mode))
+    result = await executor.call(ctx, "run_command", {"command": cmd})
     assert "visible-sentinel" in result.content  # the command did see the directory
+    assert "tmp-ok" in result.content
+    assert (wt / "inside.txt").read_text() == "in\n"
     assert os.listdir(outside) == ["sentinel"]
     assert "pwned-home.txt" not in os.listdir("/")
+    assert "CAN_SIGNAL" not in result.content
 
 
 async def test_bwrap_hides_daemon_state_but_keeps_the_worktree_inside_it(
@@ -300,28 +310,6 @@ async def test_bwrap_hides_daemon_state_but_keeps_the_worktree_inside_it(
     )
     assert "daemon-token-value" not in result.content
     assert "visible" in result.content
-
-
-@pytest.mark.parametrize("mode", SANDBOXED, ids=[m.value for m in SANDBOXED])
-async def test_sandboxed_root_cannot_remount_or_signal_the_daemon(
-    mode: SandboxMode,
-    tmp_path: Path,
-    outside: Path,
-    make_ctx: Callable[..., ToolContext],
-    executor: ToolExecutor,
-) -> None:
-    wt = tmp_path / "wt"
-    wt.mkdir()
-    cmd = (
-        "mount -o remount,rw / 2>/dev/null; mount -t tmpfs none /mnt 2>/dev/null; "
-        f"cat {outside}/sentinel; echo x > {outside}/after-remount; kill -0 {os.getpid()} 2>/dev/null && echo CAN_SIGNAL; true"
-    )
-    result = await executor.call(
-        make_ctx(wt, sandbox=_sandbox(mode)), "run_command", {"command": cmd}
-    )
-    assert "visible-sentinel" in result.content  # the command did see the directory
-    assert os.listdir(outside) == ["sentinel"]
-    assert "CAN_SIGNAL" not in result.content
 
 
 def test_a_required_sandbox_that_cannot_run_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
