@@ -180,8 +180,10 @@ def split_z(text: str) -> list[str]:
 
 def refs_matching(cli: GitCli, cwd: Path, prefix: str) -> dict[str, str]:
     """Full ref name → commit for every ref whose name starts with `prefix`."""
-    # for-each-ref matches whole path components, so a name prefix needs a glob.
-    out = cli.run(cwd, "for-each-ref", "--format=%(refname)%00%(objectname)", prefix + "*")
+    # for-each-ref matches whole path components, so a partial last component needs a
+    # glob; a prefix ending in "/" matches everything below it as it is.
+    pattern = prefix if prefix.endswith("/") else prefix + "*"
+    out = cli.run(cwd, "for-each-ref", "--format=%(refname)%00%(objectname)", pattern)
     refs: dict[str, str] = {}
     for line in out.stdout.splitlines():
         name, _, oid = line.partition("\0")

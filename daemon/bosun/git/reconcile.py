@@ -21,6 +21,7 @@ from bosun.git import points
 from bosun.git.board import GitBoard, all_runs
 from bosun.git.command import GitCli, refs_matching
 from bosun.git.repository import (
+    ATTEMPTS_PREFIX,
     RUN_PREFIX,
     SELECTED_PREFIX,
     TASK_PREFIX,
@@ -166,9 +167,12 @@ class Reconciler:
             if not dry_run:
                 await self.cli.arun(self.root, "update-ref", "-d", ref, tip)
                 points.failpoint(points.CLEANUP_BRANCH_DELETED)
-        selected = await asyncio.to_thread(refs_matching, self.cli, self.root, SELECTED_PREFIX)
-        for ref, tip in selected.items():
-            task_id = id_after(ref, SELECTED_PREFIX)
+        # Side refs of tasks (approved-hunk selections, earlier attempts) go with the task.
+        side = await asyncio.to_thread(refs_matching, self.cli, self.root, SELECTED_PREFIX)
+        side.update(await asyncio.to_thread(refs_matching, self.cli, self.root, ATTEMPTS_PREFIX))
+        for ref, tip in side.items():
+            owner = ref.split("/")[3]  # refs/bosun/<kind>/task-<id>[/<attempt>]
+            task_id = id_after(owner, "task-")
             task = tasks.get(task_id) if task_id is not None else None
             if task is None or self._expired(task, now):
                 result.removed_branches.append(ref)

@@ -14,6 +14,7 @@ ZERO_OID = "0" * 40
 RUN_PREFIX = "bosun/run-"
 TASK_PREFIX = "bosun/task-"
 SELECTED_PREFIX = "refs/bosun/selected/task-"
+ATTEMPTS_PREFIX = "refs/bosun/attempts/"
 
 
 def run_branch(run_id: int) -> str:
@@ -29,6 +30,11 @@ def task_branch(task_id: int) -> str:
 def selected_ref(task_id: int) -> str:
     """The ref holding a task's reviewed-and-selected hunks, when only some were approved."""
     return f"{SELECTED_PREFIX}{task_id}"
+
+
+def attempt_ref(task_id: int, attempt: int) -> str:
+    """Where a reset keeps an earlier attempt's commits reachable."""
+    return f"{ATTEMPTS_PREFIX}task-{task_id}/{attempt}"
 
 
 def id_after(name: str, prefix: str) -> int | None:

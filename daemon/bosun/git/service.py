@@ -27,6 +27,7 @@ from bosun.git.merges import MergeOutcome, Merger
 from bosun.git.reconcile import Reconciler
 from bosun.git.repository import (
     ZERO_OID,
+    attempt_ref,
     commit_message,
     inspect_base,
     run_branch,
@@ -141,6 +142,32 @@ class GitService:
     @_structural
     async def acquire_worktree(self, task_id: int) -> Task:
         """The task's worktree on `bosun/task-<id>`, created from the run's head if needed."""
+        return await self._acquire(task_id)
+
+    @_structural
+    async def reset_worktree(self, task_id: int) -> Task:
+        """Start the task over on the run's current head (for a fresh attempt): local
+        changes are discarded; earlier commits stay at refs/bosun/attempts/task-<id>/<n>."""
+        task = await self._acquire(task_id)
+        head = await self.run_head(task.run_id)
+        path = Path(task.worktree or "")
+        tip = await asyncio.to_thread(self.cli.rev, path, "HEAD")
+        kept = None
+        if tip is not None and tip != task.base_commit and tip != head:
+            kept = attempt_ref(task_id, task.attempt)
+            await self.cli.arun(self.root, "update-ref", kept, tip)
+        await self.cli.arun(path, "reset", "-q", "--hard", head)
+        await self.cli.arun(path, "clean", "-q", "-ffdx")
+        await self.clear_selection(task_id)
+        return await self.board.update_task(
+            task_id,
+            event="task.worktree_reset",
+            data={"head": head, "kept": kept},
+            base_commit=head,
+            head_commit=head,
+        )
+
+    async def _acquire(self, task_id: int) -> Task:
         task = await self.board.get_task(task_id)
         path = self.worktrees.task_path(task_id)
         branch = task_branch(task_id)

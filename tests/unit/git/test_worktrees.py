@@ -10,7 +10,7 @@ from bosun.git.service import GitService
 from bosun.git.settings import GitSettings
 from bosun.git.worktrees import parse_worktree_list
 from bosun.workspace import Workspace
-from bosun_protocol.entities import Run, Task
+from bosun_protocol.entities import Run, Task, TaskState
 
 NewTask = Callable[[int, str], Awaitable[Task]]
 
@@ -111,3 +111,30 @@ def test_worktree_list_porcelain_is_parsed() -> None:
     main, task = parse_worktree_list(text)
     assert (main.path, main.branch, main.prunable) == (Path("/r"), "main", False)
     assert (task.head, task.branch, task.prunable) == ("def", None, True)
+
+
+async def test_reset_starts_over_at_the_run_head_and_keeps_earlier_commits(
+    service: GitService,
+    run: Run,
+    new_task: NewTask,
+    store: Store,
+    gitrun: Callable[..., str],
+    finish_task: Callable[[int, TaskState], Awaitable[Task]],
+) -> None:
+    task = await service.acquire_worktree((await new_task(run.id, "a")).id)
+    path = Path(task.worktree or "")
+    (path / "attempt1.txt").write_text("first try\n")
+    first = await service.commit(task.id, 0, "first try")
+    (path / "scratch.txt").write_text("uncommitted\n")
+    other = await service.acquire_worktree((await new_task(run.id, "b")).id)
+    (Path(other.worktree or "") / "b.txt").write_text("b\n")
+    await service.commit(other.id, 1, "b")
+    moved = await service.merge_task(other.id)
+    reset = await service.reset_worktree(task.id)
+    assert reset.base_commit == reset.head_commit == moved.run_head
+    assert gitrun(path, "rev-parse", "HEAD") == moved.run_head
+    assert gitrun(path, "status", "--porcelain", "--ignored") == ""
+    assert gitrun(service.root, "rev-parse", "refs/bosun/attempts/task-1/0") == first
+    assert (await service.gc()).removed_branches == []
+    await finish_task(task.id, TaskState.ABANDONED)
+    assert "refs/bosun/attempts/task-1/0" in (await service.gc()).removed_branches
