@@ -51,6 +51,7 @@ class AttemptReport:
     # Set when the agent called ask_human, or a failure needs a person (quota spent,
     # authentication): the engine puts the task in waiting_human with this reason.
     needs_human: str | None = None
+    human_options: list[str] = field(default_factory=list)  # ask_human's suggested answers
     turns: int = 0
 
 

@@ -1,0 +1,88 @@
+"""The task brief: the first user message of an attempt, which context bounding never cuts.
+
+It holds everything the worker must not lose sight of: the run's objective, the task and
+its acceptance criteria, what the tasks it depends on did, what earlier attempts
+learned (Phoenix), and a human's guidance.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bosun_protocol.entities import AttemptOutcome, Profile, Task
+
+from bosun.agents.api import AttemptRequest
+from bosun.board.store import Store
+from bosun.errors import BosunError
+
+log = logging.getLogger(__name__)
+
+_DEP_SUMMARY_CHARS = 600
+_MAX_DEPS = 12
+_HISTORY_CHARS = 12_000
+_DESCRIPTION_CHARS = 20_000
+
+
+def design_doc_path(run_id: int) -> str:
+    """Where a run's design document lives in the repository."""
+    return f"docs/bosun/run-{run_id}-design.md"
+
+
+def _criteria(task: Task) -> str:
+    if not task.acceptance_criteria:
+        return "(none given: finish when the description is done and the tests pass)"
+    return "\n".join(f"{i}. {c}" for i, c in enumerate(task.acceptance_criteria, 1))
+
+
+async def _dependencies(store: Store, task: Task) -> str:
+    lines = []
+    for dep_id in task.dependencies[:_MAX_DEPS]:
+        try:
+            dep = await store.get_task(dep_id)
+            attempts = await store.list_attempts(dep_id)
+        except BosunError as exc:
+            log.warning("cannot read dependency %s of task %s: %s", dep_id, task.id, exc)
+            continue
+        done = [a for a in attempts if a.summary and a.outcome is not AttemptOutcome.RUNNING]
+        said = done[-1].summary[:_DEP_SUMMARY_CHARS] if done and done[-1].summary else ""
+        lines.append(f"- {dep.key} ({dep.profile.value}, {dep.state.value}): {dep.title}")
+        if said:
+            lines.append(f"  its report: {said}")
+    extra = len(task.dependencies) - _MAX_DEPS
+    if extra > 0:
+        lines.append(f"- … and {extra} more")
+    return "\n".join(lines)
+
+
+def _where(request: AttemptRequest) -> str:
+    doc = design_doc_path(request.run.id)
+    if request.task.profile is Profile.DIRECTOR:
+        return f"Write the design document at `{doc}`."
+    return f"The run's design document (its ground truth) is `{doc}` when present."
+
+
+async def build_brief(store: Store, request: AttemptRequest) -> str:
+    """The brief for `request`."""
+    task, run = request.task, request.run
+    parts = [
+        f"# Objective of run {run.id}\n{run.objective.strip()}",
+        f"# Your task: {task.key} — {task.title}\n"
+        f"Profile: {task.profile.value}. Attempt {request.attempt} of {task.max_retries + 1}. "
+        f"Branch `{request.branch}`. {_where(request)}",
+    ]
+    if task.description.strip():
+        parts.append(f"## Description\n{task.description.strip()[:_DESCRIPTION_CHARS]}")
+    parts.append(f"## Acceptance criteria\n{_criteria(task)}")
+    deps = await _dependencies(store, task)
+    if deps:
+        parts.append(f"## Done before you (merged into your starting point)\n{deps}")
+    if request.history.strip():
+        history = request.history.strip()[:_HISTORY_CHARS]
+        parts.append(
+            "## Earlier attempts of this task (learn from them; do not repeat what failed)\n"
+            + history
+        )
+    if request.guidance and request.guidance.strip():
+        parts.append(f"## Guidance from a human (follow it)\n{request.guidance.strip()}")
+    parts.append("Work through tools, then call `finish`.")
+    return "\n\n".join(parts)

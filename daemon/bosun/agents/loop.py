@@ -1,0 +1,259 @@
+"""The worker loop: model ↔ tools in the task's worktree until finish, failure or a limit.
+
+Each turn sends the bounded conversation to the model, then runs every tool call it
+asked for through the tools pipeline (validation, policy, limits, redaction, events).
+A malformed call becomes a tool error the model can read. Cancellation wins at once:
+the model call or the running tool is cancelled (a command's whole process tree is
+killed) before the loop returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from bosun_protocol.entities import AttemptOutcome
+
+from bosun.agents.api import AttemptReport, AttemptRequest
+from bosun.agents.context import ConversationWindow
+from bosun.agents.profiles import AgentProfile
+from bosun.agents.race import Interrupted, unless_cancelled
+from bosun.agents.report import Trace, after_action
+from bosun.agents.transcript import Transcript
+from bosun.errors import BosunError, BudgetExceededError
+from bosun.llm.errors import (
+    AuthenticationError,
+    ContextTooLongError,
+    ModelError,
+    QuotaExceededError,
+    UnknownModelError,
+)
+from bosun.llm.gateway import ModelGateway
+from bosun.llm.messages import ChatMessage, ModelRequest, ModelResponse, ToolCall, ToolSpec
+from bosun.llm.model import CallContext
+from bosun.tools.context import ToolContext
+from bosun.tools.executor import ToolExecutor
+from bosun.tools.results import AskHuman, Finish
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_IDLE_TURNS = 3  # answers without a tool call in a row before the attempt is stalled
+_NUDGE = (
+    "Your answer called no tool. Work through the tools; when every acceptance criterion "
+    "is met, call `finish` with a summary. If you cannot go on, call `ask_human`."
+)
+_CUT = "Your answer was cut at the output limit. Continue with a shorter answer or a tool call."
+
+
+class _Stopped(Exception):
+    """The attempt was cancelled or ran out of time while waiting."""
+
+    def __init__(self, outcome: AttemptOutcome, why: str) -> None:
+        super().__init__(why)
+        self.outcome = outcome
+        self.why = why
+
+
+@dataclass
+class _Ending:
+    outcome: AttemptOutcome
+    error: str | None = None
+    needs_human: str | None = None
+    human_options: list[str] | None = None
+    finish: Finish | None = None
+
+
+class WorkerLoop:
+    """One attempt of one task by one worker profile."""
+
+    def __init__(
+        self,
+        gateway: ModelGateway,
+        executor: ToolExecutor,
+        request: AttemptRequest,
+        *,
+        profile: AgentProfile,
+        tool_ctx: ToolContext,
+        tools: list[ToolSpec],
+        window: ConversationWindow,
+        transcript: Transcript,
+        max_tokens: int = 4096,
+    ) -> None:
+        self.gateway = gateway
+        self.executor = executor
+        self.request = request
+        self.profile = profile
+        self.tool_ctx = tool_ctx
+        self.tools = tools
+        self.window = window
+        self.transcript = transcript
+        self.max_tokens = max_tokens
+        self.trace = Trace()
+        self.turn = 0
+        self.deadline = time.monotonic() + request.time_limit_s
+
+    async def run(self) -> AttemptReport:
+        """Run to an ending and write the after-action report."""
+        await self.transcript.record(self.window.system)
+        await self.transcript.record(self.window.brief)
+        try:
+            ending = await self._turns()
+        except _Stopped as stop:
+            ending = _Ending(stop.outcome, error=stop.why)
+            await self._note(stop.why)
+        return await self._report(ending)
+
+    # --- the loop ---------------------------------------------------------------------
+
+    async def _turns(self) -> _Ending:
+        idle = 0
+        while self.turn < self.request.max_turns:
+            self._check_stop()
+            self.turn += 1
+            failed = await self._ask_model()
+            if isinstance(failed, _Ending):
+                return failed
+            response = failed
+            self.trace.last_text = response.text or self.trace.last_text
+            message = response.message()
+            self.window.add(message)
+            await self.transcript.record(message)
+            if not response.tool_calls:
+                idle += 1
+                if idle >= _IDLE_TURNS:
+                    why = f"no tool call in {idle} answers in a row"
+                    return _Ending(AttemptOutcome.STALLED, error=why)
+                nudge = _CUT if response.stop_reason == "max_tokens" else _NUDGE
+                await self._add(ChatMessage.user(nudge))
+                continue
+            idle = 0
+            ending = await self._run_calls(response.tool_calls)
+            if ending is not None:
+                return ending
+        why = f"turn limit reached: {self.request.max_turns} model calls without `finish`"
+        await self._note(why)
+        return _Ending(AttemptOutcome.STALLED, error=why)
+
+    async def _ask_model(self) -> ModelResponse | _Ending:
+        """One model call; a too-long context is compacted and retried once."""
+        compacted = False
+        while True:
+            try:
+                return await self._guard(self._complete())
+            except ContextTooLongError as exc:
+                if compacted:
+                    return _Ending(AttemptOutcome.ERROR, error=f"context too long: {exc.message}")
+                compacted = True
+                self.window.compact()
+                await self._note("the context was too long for the model; older output trimmed")
+            except BudgetExceededError as exc:
+                return _Ending(
+                    AttemptOutcome.BUDGET_EXCEEDED, error=exc.message, needs_human=exc.message
+                )
+            except QuotaExceededError as exc:
+                why = f"the provider's quota is spent: {exc.message}"
+                return _Ending(AttemptOutcome.BUDGET_EXCEEDED, error=why, needs_human=why)
+            except (AuthenticationError, UnknownModelError) as exc:
+                why = f"the model cannot be used: {exc.message}"
+                return _Ending(AttemptOutcome.ERROR, error=why, needs_human=why)
+            except ModelError as exc:
+                # Transient failures were already retried by the gateway: this one stays.
+                return _Ending(AttemptOutcome.ERROR, error=f"model call failed: {exc.message}")
+
+    async def _complete(self) -> ModelResponse:
+        ctx = CallContext(
+            role=self.profile.role,
+            run_id=self.request.run.id,
+            task_id=self.request.task.id,
+            task_key=self.request.task.key,
+            attempt=self.request.attempt,
+            turn=self.turn,
+        )
+        model_request = ModelRequest(
+            messages=self.window.messages(), tools=self.tools, max_tokens=self.max_tokens
+        )
+        return await self.gateway.complete(
+            model_request, ctx, options=self.request.run.options, on_delta=self.transcript.stream
+        )
+
+    async def _run_calls(self, calls: list[ToolCall]) -> _Ending | None:
+        for call in calls:
+            self._check_stop()
+            # A call whose arguments did not parse goes through the pipeline as raw text:
+            # the executor names the problem and records the call like any other.
+            arguments: str | dict[str, Any] = (
+                call.raw_arguments if call.error is not None else call.arguments
+            )
+            result = await self._guard(self.executor.call(self.tool_ctx, call.name, arguments))
+            self.trace.note(call.name, call.arguments, result.is_error)
+            await self._add(ChatMessage.tool(call, result.content, is_error=result.is_error))
+            control = result.control
+            if isinstance(control, Finish):
+                return _Ending(AttemptOutcome.FINISHED, finish=control)
+            if isinstance(control, AskHuman):
+                return _Ending(
+                    AttemptOutcome.INTERRUPTED,
+                    error="waiting for a human's answer",
+                    needs_human=control.question,
+                    human_options=control.options,
+                )
+        return None
+
+    # --- limits and cancellation ----------------------------------------------------------
+
+    def _check_stop(self) -> None:
+        if self.request.cancel.is_set():
+            raise _Stopped(AttemptOutcome.INTERRUPTED, "interrupted")
+        if time.monotonic() >= self.deadline:
+            raise _Stopped(
+                AttemptOutcome.TIMEOUT, f"time limit of {self.request.time_limit_s:g} s reached"
+            )
+
+    async def _guard(self, work: Awaitable[T]) -> T:
+        """Await `work` unless cancellation or the deadline comes first; then stop it."""
+        self._check_stop()
+        try:
+            return await unless_cancelled(
+                work, self.request.cancel, self.deadline - time.monotonic()
+            )
+        except Interrupted:
+            self._check_stop()
+            raise _Stopped(AttemptOutcome.TIMEOUT, "time limit reached") from None
+
+    # --- output -----------------------------------------------------------------------------
+
+    async def _add(self, message: ChatMessage) -> None:
+        self.window.add(message)
+        await self.transcript.record(message)
+
+    async def _note(self, text: str) -> None:
+        try:
+            await self.transcript.note(text)
+        except BosunError as exc:  # the board is failing too; the report still goes out
+            log.warning("cannot store transcript note for task %s: %s", self.request.task.id, exc)
+
+    async def _report(self, ending: _Ending) -> AttemptReport:
+        finish = ending.finish
+        action = await after_action(
+            self.trace,
+            self.request.worktree,
+            self.request.task.base_commit,
+            finished_summary=finish.summary if finish else None,
+            claimed_files=finish.files_changed if finish else [],
+            ending=ending.error or ending.outcome.value,
+        )
+        return AttemptReport(
+            outcome=ending.outcome,
+            summary=action.summary,
+            files_changed=action.files_changed,
+            decisions=action.decisions,
+            error=ending.error,
+            needs_human=ending.needs_human,
+            human_options=ending.human_options or [],
+            turns=self.turn,
+        )

@@ -1,0 +1,122 @@
+"""`Agents`: the engine's `AgentRunner` — one attempt of a task, or one QA check.
+
+Outcomes of `run_attempt` (the engine maps them to transitions):
+
+- FINISHED: the worker called `finish`; QA comes next.
+- INTERRUPTED with `needs_human`: the worker called `ask_human` (question in
+  `needs_human`, suggested answers in `human_options`); a human's answer comes back
+  as the next attempt's `guidance`.
+- INTERRUPTED without `needs_human`: the request's cancel event was set.
+- ERROR: the model failed for good (after the gateway's retries) or the board failed;
+  with `needs_human` when a person must act (authentication, unknown model).
+- BUDGET_EXCEEDED (always with `needs_human`): a token/money budget or provider quota.
+- TIMEOUT: the attempt's time limit. STALLED: the turn limit, or answers without tool calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from bosun_protocol.entities import AttemptOutcome
+
+from bosun.agents.api import AttemptReport, AttemptRequest, QAReport, QARequest
+from bosun.agents.brief import build_brief
+from bosun.agents.context import ConversationWindow
+from bosun.agents.loop import WorkerLoop
+from bosun.agents.profiles import profile_of
+from bosun.agents.qa import Strategist
+from bosun.agents.transcript import DeltaSink, Transcript
+from bosun.board.store import Store
+from bosun.config import Settings
+from bosun.errors import BosunError
+from bosun.llm.gateway import ModelGateway
+from bosun.llm.messages import ChatMessage
+from bosun.tools.context import ToolContext
+from bosun.tools.executor import ToolExecutor
+from bosun.tools.sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+
+
+class Agents:
+    """Runs worker attempts and QA checks for the engine."""
+
+    def __init__(
+        self,
+        gateway: ModelGateway,
+        executor: ToolExecutor,
+        store: Store,
+        settings: Settings,
+        *,
+        on_delta: DeltaSink | None = None,
+        sandbox: Sandbox | None = None,
+        hidden_paths: Sequence[Path] = (),
+        context_chars: int = 120_000,
+        max_tokens: int = 4096,
+        qa_max_asks: int = 3,
+    ) -> None:
+        self.gateway = gateway
+        self.executor = executor
+        self.store = store
+        self.settings = settings
+        self.on_delta = on_delta
+        self.sandbox = sandbox
+        self.hidden_paths = list(hidden_paths)
+        self.context_chars = context_chars
+        self.max_tokens = max_tokens
+        self.strategist = Strategist(
+            gateway, settings, sandbox=sandbox, hidden=self.hidden_paths, max_asks=qa_max_asks
+        )
+
+    def tool_context(self, request: AttemptRequest) -> ToolContext:
+        """The tools' view of an attempt: its worktree, profile, seams and limits."""
+        return ToolContext(
+            run_id=request.run.id,
+            task_id=request.task.id,
+            attempt=request.attempt,
+            worktree_path=request.worktree,
+            branch=request.branch,
+            profile=request.task.profile,
+            settings=self.settings.tools,
+            approver=request.approver,
+            events=self.store,
+            host=request.host,
+            sandbox=self.sandbox,
+            hidden_paths=self.hidden_paths,
+        )
+
+    async def run_attempt(self, request: AttemptRequest) -> AttemptReport:
+        """Run the task's worker profile in its worktree until finish, failure or a limit."""
+        profile = profile_of(request.task.profile)
+        try:
+            brief = await build_brief(self.store, request)
+            loop = WorkerLoop(
+                self.gateway,
+                self.executor,
+                request,
+                profile=profile,
+                tool_ctx=self.tool_context(request),
+                tools=profile.tools(self.executor.registry),
+                window=ConversationWindow(
+                    system=ChatMessage.system(profile.prompt),
+                    brief=ChatMessage.user(brief),
+                    budget_chars=self.context_chars,
+                ),
+                transcript=Transcript(self.store, request.task.id, request.attempt, self.on_delta),
+                max_tokens=self.max_tokens,
+            )
+            return await loop.run()
+        except BosunError as exc:  # the board (transcript, events) failed under the attempt
+            log.warning("attempt %s of task %s failed: %s", request.attempt, request.task.id, exc)
+            return AttemptReport(outcome=AttemptOutcome.ERROR, error=exc.message)
+
+    async def run_qa(self, request: QARequest) -> QAReport:
+        """Deterministic checks first, then a verdict per acceptance criterion."""
+        try:
+            return await self.strategist.judge(request)
+        except BosunError as exc:
+            return QAReport(passed=False, error=f"QA failed: {exc.message}")
+        except OSError as exc:
+            return QAReport(passed=False, error=f"QA could not run: {exc}")
