@@ -9,6 +9,7 @@ Reads use their own connection and never wait for the writer.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sqlite3
@@ -61,6 +62,17 @@ def _prepare_writer(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
     return old, int(last)
 
 
+def _probe(path: Path) -> None:
+    # Surface "cannot open" and "not a database" with plain sqlite3 first: when
+    # aiosqlite's connect fails, its worker thread outlives the attempt and may report
+    # to an event loop that is gone.
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    finally:
+        conn.close()
+
+
 def _prepare_reader(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA query_only = ON")
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -101,6 +113,7 @@ class Store:
             ) from exc
         conns: list[aiosqlite.Connection] = []
         try:
+            await asyncio.to_thread(_probe, path)
             writer = await aiosqlite.connect(path, isolation_level=None)
             conns.append(writer)
             old, last = await in_thread(writer, partial(_prepare_writer, path=path))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from bosun.board import BoardStorageError, NewMessage, Run, Store, TaskSpec, TaskState
 from bosun.board.writer import in_thread
 
@@ -48,3 +50,19 @@ async def test_disk_full_fails_the_batch_cleanly_and_loses_nothing(
     stored = await store.append_messages(task.id, 1, huge)
     assert len(stored) == 1
     assert store.last_seq == before + 1
+
+
+async def test_board_path_that_is_a_directory_names_file_and_fix(tmp_path: Path) -> None:
+    path = tmp_path / "board.sqlite3"
+    path.mkdir()
+    with pytest.raises(BoardStorageError) as caught:
+        await Store.open(path, boot_id="b")
+    assert str(path) in caught.value.message
+    assert "check that you own the file" in caught.value.message
+
+
+async def test_state_directory_that_is_a_file_is_reported(tmp_path: Path) -> None:
+    blocker = tmp_path / "state"
+    blocker.write_text("not a directory")
+    with pytest.raises(BoardStorageError, match="cannot create"):
+        await Store.open(blocker / "board.sqlite3", boot_id="b")
