@@ -7,6 +7,7 @@ they stop in reverse order of starting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -44,8 +45,16 @@ async def start_services(ctx: DaemonContext) -> list[Stopper]:
             engine.update_settings(settings)
 
     watcher = WorkspaceWatcher(ctx.workspace, ctx.store, apply_settings)
-    await watcher.start()
-    stoppers.append(watcher.stop)
+    # The watcher proves its watch exists before start() returns (a few hundred ms);
+    # the daemon need not wait for that to answer clients.
+    watching = asyncio.create_task(watcher.start(), name="watcher-start")
+
+    async def stop_watcher() -> None:
+        with contextlib.suppress(Exception):
+            await watching
+        await watcher.stop()
+
+    stoppers.append(stop_watcher)
 
     # The engine plugs in here when it is built: `bosun.engine.service.start_engine(ctx)`
     # returns its stopper after registering itself as ctx.services["engine"].
