@@ -185,6 +185,10 @@ class WorkspaceWatcher:
         moved: list[int] = []
         for run in await self.store.list_runs(limit=1000):
             if run.state not in ACTIVE_RUNS or not run.base_branch or not run.base_commit:
+                if run.state not in ACTIVE_RUNS and await self.store.journal_get(
+                    SEEN_JOURNAL, str(run.id)
+                ):
+                    await self.store.journal_delete(SEEN_JOURNAL, str(run.id))
                 continue
             head = await asyncio.to_thread(_branch_head, self.workspace.root, run.base_branch)
             seen = await self.store.journal_get(SEEN_JOURNAL, str(run.id))

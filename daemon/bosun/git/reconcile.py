@@ -30,6 +30,7 @@ from bosun.git.repository import (
     run_branch,
     task_branch,
 )
+from bosun.git.resolutions import CONFLICT_JOURNAL
 from bosun.git.settings import GitSettings
 from bosun.git.worktrees import TASK_DIR_PREFIX, Worktrees
 
@@ -74,6 +75,12 @@ class Reconciler:
         await self._worktrees(tasks, now, result, dry_run)
         await self._task_refs(tasks, now, result, dry_run)
         await self._run_refs(runs, result, dry_run)
+        for key, _ in await self.board.journal_list(CONFLICT_JOURNAL):
+            owner = tasks.get(int(key)) if key.isdigit() else None
+            if owner is None or owner.state in FINISHED:
+                result.repaired.append(f"conflict record of task {key} dropped")
+                if not dry_run:
+                    await self.board.journal_delete(CONFLICT_JOURNAL, key)
         return result
 
     async def _worktrees(

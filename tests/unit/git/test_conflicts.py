@@ -10,7 +10,7 @@ from bosun.board.store import Store
 from bosun.git.conflicts import ResolutionRefusedError, has_markers
 from bosun.git.merges import MergeOutcome
 from bosun.git.service import CONFLICT_JOURNAL, GitService
-from bosun_protocol.entities import Run, Task
+from bosun_protocol.entities import Run, Task, TaskState
 
 NewTask = Callable[[int, str], Awaitable[Task]]
 
@@ -123,3 +123,18 @@ def test_marker_detection_ignores_lookalikes() -> None:
     assert not has_markers("=======\nheading\n<<<<<<<<< not a marker\n")
     assert has_markers("x\n>>>>>>>\n")
     assert has_markers("|||||||  base\n")
+
+
+async def test_gc_drops_the_conflict_record_of_an_abandoned_merger(
+    service: GitService,
+    conflicted: tuple[Task, MergeOutcome, Task],
+    store: Store,
+    finish_task: Callable[[int, TaskState], Awaitable[Task]],
+) -> None:
+    _, _, merger = conflicted
+    assert (await service.gc()).repaired == []
+    await finish_task(merger.id, TaskState.ABANDONED)
+    result = await service.gc()
+    assert f"conflict record of task {merger.id} dropped" in result.repaired
+    assert str(Path(merger.worktree or "")) in result.removed_worktrees
+    assert await store.journal_get(CONFLICT_JOURNAL, str(merger.id)) is None
