@@ -15,7 +15,12 @@ class BoardFrameworkHost:
 
     async def create_subtasks(self, ctx: ToolContext, subtasks: list[SubtaskSpec]) -> list[str]:
         """Create the tasks atomically as children of the calling task."""
-        specs = [
+        tasks = await self.store.create_tasks(ctx.run_id, await self.task_specs(ctx, subtasks))
+        return [f"#{t.id} {t.key}: {t.title} ({t.profile.value})" for t in tasks]
+
+    async def task_specs(self, ctx: ToolContext, subtasks: list[SubtaskSpec]) -> list[TaskSpec]:
+        """The board specs for a planner's subtasks (override to add dependencies, retries…)."""
+        return [
             TaskSpec(
                 key=s.key,
                 title=s.title,
@@ -27,8 +32,6 @@ class BoardFrameworkHost:
             )
             for s in subtasks
         ]
-        tasks = await self.store.create_tasks(ctx.run_id, specs)
-        return [f"#{t.id} {t.key}: {t.title} ({t.profile.value})" for t in tasks]
 
     async def post_insight(self, ctx: ToolContext, text: str) -> None:
         """An `insight` event of the run."""

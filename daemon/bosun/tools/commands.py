@@ -97,7 +97,11 @@ async def run_command(ctx: ToolContext, args: RunCommandArgs) -> ToolResult:
     tmp = Path(tempfile.mkdtemp(prefix="bosun-cmd-"))
     try:
         prepared = sandbox.prepare(
-            [_SHELL, "-c", args.command], worktree=ctx.worktree.root, tmp=tmp, hidden=_hidden(ctx)
+            [_SHELL, "-c", args.command],
+            worktree=ctx.worktree.root,
+            tmp=tmp,
+            hidden=_hidden(ctx),
+            cwd=cwd,
         )
         try:
             out = await run_process(

@@ -55,7 +55,13 @@ class Prepared:
 
 
 def bwrap_argv(
-    bwrap: str, argv: list[str], *, worktree: Path, tmp: Path, hidden: list[Path]
+    bwrap: str,
+    argv: list[str],
+    *,
+    worktree: Path,
+    tmp: Path,
+    hidden: list[Path],
+    cwd: Path | None = None,
 ) -> list[str]:
     """The bubblewrap command line: read-only system, no network, own pid namespace."""
     out = [
@@ -81,7 +87,7 @@ def bwrap_argv(
             out += ["--ro-bind", "/dev/null", str(path)]
     # Bound last so they show through a hidden parent (the worktree lives in .bosun/).
     out += ["--bind", str(tmp), str(tmp), "--bind", str(worktree), str(worktree)]
-    out += ["--chdir", str(worktree), "--", *argv]
+    out += ["--chdir", str(cwd or worktree), "--", *argv]
     return out
 
 
@@ -186,14 +192,21 @@ class Sandbox:
         return SandboxReport(requested, mode, net, reason, probes)
 
     def prepare(
-        self, argv: list[str], *, worktree: Path, tmp: Path, hidden: list[Path]
+        self,
+        argv: list[str],
+        *,
+        worktree: Path,
+        tmp: Path,
+        hidden: list[Path],
+        cwd: Path | None = None,
     ) -> Prepared:
-        """The command wrapped for the mode in force."""
+        """The command wrapped for the mode in force (`cwd`: where it starts, in the worktree)."""
         mode = self.report.mode
         if mode is SandboxMode.BWRAP and self._bwrap is not None:
-            return Prepared(
-                bwrap_argv(self._bwrap, argv, worktree=worktree, tmp=tmp, hidden=hidden)
+            wrapped = bwrap_argv(
+                self._bwrap, argv, worktree=worktree, tmp=tmp, hidden=hidden, cwd=cwd
             )
+            return Prepared(wrapped)
         if mode is SandboxMode.LANDLOCK:
             ruleset = landlock.Ruleset([worktree, tmp], _DEV_FILES)
             return Prepared(list(argv), ruleset.restrict_self, ruleset.close)

@@ -179,6 +179,16 @@ async def test_exit_code_and_failure_are_reported(
     assert "oops" in result.content
 
 
+@pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
+async def test_workdir_is_where_the_command_starts(
+    mode: SandboxMode, tmp_path: Path, make_ctx: Callable[..., ToolContext], executor: ToolExecutor
+) -> None:
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    ctx = make_ctx(tmp_path, sandbox=_sandbox(mode))
+    result = await executor.call(ctx, "run_command", {"command": "pwd", "workdir": "pkg/sub"})
+    assert result.content.rstrip().endswith(str(ctx.worktree.root / "pkg" / "sub"))
+
+
 async def test_requested_timeout_is_capped_at_the_configured_maximum(
     tmp_path: Path, make_ctx: Callable[..., ToolContext], executor: ToolExecutor
 ) -> None:
