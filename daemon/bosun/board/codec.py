@@ -27,7 +27,7 @@ RUN_JSON = """json_object(
 
 
 def task_json(alias: str) -> str:
-    """The json_object() of a task row named `alias` (RETURNING cannot use an alias)."""
+    """The json_object() of a task row named `alias`."""
     return f"""json_object(
     'id', {alias}.id, 'run_id', {alias}.run_id, 'key', {alias}.key, 'title', {alias}.title,
     'description', {alias}.description, 'profile', {alias}.profile, 'phase', {alias}.phase,

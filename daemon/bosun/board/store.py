@@ -99,6 +99,7 @@ class Store:
         self._rconn = reader_conn
         self._last_seq = last_seq
         self._listeners: list[Listener] = []
+        self._closed = False
         self._writer = Writer(writer_conn, path, self._announce, group_commit=group_commit)
         self._writer.start()
 
@@ -140,7 +141,10 @@ class Store:
         )
 
     async def close(self) -> None:
-        """Finish queued writes and close both connections."""
+        """Finish queued writes and close both connections (a second call does nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         await self._writer.close()
         await self._wconn.close()
         await self._rconn.close()
@@ -179,6 +183,8 @@ class Store:
                     )
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise BoardStorageError(f"the board {self.path} is closed")
         try:
             return await in_thread(self._rconn, fn)
         except sqlite3.Error as exc:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from bosun.board import Event, Run, Store, Task, TaskSpec, TaskState
+from bosun.board import BoardStorageError, Event, Run, Store, Task, TaskSpec, TaskState
 from bosun.errors import ConflictError, InvalidTransitionError, NotFoundError
 
 Specs = Callable[..., list[TaskSpec]]
@@ -106,3 +106,14 @@ async def test_reopen_keeps_rows_and_continues_sequence(specs: Specs, db_path: P
         assert event.seq == last + 1
     finally:
         await second.close()
+
+
+async def test_closed_store_refuses_reads_and_writes_clearly(db_path: Path) -> None:
+    store = await Store.open(db_path, boot_id="b")
+    run = await store.create_run("r")
+    await store.close()
+    await store.close()
+    with pytest.raises(BoardStorageError, match="is closed"):
+        await store.get_run(run.id)
+    with pytest.raises(BoardStorageError, match="is closed"):
+        await store.create_run("late")
