@@ -137,6 +137,7 @@ class Daemon:
             client_count=self.hub.count,
             request_shutdown=self.request_stop,
         )
+        ctx.services["hub"] = self.hub  # the engine sends prompts and progress through it
         unsubscribe = store.subscribe(self.hub.on_board_event)
         stoppers: list[Stopper] = []
         try:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def _load_handlers() -> None:
     # Importing a handler module registers its handlers in HANDLERS.
-    from bosun.server import handlers_core  # noqa: F401
+    from bosun.server import handlers_core, handlers_engine  # noqa: F401
 
     try:
         from bosun.server import handlers_review  # noqa: F401

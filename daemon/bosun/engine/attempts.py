@@ -1,0 +1,222 @@
+"""One attempt of one task, from taking the lease to handing the result on.
+
+ready → active (lease with the daemon's boot id, attempt n) → attempt row opened →
+worktree → the agent runs under supervision → work committed → then one of: QA
+(awaiting_qa, see merging.py), a human (ask_human, budget, interrupt), Phoenix (failed),
+re-queued (daemon shutdown, not counted) or abandoned (run cancelled).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bosun_protocol.engine import PromptKind
+from bosun_protocol.engine import ResolveAction as A
+from bosun_protocol.entities import (
+    AttemptOutcome,
+    Lease,
+    Profile,
+    Run,
+    RunState,
+    Task,
+    TaskState,
+    Verdict,
+)
+
+from bosun.agents.api import AttemptReport, AttemptRequest
+from bosun.engine import points
+from bosun.engine.core import ActiveAttempt
+from bosun.engine.host import EngineHost
+from bosun.engine.merging import REPORTS
+from bosun.engine.supervision import supervise
+from bosun.errors import BosunError, BudgetExceededError, ConflictError, InvalidTransitionError
+
+if TYPE_CHECKING:
+    from bosun.engine.core import Engine
+
+log = logging.getLogger(__name__)
+_S = TaskState
+_O = AttemptOutcome
+HUMAN_OPTIONS = [A.RETRY, A.ABANDON, A.SPAWN]
+
+
+class AttemptDriver:
+    """Drives tasks through their attempts."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def drive(self, task_id: int) -> None:
+        """Take a ready task and carry one attempt of it as far as it goes."""
+        e = self.engine
+        task = await e.store.get_task(task_id)
+        run = e.runs.get(task.run_id)
+        if task.state is not _S.READY or run is None or run.state is not RunState.RUNNING:
+            return
+        n = task.attempt + 1
+        holder = f"{e.boot_id}:{task_id}:{n}"
+        lease = Lease(boot_id=e.boot_id, holder=holder, acquired_at=datetime.now(UTC))
+        try:
+            task = await e.store.transition(
+                task_id,
+                expected=_S.READY,
+                to=_S.ACTIVE,
+                lease=lease,
+                attempt=n,
+                reason=None,
+                event_data={"holder": holder},
+            )
+        except (ConflictError, InvalidTransitionError):
+            return  # someone moved it first (cancel, edit): nothing to do
+        points.failpoint(points.TASK_LEASED)
+        await e.store.start_attempt(task_id, n)
+        points.failpoint(points.ATTEMPT_STARTED)
+        now = e.loop_time()
+        handle = ActiveAttempt(task_id, run.id, n, holder, started=now, last_activity=now)
+        e.active[task_id] = handle
+        try:
+            report = await self._attempt(run, task, handle)
+            await self._conclude(run, task, handle, report)
+        finally:
+            e.active.pop(task_id, None)
+            e.humans.withdraw_approvals(task_id)
+            handle.finished.set()
+
+    async def _attempt(self, run: Run, task: Task, handle: ActiveAttempt) -> AttemptReport:
+        e = self.engine
+        try:
+            if task.profile is not Profile.MERGER and await e.phoenix.should_reset(task):
+                await e.git.reset_worktree(task.id)
+            task = await e.git.acquire_worktree(task.id)
+            notes = await e.phoenix.notes(task.id)
+            request = AttemptRequest(
+                run=run,
+                task=task,
+                attempt=handle.number,
+                worktree=Path(task.worktree) if task.worktree else Path("."),
+                branch=task.branch or "",
+                history=await e.phoenix.history(task),
+                guidance=notes.guidance,
+                approver=e.humans.approver(task, handle),
+                host=EngineHost(e),
+                cancel=handle.cancel,
+                max_turns=e.settings.max_turns,
+                time_limit_s=e.settings.task_time_limit_s,
+            )
+            return await supervise(
+                e.runner.run_attempt(request),
+                handle,
+                time_limit_s=e.settings.task_time_limit_s,
+                stall_s=e.settings.stall_timeout_s,
+                grace_s=e.settings.cancel_grace_s,
+                now=e.loop_time,
+            )
+        except BudgetExceededError as exc:
+            return AttemptReport(outcome=_O.BUDGET_EXCEEDED, error=exc.message)
+        except BosunError as exc:
+            return AttemptReport(outcome=_O.ERROR, error=exc.message)
+        except Exception as exc:
+            log.exception("attempt %d of task %d failed", handle.number, task.id)
+            return AttemptReport(outcome=_O.ERROR, error=f"{type(exc).__name__}: {exc}")
+
+    async def _commit(self, task: Task, handle: ActiveAttempt, report: AttemptReport) -> None:
+        if task.profile is Profile.MERGER:
+            return  # a merger's resolution is committed by publish_resolution
+        try:
+            await self.engine.git.commit(task.id, handle.number, report.summary or task.title)
+        except BosunError as exc:
+            report.outcome, report.error = _O.ERROR, f"committing the work failed: {exc.message}"
+        points.failpoint(points.ATTEMPT_COMMITTED)
+
+    async def _conclude(
+        self, run: Run, task: Task, handle: ActiveAttempt, report: AttemptReport
+    ) -> None:
+        e = self.engine
+        reason = handle.stop_reason
+        if reason in ("shutdown", "cancel"):
+            await self.finish(task.id, handle.number, report, _O.INTERRUPTED)
+            to = _S.READY if reason == "shutdown" else _S.ABANDONED
+            await self._move(task.id, handle, to, handle.stop_note)
+            return
+        await self._commit(task, handle, report)
+        if reason == "interrupt":
+            await self.finish(task.id, handle.number, report, _O.INTERRUPTED)
+            await e.humans.ask(
+                task.id,
+                PromptKind.INTERRUPTED,
+                handle.stop_note or "interrupted by a human",
+                HUMAN_OPTIONS,
+                expected=_S.ACTIVE,
+                holder=handle.holder,
+            )
+            return
+        if report.outcome is _O.FINISHED and report.needs_human is None:
+            # Kept until the attempt closes: QA after a restart, and review, read it.
+            await e.store.journal_put(
+                REPORTS, str(task.id), {"summary": report.summary, "files": report.files_changed}
+            )
+            moved = await self._move(task.id, handle, _S.AWAITING_QA)
+            if moved is not None:
+                await e.merging.after_finish(run, moved, handle, report)
+            return
+        await self.finish(task.id, handle.number, report, report.outcome)
+        if report.outcome is _O.BUDGET_EXCEEDED:
+            why = f"the budget is spent: {report.error or 'no detail'}"
+            await e.humans.ask(
+                task.id,
+                PromptKind.BUDGET_SPENT,
+                why,
+                [A.RETRY, A.ABANDON],
+                expected=_S.ACTIVE,
+                holder=handle.holder,
+            )
+        elif report.needs_human is not None:
+            await e.humans.ask(
+                task.id,
+                PromptKind.ASK_HUMAN,
+                report.needs_human,
+                HUMAN_OPTIONS,
+                expected=_S.ACTIVE,
+                holder=handle.holder,
+            )
+        else:
+            failed = await self._move(task.id, handle, _S.FAILED, report.error)
+            if failed is not None:
+                await e.phoenix.after_failure(failed)
+
+    async def finish(
+        self,
+        task_id: int,
+        number: int,
+        report: AttemptReport,
+        outcome: AttemptOutcome,
+        verdicts: list[Verdict] | None = None,
+    ) -> None:
+        """Close attempt `number` with its outcome and after-action report (idempotent)."""
+        try:
+            await self.engine.store.finish_attempt(
+                task_id,
+                number,
+                outcome,
+                error=report.error,
+                summary=report.summary or None,
+                files_changed=report.files_changed,
+                verdicts=verdicts or (),
+            )
+        except ConflictError:
+            return  # already closed (recovery got there first)
+        points.failpoint(points.ATTEMPT_FINISHED)
+
+    async def _move(
+        self, task_id: int, handle: ActiveAttempt, to: TaskState, reason: str | None = None
+    ) -> Task | None:
+        try:
+            return await self.engine.store.transition(
+                task_id, expected=_S.ACTIVE, to=to, holder=handle.holder, reason=reason
+            )
+        except (ConflictError, InvalidTransitionError) as exc:
+            log.info("task %d left active without us: %s", task_id, exc)
+            return None

@@ -1,0 +1,317 @@
+"""Humans in the loop: open prompts, their answers (first one wins), tool approvals.
+
+A prompt is journaled (kind "prompt") before the task moves to waiting_human, so a
+crash in between leaves a prompt recovery can match to the task (or drop). Answers are
+applied one at a time per prompt: the prompt leaves the open set before the first
+`await`, so a second answer finds it gone and is told who answered first.
+
+Tool approvals (an `ask` policy rule) are prompts too, but the task stays `active`: the
+attempt is alive, holding its worktree and lease, and simply waits inside the tool call.
+Its time limit and stall clock stop while it waits; `task.reason` says what it waits
+for, and `bosun/humanQueue` lists it. Stopping the attempt withdraws the prompt (deny).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bosun_protocol.engine import (
+    HumanPrompt,
+    PromptKind,
+    PromptResolved,
+    ResolveAction,
+    ResolveTaskParams,
+    ResolveTaskResult,
+    ToolApprovalInfo,
+)
+from bosun_protocol.entities import Task, TaskState
+
+from bosun.board.errors import InvalidBoardInputError
+from bosun.engine import points
+from bosun.errors import ConflictError, InvalidTransitionError, NotFoundError
+from bosun.tools.context import ApprovalChoice, ApprovalDecision, ApprovalRequest
+
+if TYPE_CHECKING:
+    from bosun.engine.core import ActiveAttempt, Engine
+
+PROMPTS = "prompt"
+_ANSWERS_KEPT = 1000
+_A = ResolveAction
+
+
+class Humans:
+    """The open prompts of the daemon and what answering them does."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.prompts: dict[str, HumanPrompt] = {}
+        self.waiters: dict[str, asyncio.Future[ApprovalDecision]] = {}
+        self.answered: OrderedDict[str, PromptResolved] = OrderedDict()
+
+    def queue(self, run_id: int | None = None) -> list[HumanPrompt]:
+        """Open prompts (of one run when given), oldest first."""
+        found = [p for p in self.prompts.values() if run_id is None or p.run_id == run_id]
+        return sorted(found, key=lambda p: p.created_at)
+
+    def task_prompt(self, task_id: int) -> HumanPrompt | None:
+        """The open prompt about a task (a waiting task's, or an approval)."""
+        return next((p for p in self.prompts.values() if p.task_id == task_id), None)
+
+    # -- asking ---------------------------------------------------------------------------
+
+    async def open(
+        self,
+        run_id: int,
+        task_id: int | None,
+        kind: PromptKind,
+        reason: str,
+        options: list[ResolveAction],
+        approval: ToolApprovalInfo | None = None,
+    ) -> HumanPrompt:
+        """Record a prompt durably (not yet announced)."""
+        prompt = HumanPrompt(
+            prompt_id=uuid.uuid4().hex[:12],
+            run_id=run_id,
+            task_id=task_id,
+            kind=kind,
+            reason=reason,
+            options=options,
+            approval=approval,
+            created_at=datetime.now(UTC),
+        )
+        await self.engine.store.journal_put(
+            PROMPTS, prompt.prompt_id, prompt.model_dump(mode="json")
+        )
+        self.prompts[prompt.prompt_id] = prompt
+        return prompt
+
+    async def announce(self, prompt: HumanPrompt, task: Task | None) -> None:
+        """Tell every client (bosun/humanPrompt, window/showMessageRequest)."""
+        event = await self.engine.store.append_event(
+            "human.prompt",
+            run_id=prompt.run_id,
+            task_id=prompt.task_id,
+            data={
+                "promptId": prompt.prompt_id,
+                "kind": prompt.kind.value,
+                "reason": prompt.reason,
+                "options": [o.value for o in prompt.options],
+            },
+        )
+        self.engine.notifier.prompt_opened(prompt, task, event.seq)
+
+    async def ask(
+        self,
+        task_id: int,
+        kind: PromptKind,
+        reason: str,
+        options: list[ResolveAction],
+        *,
+        expected: TaskState,
+        holder: str | None = None,
+    ) -> Task | None:
+        """Put the task in waiting_human with a prompt; None when the task moved first."""
+        store = self.engine.store
+        task = await store.get_task(task_id)
+        for old in [p for p in self.prompts.values() if p.task_id == task_id]:
+            await self.close(old, "engine", _A.ABANDON)  # superseded by this question
+        prompt = await self.open(task.run_id, task_id, kind, reason, options)
+        points.failpoint(points.HUMAN_ASKED)
+        try:
+            task = await store.transition(
+                task_id,
+                expected=expected,
+                to=TaskState.WAITING_HUMAN,
+                holder=holder,
+                reason=reason,
+                event_data={"kind": kind.value, "promptId": prompt.prompt_id},
+            )
+        except (ConflictError, InvalidTransitionError):
+            await self.close(prompt, "engine", _A.ABANDON)
+            return None
+        await self.announce(prompt, task)
+        return task
+
+    def approver(self, task: Task, handle: ActiveAttempt) -> TaskApprover:
+        """The Approver one attempt's tool calls ask through."""
+        return TaskApprover(self, task, handle)
+
+    # -- answering ------------------------------------------------------------------------
+
+    async def resolve(self, params: ResolveTaskParams) -> ResolveTaskResult:
+        """Apply a human's answer; the first answer to a prompt wins."""
+        prompt = await self._find(params)
+        if params.action not in prompt.options:
+            shown = ", ".join(o.value for o in prompt.options)
+            raise InvalidBoardInputError(
+                f"{params.action.value} is not an option here; the options are: {shown}",
+                data={"options": [o.value for o in prompt.options]},
+            )
+        by = params.by or "a client"
+        note = PromptResolved(
+            prompt_id=prompt.prompt_id,
+            run_id=prompt.run_id,
+            task_id=prompt.task_id,
+            by=by,
+            action=params.action,
+        )
+        del self.prompts[prompt.prompt_id]  # from here on, later answers lose
+        self.answered[prompt.prompt_id] = note
+        try:
+            result = await self._apply(prompt, params, by)
+        except BaseException:
+            self.answered.pop(prompt.prompt_id, None)
+            self.prompts[prompt.prompt_id] = prompt
+            raise
+        await self._closed(prompt, note)
+        points.failpoint(points.HUMAN_ANSWERED)
+        return result
+
+    async def _find(self, params: ResolveTaskParams) -> HumanPrompt:
+        if params.prompt_id is not None:
+            prompt = self.prompts.get(params.prompt_id)
+            if prompt is None:
+                done = self.answered.get(params.prompt_id)
+                if done is not None:
+                    raise ConflictError(
+                        f"that prompt was already answered by {done.by} ({done.action.value})",
+                        data={"by": done.by, "action": done.action.value},
+                    )
+                raise NotFoundError(f"no open prompt {params.prompt_id}")
+            if params.task_id is not None and prompt.task_id != params.task_id:
+                raise InvalidBoardInputError(
+                    f"prompt {prompt.prompt_id} is about task {prompt.task_id}, "
+                    f"not {params.task_id}"
+                )
+            return prompt
+        assert params.task_id is not None
+        prompt = self.task_prompt(params.task_id)
+        if prompt is not None:
+            return prompt
+        task = await self.engine.store.get_task(params.task_id)
+        raise InvalidTransitionError(
+            f"task {task.id} is {task.state.value}, not waiting for a human; nothing to answer",
+            data={"state": task.state.value},
+        )
+
+    async def _apply(
+        self, prompt: HumanPrompt, params: ResolveTaskParams, by: str
+    ) -> ResolveTaskResult:
+        e = self.engine
+        if prompt.kind is PromptKind.TOOL_APPROVAL:
+            choice = ApprovalChoice.DENY
+            if params.action is _A.APPROVE:
+                choice = ApprovalChoice.ALLOW_ALWAYS if params.always else ApprovalChoice.ALLOW_ONCE
+            fut = self.waiters.get(prompt.prompt_id)
+            if fut is not None and not fut.done():
+                fut.set_result(ApprovalDecision(choice=choice, note=params.guidance or ""))
+            assert prompt.task_id is not None
+            task = await e.store.update_task(
+                prompt.task_id,
+                event="task.approval_answered",
+                data={"promptId": prompt.prompt_id, "choice": choice.value, "by": by},
+                reason=None,
+            )
+            return ResolveTaskResult(task=task)
+        if prompt.kind is PromptKind.LANDING:
+            run = await e.lifecycle.landing_answer(prompt.run_id, params.action, by)
+            return ResolveTaskResult(run=run)
+        assert prompt.task_id is not None
+        return await e.decisions.decide(prompt, params, by)
+
+    async def close(self, prompt: HumanPrompt, by: str, action: ResolveAction) -> None:
+        """Withdraw an open prompt (its task moved on, the run ended)."""
+        if self.prompts.pop(prompt.prompt_id, None) is None:
+            return
+        fut = self.waiters.get(prompt.prompt_id)
+        if fut is not None and not fut.done():
+            fut.set_result(ApprovalDecision(choice=ApprovalChoice.DENY, note="the attempt stopped"))
+        note = PromptResolved(
+            prompt_id=prompt.prompt_id,
+            run_id=prompt.run_id,
+            task_id=prompt.task_id,
+            by=by,
+            action=action,
+        )
+        self.answered[prompt.prompt_id] = note
+        await self._closed(prompt, note)
+
+    async def _closed(self, prompt: HumanPrompt, note: PromptResolved) -> None:
+        while len(self.answered) > _ANSWERS_KEPT:
+            self.answered.popitem(last=False)
+        await self.engine.store.journal_delete(PROMPTS, prompt.prompt_id)
+        await self.engine.store.append_event(
+            "human.answered",
+            run_id=prompt.run_id,
+            task_id=prompt.task_id,
+            data={"promptId": prompt.prompt_id, "by": note.by, "action": note.action.value},
+        )
+        self.engine.notifier.prompt_resolved(note)
+
+    def withdraw_approvals(self, task_id: int) -> None:
+        """Deny any approval the task's (ending) attempt still waits for."""
+        for prompt in [p for p in self.prompts.values() if p.task_id == task_id]:
+            if prompt.kind is PromptKind.TOOL_APPROVAL:
+                self.engine.spawn(self.close(prompt, "engine", _A.DENY), "withdraw-approval")
+
+    async def close_run(self, run_id: int) -> None:
+        """Withdraw every open prompt of a run."""
+        for prompt in self.queue(run_id):
+            await self.close(prompt, "engine", _A.ABANDON)
+
+
+class TaskApprover:
+    """An attempt's Approver: an approval prompt, answered by any client."""
+
+    def __init__(self, humans: Humans, task: Task, handle: ActiveAttempt) -> None:
+        self.humans = humans
+        self.task = task
+        self.handle = handle
+
+    async def request_approval(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Ask, and wait (with the attempt's clocks stopped) for the answer."""
+        humans, handle = self.humans, self.handle
+        engine = humans.engine
+        if handle.cancel.is_set():
+            return ApprovalDecision(choice=ApprovalChoice.DENY, note="the attempt is stopping")
+        reason = f"{request.tool} needs your approval (rule {request.rule})"
+        if request.reason:
+            reason += f": {request.reason}"
+        info = ToolApprovalInfo(
+            tool=request.tool,
+            arguments=request.arguments,
+            rule=request.rule,
+            attempt=request.attempt,
+        )
+        prompt = await humans.open(
+            self.task.run_id,
+            self.task.id,
+            PromptKind.TOOL_APPROVAL,
+            reason,
+            [_A.APPROVE, _A.DENY],
+            approval=info,
+        )
+        fut: asyncio.Future[ApprovalDecision] = asyncio.get_running_loop().create_future()
+        humans.waiters[prompt.prompt_id] = fut
+        handle.waiting_since = engine.loop_time()
+        try:
+            task = await engine.store.update_task(
+                self.task.id,
+                event="task.approval_requested",
+                data={"promptId": prompt.prompt_id, "tool": request.tool},
+                reason=reason,
+            )
+            await humans.announce(prompt, task)
+            return await fut
+        finally:
+            now = engine.loop_time()
+            handle.human_wait += now - (handle.waiting_since or now)
+            handle.waiting_since = None
+            handle.last_activity = now
+            humans.waiters.pop(prompt.prompt_id, None)
+            if prompt.prompt_id in humans.prompts:
+                await humans.close(prompt, "engine", _A.DENY)

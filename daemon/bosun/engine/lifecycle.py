@@ -1,0 +1,245 @@
+"""Runs: start (branch + director task), progress, completion and landing, cancel,
+pause, resume, replan.
+
+A run is done when every task is complete or abandoned: then it lands (the git plane
+fast-forwards the base branch when that is safe) and completes; when landing needs a
+person the run stays `landing` with a landing prompt behind it. A run whose every task
+was abandoned fails. No run is left `running` with nothing behind it: either a task can
+still move, or a human prompt is open.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bosun_protocol.engine import PromptKind
+from bosun_protocol.engine import ResolveAction as A
+from bosun_protocol.entities import Profile, Run, RunState, Task, TaskState
+from bosun_protocol.review import LandRunResult
+
+from bosun.board.models import TaskSpec
+from bosun.engine import points
+from bosun.engine.graph import TERMINAL
+from bosun.engine.phoenix import clip
+from bosun.errors import (
+    BosunError,
+    ConflictError,
+    InvalidStateError,
+    InvalidTransitionError,
+    NotFoundError,
+)
+
+if TYPE_CHECKING:
+    from bosun.engine.core import Engine
+
+log = logging.getLogger(__name__)
+_R = RunState
+ENDED = frozenset({_R.COMPLETED, _R.FAILED, _R.CANCELLED})
+DIRECTOR_CRITERIA = [
+    "A design document states the objective, assumptions, constraints, expected outputs "
+    "and the plan, and is written in the repository",
+    "Planner tasks covering the plan are created with create_subtasks",
+]
+
+
+class Lifecycle:
+    """Run-level control."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._settling: set[int] = set()
+
+    async def start_run(self, run_id: int) -> Run:
+        """pending → running: run branch, then the director task."""
+        e = self.engine
+        run = await e.store.get_run(run_id)
+        if run.state is not _R.PENDING:
+            raise InvalidStateError(f"run {run_id} is {run.state.value}, not pending")
+        e.runs[run_id] = run  # tasks of the run are tracked from the first one
+        try:
+            await e.git.start_run(run_id)
+        except BosunError as exc:
+            e.runs.pop(run_id, None)
+            await e.store.update_run(
+                run_id, event="run.failed", state=_R.FAILED, reason=exc.message
+            )
+            raise
+        run = await e.store.update_run(
+            run_id, event="run.started", expected_state=_R.PENDING, state=_R.RUNNING
+        )
+        e.runs[run_id] = run
+        await self.create_director(run)
+        points.failpoint(points.RUN_STARTED)
+        return await e.store.get_run(run_id)
+
+    async def create_director(self, run: Run) -> None:
+        """The run's first task: design document and plan (idempotent)."""
+        e = self.engine
+        try:
+            await e.store.get_task_by_key(run.id, "director")
+            return
+        except NotFoundError:
+            pass
+        spec = TaskSpec(
+            key="director",
+            title=f"Design and plan: {clip(run.objective, 120)}",
+            description=run.objective,
+            profile=Profile.DIRECTOR,
+            phase="design",
+            acceptance_criteria=DIRECTOR_CRITERIA,
+            max_retries=e.max_retries_for(run),
+        )
+        await e.store.create_tasks(run.id, [spec])
+
+    def touch(self, run_id: int) -> None:
+        """A task of the run changed state: report progress (coalesced by the notifier)."""
+        run = self.engine.runs.get(run_id)
+        if run is not None:
+            self.engine.notifier.run_progress(run, self.engine.graph.run_counts(run_id))
+
+    async def settle(self, run_id: int) -> None:
+        """Finish the run if every task is complete or abandoned."""
+        e = self.engine
+        run = e.runs.get(run_id)
+        if run is None or run.state not in (_R.RUNNING, _R.PAUSED) or run_id in self._settling:
+            return
+        counts = e.graph.counts.get(run_id)
+        if not counts or any(n for s, n in counts.items() if s not in TERMINAL):
+            return
+        self._settling.add(run_id)
+        try:
+            if counts[TaskState.COMPLETE] == 0:
+                await self.end(run_id, _R.FAILED, "every task of the run was abandoned")
+            else:
+                await self.land(run_id)
+        finally:
+            self._settling.discard(run_id)
+
+    async def land(self, run_id: int) -> Run:
+        """Land the run's branch on its base, or put a landing prompt to a human."""
+        e = self.engine
+        run = await e.store.update_run(run_id, event="run.landing", state=_R.LANDING)
+        points.failpoint(points.RUN_LANDING)
+        if not e.settings.land_on_completion:
+            return await self.end(
+                run_id, _R.COMPLETED, f"not landed (engine.land_on_completion is off); the "
+                f"work is on {run.run_branch}",
+            )  # fmt: skip
+        try:
+            result = await e.git.land(run_id)
+        except BosunError as exc:
+            result = LandRunResult(
+                run_id=run_id, outcome="needs_human", branch=run.base_branch or "?",
+                reason=exc.message,
+            )  # fmt: skip
+        if result.outcome != "needs_human":
+            return await self.end(run_id, _R.COMPLETED, None)
+        if not any(p.kind is PromptKind.LANDING for p in e.humans.queue(run_id)):
+            prompt = await e.humans.open(
+                run_id, None, PromptKind.LANDING,
+                f"landing run {run_id} on {result.branch} needs you: {result.reason}",
+                [A.RETRY, A.ABANDON],
+            )  # fmt: skip
+            await e.humans.announce(prompt, None)
+        return await e.store.get_run(run_id)
+
+    async def landing_answer(self, run_id: int, action: A, by: str) -> Run:
+        """retry: land again; abandon: complete without landing (the branch stays)."""
+        if action is A.RETRY:
+            return await self.land(run_id)
+        run = await self.engine.store.get_run(run_id)
+        return await self.end(
+            run_id, _R.COMPLETED, f"not landed ({by} declined); the work is on {run.run_branch}"
+        )
+
+    async def end(self, run_id: int, state: RunState, reason: str | None) -> Run:
+        """The run is over: record it and stop tracking its tasks."""
+        e = self.engine
+        run = await e.store.update_run(
+            run_id, event=f"run.{state.value}", state=state, reason=reason
+        )
+        points.failpoint(points.RUN_FINISHED)
+        e.notifier.run_progress(run, e.graph.run_counts(run_id))
+        e.runs.pop(run_id, None)
+        e.graph.forget_run(run_id)
+        return run
+
+    # -- control ---------------------------------------------------------------------------
+
+    async def cancel(self, run_id: int, reason: str) -> Run:
+        """Abandon every unfinished task (killing running attempts); the run is cancelled."""
+        e = self.engine
+        run = await e.store.get_run(run_id)
+        if run.state in ENDED:
+            raise InvalidStateError(f"run {run_id} is already {run.state.value}")
+        why = reason or "the run was cancelled"
+        await e.store.update_run(run_id, event="run.cancelled", state=_R.CANCELLED, reason=why)
+        await e.humans.close_run(run_id)
+        handles = []
+        for task in await e.store.list_tasks(run_id):
+            handle = e.active.get(task.id)
+            if handle is not None:
+                handle.stop("cancel", why)
+                e.humans.withdraw_approvals(task.id)
+                handles.append(handle)
+            elif task.state not in TERMINAL:
+                await self._abandon_quietly(task, why)
+        for handle in handles:
+            await handle.finished.wait()
+        e.runs.pop(run_id, None)
+        e.graph.forget_run(run_id)
+        return await e.store.get_run(run_id)
+
+    async def _abandon_quietly(self, task: Task, reason: str) -> None:
+        for _ in range(3):
+            try:
+                await self.engine.store.transition(
+                    task.id, expected=task.state, to=TaskState.ABANDONED, reason=reason
+                )
+                return
+            except (ConflictError, InvalidTransitionError):
+                task = await self.engine.store.get_task(task.id)
+                if task.state in TERMINAL:
+                    return
+
+    async def pause(self, run_id: int) -> Run:
+        """Start no new attempts (running ones finish)."""
+        return await self._switch(run_id, _R.RUNNING, _R.PAUSED, "run.paused")
+
+    async def resume(self, run_id: int) -> Run:
+        """Dispatch again."""
+        run = await self._switch(run_id, _R.PAUSED, _R.RUNNING, "run.resumed")
+        await self.settle(run_id)
+        self.engine.dispatcher.pump()
+        return run
+
+    async def _switch(self, run_id: int, frm: RunState, to: RunState, event: str) -> Run:
+        run = await self.engine.store.get_run(run_id)
+        if run.state is not frm:
+            raise InvalidStateError(f"run {run_id} is {run.state.value}, not {frm.value}")
+        return await self.engine.store.update_run(run_id, event=event, expected_state=frm, state=to)
+
+    async def replan(self, run_id: int, guidance: str) -> Task:
+        """A planner task that sees the run as it is and the human's guidance."""
+        e = self.engine
+        run = await e.store.get_run(run_id)
+        if run.state not in (_R.RUNNING, _R.PAUSED):
+            raise InvalidStateError(f"run {run_id} is {run.state.value}; only live runs replan")
+        tasks = await e.store.list_tasks(run_id)
+        number = 1 + sum(1 for t in tasks if t.key.startswith("replan-"))
+        listing = "\n".join(f"- {t.key} [{t.state.value}] {t.title}" for t in tasks[-200:])
+        spec = TaskSpec(
+            key=f"replan-{number}",
+            title=f"Replan: {clip(guidance, 100)}",
+            description=(
+                f"Objective: {run.objective}\n\nA human asks for a new plan:\n{guidance}\n\n"
+                f"The run's tasks so far:\n{listing}\n\nCreate the tasks still needed with "
+                "create_subtasks (new keys; depend on existing keys where needed)."
+            ),
+            profile=Profile.PLANNER,
+            phase="replan",
+            max_retries=e.max_retries_for(run),
+        )
+        [task] = await e.store.create_tasks(run_id, [spec])
+        return task

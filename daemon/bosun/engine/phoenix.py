@@ -1,0 +1,172 @@
+"""Phoenix: a failed attempt becomes attempt n+1, told what the earlier ones learned.
+
+Failures counted against `max_retries` are the attempts, since a human last granted a
+fresh start, that ended in error, timeout, stall, crash, QA failure or changes
+requested. Interruptions (a daemon shutdown, a human's interrupt) are recorded but do
+not count. When the count passes `max_retries` the task waits for a human with every
+counted failure in the reason.
+
+Per-task notes a human or reviewer adds (guidance, review comments, the attempt a retry
+was granted at) live in the board's journal under kind "notes", so they survive restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bosun_protocol.engine import PromptKind
+from bosun_protocol.engine import ResolveAction as A
+from bosun_protocol.entities import Attempt, AttemptOutcome, Task, TaskState
+from pydantic import BaseModel, Field
+
+from bosun.engine import points
+from bosun.errors import ConflictError, InvalidTransitionError
+
+if TYPE_CHECKING:
+    from bosun.engine.core import Engine
+
+log = logging.getLogger(__name__)
+_O = AttemptOutcome
+NOTES = "notes"
+COUNTED = frozenset(
+    {_O.ERROR, _O.TIMEOUT, _O.STALLED, _O.CRASHED, _O.QA_FAILED, _O.CHANGES_REQUESTED}
+)
+
+
+class Review(BaseModel):
+    """A reviewer's comments on one attempt."""
+
+    attempt: int
+    text: str
+
+
+class TaskNotes(BaseModel):
+    """What humans added to a task, kept across attempts and restarts."""
+
+    guidance: str | None = None
+    granted_at: int = 0  # failures before this attempt number are forgiven
+    reviews: list[Review] = Field(default_factory=list)
+    reset_next: bool = False
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, marking the cut."""
+    text = " ".join(text.split()) if len(text) > limit else text
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_attempt(attempt: Attempt, reviews: list[Review]) -> str:
+    """One attempt as the next one should read it."""
+    lines = [f"Attempt {attempt.number} ended: {attempt.outcome.value}"]
+    if attempt.summary:
+        lines.append(f"  tried: {clip(attempt.summary, 600)}")
+    if attempt.error:
+        lines.append(f"  error: {clip(attempt.error, 800)}")
+    for v in attempt.verdicts:
+        mark = "pass" if v.passed else "FAIL"
+        lines.append(f"  QA {mark}: {clip(v.criterion, 200)} — {clip(v.evidence, 300)}")
+    for r in reviews:
+        if r.attempt == attempt.number:
+            lines.append(f"  reviewer: {clip(r.text, 800)}")
+    if attempt.files_changed:
+        shown = ", ".join(attempt.files_changed[:20])
+        more = len(attempt.files_changed) - 20
+        lines.append(f"  files: {shown}" + (f" (+{more} more)" if more > 0 else ""))
+    return "\n".join(lines)
+
+
+def bounded_history(blocks: list[str], limit: int) -> str:
+    """Newest attempts in full, older ones by their first line, oldest dropped: ≤ limit."""
+    kept: list[str] = []
+    used = 0
+    omitted = 0
+    for block in reversed(blocks):
+        text = block if used + len(block) + 2 <= limit else block.splitlines()[0]
+        if used + len(text) + 2 > limit - 60:
+            omitted += 1
+            continue
+        kept.append(text)
+        used += len(text) + 2
+    if omitted:
+        kept.append(f"({omitted} earlier attempt(s) omitted)")
+    return "\n\n".join(reversed(kept))
+
+
+class Phoenix:
+    """Retries with accumulated context, and the point where a human takes over."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def notes(self, task_id: int) -> TaskNotes:
+        """The task's notes (empty when none)."""
+        data = await self.engine.store.journal_get(NOTES, str(task_id))
+        return TaskNotes.model_validate(data) if data else TaskNotes()
+
+    async def save_notes(self, task_id: int, notes: TaskNotes) -> None:
+        """Write the task's notes durably."""
+        await self.engine.store.journal_put(NOTES, str(task_id), notes.model_dump())
+
+    async def history(self, task: Task) -> str:
+        """The bounded account of every finished earlier attempt ("" on attempt 1)."""
+        attempts = [
+            a
+            for a in await self.engine.store.list_attempts(task.id)
+            if a.outcome is not _O.RUNNING and a.number < task.attempt
+        ]
+        if not attempts:
+            return ""
+        notes = await self.notes(task.id)
+        blocks = [describe_attempt(a, notes.reviews) for a in attempts]
+        return bounded_history(blocks, self.engine.settings.history_chars)
+
+    async def should_reset(self, task: Task) -> bool:
+        """Whether this attempt starts from a fresh worktree on the run's head."""
+        notes = await self.notes(task.id)
+        if notes.reset_next:
+            notes.reset_next = False
+            await self.save_notes(task.id, notes)
+            return task.attempt > 1
+        return self.engine.settings.worktree_between_attempts == "reset" and task.attempt > 1
+
+    async def counted_failures(self, task: Task) -> list[Attempt]:
+        """Failed attempts that count against max_retries."""
+        notes = await self.notes(task.id)
+        return [
+            a
+            for a in await self.engine.store.list_attempts(task.id)
+            if a.number > notes.granted_at and a.outcome in COUNTED
+        ]
+
+    async def after_failure(self, task: Task) -> None:
+        """A failed task: its next attempt, or a human when retries are spent."""
+        e = self.engine
+        failures = await self.counted_failures(task)
+        if len(failures) > task.max_retries:
+            lines = [
+                f"{len(failures)} attempt(s) failed and its {task.max_retries} retries are spent:"
+            ]
+            lines += [
+                f"attempt {a.number}: {a.outcome.value}: {clip(a.error or 'no detail', 300)}"
+                for a in failures[-5:]
+            ]
+            await e.humans.ask(
+                task.id,
+                PromptKind.RETRIES_SPENT,
+                "\n".join(lines),
+                [A.RETRY, A.ABANDON, A.SPAWN],
+                expected=TaskState.FAILED,
+            )
+            return
+        try:
+            await e.store.transition(
+                task.id,
+                expected=TaskState.FAILED,
+                to=TaskState.READY,
+                event_data={"phoenix": task.attempt + 1, "failures": len(failures)},
+            )
+        except (ConflictError, InvalidTransitionError) as exc:
+            log.info("task %d not re-queued: %s", task.id, exc)
+            return
+        points.failpoint(points.PHOENIX_REQUEUED)

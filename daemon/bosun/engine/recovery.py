@@ -1,0 +1,195 @@
+"""Recovery on start: pick up every live run where the last daemon left it.
+
+Git first (the git plane already finished or dropped journaled merges and reconciled
+worktrees when it started). Then, per live run: the graph is rebuilt from the board;
+active tasks — their leases name a dead boot — become failed attempts (the attempt is
+closed as `crashed`, opened first if the crash came before it was), so a crash loop
+still spends retries and reaches a human; tasks awaiting QA are judged again (or merged,
+if QA had passed); failed tasks go through Phoenix; planned tasks are checked for
+promotion; open prompts come back from the journal; a run that was landing lands again.
+Dispatch then resumes by itself through the usual board notices.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bosun_protocol.engine import HumanPrompt, PromptKind
+from bosun_protocol.engine import ResolveAction as A
+from bosun_protocol.entities import AttemptOutcome, Profile, Run, RunState, Task, TaskState
+
+from bosun.agents.api import AttemptReport
+from bosun.engine.core import LIVE_RUN_STATES, ActiveAttempt
+from bosun.engine.humans import PROMPTS
+from bosun.engine.merging import MERGERS, REPORTS
+from bosun.errors import BosunError, ConflictError, InvalidTransitionError
+
+if TYPE_CHECKING:
+    from bosun.engine.core import Engine
+
+log = logging.getLogger(__name__)
+_S = TaskState
+_O = AttemptOutcome
+
+
+async def _live_runs(engine: Engine) -> list[Run]:
+    found: list[Run] = []
+    before: int | None = None
+    while True:
+        page = await engine.store.list_runs(limit=500, before_id=before)
+        found += [r for r in page if r.state in LIVE_RUN_STATES]
+        if len(page) < 500:
+            return found
+        before = page[-1].id
+
+
+async def recover(engine: Engine) -> None:
+    """Rebuild the engine's view and restart whatever was interrupted."""
+    e = engine
+    runs = await _live_runs(e)
+    by_run: dict[int, list[Task]] = {}
+    for run in runs:
+        e.runs[run.id] = run
+        by_run[run.id] = await e.store.list_tasks(run.id)
+        for task in by_run[run.id]:
+            e.graph.apply(task)
+    await _restore_prompts(e)
+    for run in runs:
+        tasks = by_run[run.id]
+        if run.state is RunState.PENDING:
+            e.runs.pop(run.id, None)
+            e.spawn(e.lifecycle.start_run(run.id), f"restart-run-{run.id}")
+            continue
+        planned: list[int] = []
+        for task in tasks:
+            if task.state is _S.ACTIVE:
+                e.spawn(_crashed(e, task), f"recover-{task.id}")
+            elif task.state is _S.AWAITING_QA:
+                e.spawn(_requalify(e, run, task), f"recover-{task.id}")
+            elif task.state is _S.FAILED:
+                e.spawn(e.phoenix.after_failure(task), f"recover-{task.id}")
+            elif task.state is _S.WAITING_HUMAN and e.humans.task_prompt(task.id) is None:
+                e.spawn(_reask(e, task), f"recover-{task.id}")
+            elif task.state is _S.PLANNED:
+                if task.profile is Profile.MERGER and task.parent_id is not None:
+                    e.spawn(_resume_merger(e, task), f"recover-{task.id}")
+                else:
+                    planned.append(task.id)
+        if planned:
+            e.dispatcher.promote_later(planned)
+        if run.state is RunState.LANDING:
+            if not any(p.kind is PromptKind.LANDING for p in e.humans.queue(run.id)):
+                e.spawn(e.lifecycle.land(run.id), f"reland-{run.id}")
+        else:
+            e.spawn(e.lifecycle.settle(run.id), f"settle-{run.id}")
+
+
+async def _restore_prompts(e: Engine) -> None:
+    for key, data in await e.store.journal_list(PROMPTS):
+        try:
+            prompt = HumanPrompt.model_validate(data)
+        except ValueError:
+            await e.store.journal_delete(PROMPTS, key)
+            continue
+        node = e.graph.nodes.get(prompt.task_id) if prompt.task_id is not None else None
+        run = e.runs.get(prompt.run_id)
+        keep = (
+            prompt.kind is PromptKind.LANDING and run is not None
+            if prompt.task_id is None
+            else node is not None
+            and node.state is _S.WAITING_HUMAN
+            and prompt.kind is not PromptKind.TOOL_APPROVAL
+        )
+        if keep:
+            e.humans.prompts[prompt.prompt_id] = prompt
+        else:
+            await e.store.journal_delete(PROMPTS, key)
+
+
+async def _crashed(e: Engine, task: Task) -> None:
+    n = task.attempt
+    if n > 0:
+        attempts = {a.number: a for a in await e.store.list_attempts(task.id)}
+        if n not in attempts:
+            await e.store.start_attempt(task.id, n)  # crashed before it was opened: count it
+        if n not in attempts or attempts[n].outcome is _O.RUNNING:
+            boot = task.lease.boot_id if task.lease else "?"
+            await e.store.finish_attempt(
+                task.id, n, _O.CRASHED, error=f"the daemon stopped during this attempt ({boot})"
+            )
+    holder = task.lease.holder if task.lease else None
+    try:
+        failed = await e.store.transition(
+            task.id, expected=_S.ACTIVE, to=_S.FAILED, holder=holder, reason="crashed"
+        )
+    except (ConflictError, InvalidTransitionError) as exc:
+        log.info("recovering task %d: %s", task.id, exc)
+        return
+    await e.phoenix.after_failure(failed)
+
+
+async def _requalify(e: Engine, run: Run, task: Task) -> None:
+    attempts = {a.number: a for a in await e.store.list_attempts(task.id)}
+    last = attempts.get(task.attempt)
+    outcome = last.outcome if last is not None else _O.RUNNING
+    if outcome is _O.QA_PASSED:
+        record = await e.store.journal_get(MERGERS, str(task.id))
+        if task.profile is Profile.MERGER:
+            await e.merging._complete(task)
+            await e.merging.finish_original(task)
+        elif record is not None:
+            await e.merging.start_merger(task, record)
+        else:
+            await e.merging.merge(task.id)
+        return
+    if outcome is _O.QA_FAILED:
+        failed = await e.store.transition(task.id, expected=_S.AWAITING_QA, to=_S.FAILED)
+        await e.phoenix.after_failure(failed)
+        return
+    if outcome is not _O.RUNNING or task.profile is Profile.MERGER:
+        if outcome is _O.RUNNING:
+            await e.store.finish_attempt(task.id, task.attempt, _O.CRASHED, error="crashed")
+        failed = await e.store.transition(task.id, expected=_S.AWAITING_QA, to=_S.FAILED)
+        await e.phoenix.after_failure(failed)
+        return
+    saved = await e.store.journal_get(REPORTS, str(task.id)) or {}
+    report = AttemptReport(
+        outcome=_O.FINISHED,
+        summary=str(saved.get("summary", "")),
+        files_changed=list(saved.get("files", [])),
+    )
+    now = e.loop_time()
+    handle = ActiveAttempt(task.id, run.id, task.attempt, holder="", started=now, last_activity=now)
+    e.active[task.id] = handle
+    try:
+        await e.merging.after_finish(run, task, handle, report)
+    except BosunError as exc:
+        log.warning("re-checking task %d failed: %s", task.id, exc)
+    finally:
+        e.active.pop(task.id, None)
+        handle.finished.set()
+
+
+async def _reask(e: Engine, task: Task) -> None:
+    prompt = await e.humans.open(
+        task.run_id,
+        task.id,
+        PromptKind.NEEDS_HUMAN,
+        task.reason or "waiting for a human",
+        [A.RETRY, A.ABANDON, A.SPAWN],
+    )
+    await e.humans.announce(prompt, task)
+
+
+async def _resume_merger(e: Engine, merger: Task) -> None:
+    assert merger.parent_id is not None
+    record = await e.store.journal_get(MERGERS, str(merger.parent_id))
+    if record is None:  # its conflict was settled otherwise: schedule it like any task
+        node = e.graph.nodes.get(merger.id)
+        if node is not None:
+            node.held = False
+        e.dispatcher.promote_later([merger.id])
+        return
+    original = await e.store.get_task(merger.parent_id)
+    await e.merging.start_merger(original, record)

@@ -1,0 +1,87 @@
+"""Starting the engine inside the daemon (`bosun.server.services` calls `start_engine`)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from bosun_protocol.engine import TranscriptDelta
+
+from bosun.agents.api import AgentRunner
+from bosun.engine.core import Engine
+from bosun.engine.gitplane import ServiceGitPlane
+from bosun.engine.ports import GitPlane, NullGitPlane
+from bosun.engine.progress import HubNotifier, Notifier, NullNotifier
+from bosun.server.context import DaemonContext
+
+log = logging.getLogger(__name__)
+
+DELTA_LIMIT = 16_384
+
+
+def _delta_sink(notifier: Notifier) -> Callable[[int, int, Any], None]:
+    def on_delta(task_id: int, attempt: int, chunk: Any) -> None:
+        text = str(getattr(chunk, "text", chunk))[:DELTA_LIMIT]
+        if text:
+            notifier.transcript_delta(
+                TranscriptDelta(
+                    task_id=task_id,
+                    attempt=attempt,
+                    role=str(getattr(chunk, "role", "assistant")),
+                    delta=text,
+                    message_id=getattr(chunk, "message_id", None),
+                )
+            )
+
+    return on_delta
+
+
+def build_runner(ctx: DaemonContext, notifier: Notifier) -> AgentRunner:
+    """The daemon's AgentRunner: a registered one, or `bosun.agents.runner.Agents`."""
+    given = ctx.services.get("agents")
+    if given is not None:
+        return cast(AgentRunner, given)
+    runner_mod = importlib.import_module("bosun.agents.runner")
+    factory = getattr(runner_mod, "build_agents", None)
+    if factory is not None:
+        return cast(AgentRunner, factory(ctx, on_delta=_delta_sink(notifier)))
+    from bosun.llm.gateway import ModelGateway
+    from bosun.tools import Policy, ToolExecutor, build_registry, current_sandbox
+
+    settings = ctx.settings
+    gateway = ModelGateway(settings.llm, recorder=ctx.store, recordings=ctx.store)
+    executor = ToolExecutor(build_registry(settings.tools), Policy.from_settings(settings.tools))
+    agents = runner_mod.Agents(
+        gateway,
+        executor,
+        ctx.store,
+        settings,
+        on_delta=_delta_sink(notifier),
+        sandbox=current_sandbox(settings.tools.sandbox),
+        hidden_paths=[ctx.workspace.state_dir],
+    )
+    return cast(AgentRunner, agents)
+
+
+async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
+    """Build the engine, recover, register it as ctx.services["engine"]; return its stopper."""
+    hub = ctx.services.get("hub")
+    engine_box: list[Engine] = []
+
+    async def resolve(params: Any) -> object:
+        return await engine_box[0].humans.resolve(params)
+
+    notifier: Notifier = HubNotifier(hub, resolve) if hub is not None else NullNotifier()
+    git_service = ctx.services.get("git")
+    git: GitPlane = (
+        ServiceGitPlane(git_service) if git_service is not None else NullGitPlane(ctx.store)
+    )
+    runner = build_runner(ctx, notifier)
+    engine = Engine(ctx.store, git, runner, ctx.settings.engine, ctx.boot_id, notifier=notifier)
+    engine_box.append(engine)
+    await engine.start()
+    ctx.services["engine"] = engine
+    log.info("engine started: %d live run(s) recovered", len(engine.runs))
+    return engine.stop
