@@ -62,7 +62,7 @@ def test_a_test_that_swallowed_the_refusal_still_fails(tmp_path: Path) -> None:
         "        pass\n"
     )
     root = Path(__file__).resolve().parents[3]
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     out = subprocess.run(
         [
             sys.executable,
