@@ -38,7 +38,9 @@ async def test_worker_cap_is_never_exceeded(harness) -> None:
         return await finish()(req)
 
     subs = [sub(f"t{i}") for i in range(8)]
-    runner = ScriptedRunner(steps={"director": [plan(*subs)], **{f"t{i}": [slow] for i in range(8)}})
+    runner = ScriptedRunner(
+        steps={"director": [plan(*subs)], **{f"t{i}": [slow] for i in range(8)}}
+    )
     h = await harness(runner, workers=3)
     run = await h.run()
     await h.wait_task(run.id, "t0", {_S.ACTIVE, _S.READY})
@@ -57,7 +59,10 @@ async def test_per_run_worker_option_caps_that_run(harness) -> None:
         return await finish()(req)
 
     runner = ScriptedRunner(
-        steps={"director": [plan(*[sub(f"t{i}") for i in range(4)])], **{f"t{i}": [slow] for i in range(4)}}
+        steps={
+            "director": [plan(*[sub(f"t{i}") for i in range(4)])],
+            **{f"t{i}": [slow] for i in range(4)},
+        }
     )
     h = await harness(runner, workers=8)
     run = await h.run(workers=1)
@@ -122,7 +127,9 @@ async def test_dependency_added_by_a_client_holds_a_ready_task_back(harness) -> 
         await gate.wait()
         return await finish()(req)
 
-    runner = ScriptedRunner(steps={"director": [plan(sub("a"), sub("b"))], "a": [slow], "b": [slow]})
+    runner = ScriptedRunner(
+        steps={"director": [plan(sub("a"), sub("b"))], "a": [slow], "b": [slow]}
+    )
     h = await harness(runner, workers=1)
     run = await h.run()
     await h.wait_task(run.id, "director", {_S.COMPLETE})
