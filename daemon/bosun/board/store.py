@@ -9,7 +9,6 @@ Reads use their own connection and never wait for the writer.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import sqlite3
@@ -35,10 +34,10 @@ from bosun_protocol.entities import (
 )
 
 from bosun.board import queries, record_writes, run_writes, task_edits, task_writes
+from bosun.board.connections import open_connections
 from bosun.board.errors import BoardStorageError, InvalidBoardInputError
 from bosun.board.fields import TASK_FIELDS, TRANSITION_FIELDS, run_columns, task_columns
 from bosun.board.models import UNSET, NewMessage, RecordedCall, TaskSpec, Unset
-from bosun.board.schema import migrate
 from bosun.board.transitions import check_transition
 from bosun.board.writer import Notice, Writer, in_thread, storage_error
 
@@ -46,36 +45,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Listener = Callable[[Event, Run | None, Task | None], None]
-
-BUSY_TIMEOUT_MS = 5000
-
-
-def _prepare_writer(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
-        raise BoardStorageError(f"{path}: SQLite refused WAL mode (got {mode}); is it on NFS?")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    old = migrate(conn, path)
-    last = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-    return old, int(last)
-
-
-def _probe(path: Path) -> None:
-    # Surface "cannot open" and "not a database" with plain sqlite3 first: when
-    # aiosqlite's connect fails, its worker thread outlives the attempt and may report
-    # to an event loop that is gone.
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute("PRAGMA schema_version").fetchone()
-    finally:
-        conn.close()
-
-
-def _prepare_reader(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA query_only = ON")
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 class Store:
@@ -106,37 +75,16 @@ class Store:
     @classmethod
     async def open(cls, path: Path, *, boot_id: str, group_commit: bool = True) -> Store:
         """Open (creating and migrating as needed) the board at `path`."""
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise BoardStorageError(
-                f"cannot create {path.parent} for the board: {exc.strerror}; check permissions"
-            ) from exc
-        conns: list[aiosqlite.Connection] = []
-        try:
-            await asyncio.to_thread(_probe, path)
-            writer = await aiosqlite.connect(path, isolation_level=None)
-            conns.append(writer)
-            old, last = await in_thread(writer, partial(_prepare_writer, path=path))
-            reader = await aiosqlite.connect(path, isolation_level=None)
-            conns.append(reader)
-            await in_thread(reader, _prepare_reader)
-        except BaseException as exc:
-            for conn in conns:
-                with contextlib.suppress(Exception):
-                    await conn.close()
-            if isinstance(exc, sqlite3.Error):
-                raise storage_error(exc, path) from exc
-            raise
-        if old:
-            log.info("board %s migrated from schema version %d", path, old)
+        opened = await open_connections(path)
+        if opened.migrated_from:
+            log.info("board %s migrated from schema version %d", path, opened.migrated_from)
         return cls(
             path,
             boot_id,
-            writer,
-            reader,
-            last_seq=last,
-            migrated_from=old,
+            opened.writer,
+            opened.reader,
+            last_seq=opened.last_seq,
+            migrated_from=opened.migrated_from,
             group_commit=group_commit,
         )
 

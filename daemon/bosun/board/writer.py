@@ -7,8 +7,8 @@ under its own SAVEPOINT so a request that fails (a lost compare-and-swap, a refu
 edit) is rolled back alone and the others still commit.
 
 Why whole batches run in the thread: aiosqlite hops between the event loop and its
-worker thread once per statement. A transition is four statements (savepoint, update
-… returning, insert event, release) plus its share of BEGIN and COMMIT. Measured with
+worker thread once per statement. A transition is five statements (savepoint, update,
+select, insert event, release) plus its share of BEGIN and COMMIT. Measured with
 bench/board_transitions.py on this 2-core machine, a hop costs 90–200 µs depending
 on load, while five statements shipped in one hop cost 20–30 µs each: per-statement
 hops would spend more time switching threads than writing. So the writer hops once
