@@ -6,21 +6,23 @@ import type { ApiKeys } from './apiKeys';
 import type { Daemon } from './daemon';
 import { describeError } from './logic/errors';
 import { createRunParams, optionItems, validateObjective, type OptionItem } from './logic/objective';
+import { actionSpec, resolveParams } from './logic/prompts';
+import type { PromptQueue } from './logic/prompts';
 import type { RunCache } from './logic/runCache';
 import type { BosunSettings } from './logic/settings';
 import { isRunFinished, taskState } from './logic/stateStyle';
 import type { RunSync } from './logic/sync';
-import type { CreateRunParams, Run, RunOptions, Task, TaskState } from './protocol';
+import type { CreateRunParams, ResolveAction, Run, RunOptions, Task, TaskState } from './protocol';
 
 /** The UI calls commands make, behind a seam so the end-to-end suite can answer them. */
-export interface Prompts {
+export interface Ui {
   input(options: vscode.InputBoxOptions): Thenable<string | undefined>;
   pickOne<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions): Thenable<T | undefined>;
   pickMany<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions): Thenable<T[] | undefined>;
 }
 
-/** Prompts shown with the real VS Code UI. */
-export const windowPrompts: Prompts = {
+/** The real VS Code UI. */
+export const windowUi: Ui = {
   input: (options) => vscode.window.showInputBox(options),
   pickOne: (items, options) => vscode.window.showQuickPick(items, { ...options, canPickMany: false }),
   pickMany: (items, options) => vscode.window.showQuickPick(items, { ...options, canPickMany: true }),
@@ -33,12 +35,13 @@ export interface CommandDeps {
   readonly sync: RunSync;
   readonly keys: ApiKeys;
   readonly output: vscode.OutputChannel;
+  readonly queue: PromptQueue;
   settings(): BosunSettings;
-  prompts(): Prompts;
+  ui(): Ui;
 }
 
 /** What a command may be invoked with: a tree row, ids, or nothing (then it asks). */
-type Target = { runId?: number; taskId?: number } | undefined;
+type Target = { runId?: number; taskId?: number; promptId?: string } | undefined;
 
 /** Arguments `bosun.startObjective` accepts to skip its prompts. */
 export interface StartArgs {
@@ -61,7 +64,7 @@ async function pickRun(d: CommandDeps, target: Target, filter: (r: Run) => boole
     void vscode.window.showInformationMessage('Bosun: no run to act on.');
     return undefined;
   }
-  return (await d.prompts().pickOne(items, { title: 'Which run?' }))?.value;
+  return (await d.ui().pickOne(items, { title: 'Which run?' }))?.value;
 }
 
 async function pickTask(d: CommandDeps, target: Target, states?: readonly TaskState[]): Promise<Task | undefined> {
@@ -74,7 +77,7 @@ async function pickTask(d: CommandDeps, target: Target, states?: readonly TaskSt
     void vscode.window.showInformationMessage('Bosun: no task to act on.');
     return undefined;
   }
-  return (await d.prompts().pickOne(items, { title: 'Which task?' }))?.value;
+  return (await d.ui().pickOne(items, { title: 'Which task?' }))?.value;
 }
 
 async function send(d: CommandDeps, method: string, params: object, done?: string): Promise<unknown> {
@@ -99,7 +102,7 @@ export async function startObjective(d: CommandDeps, args?: StartArgs): Promise<
   const settings = d.settings();
   const objective =
     args?.objective ??
-    (await d.prompts().input({
+    (await d.ui().input({
       title: 'Bosun: start an objective',
       prompt: 'What should be done in this repository?',
       placeHolder: 'e.g. Add a --json flag to the export command, with tests',
@@ -110,11 +113,11 @@ export async function startObjective(d: CommandDeps, args?: StartArgs): Promise<
   let params: CreateRunParams = { objective: objective.trim(), options: args?.options ?? {} };
   if (!args?.options) {
     const items = optionItems(settings).map((o): Picked<OptionItem> => ({ label: o.label, detail: o.detail, picked: o.picked, value: o }));
-    const picked = await d.prompts().pickMany(items, { title: 'Options for this run', ignoreFocusOut: true });
+    const picked = await d.ui().pickMany(items, { title: 'Options for this run', ignoreFocusOut: true });
     if (picked === undefined) return undefined;
     const ids = new Set(picked.map((p) => p.value.id));
     const model = ids.has('model')
-      ? await d.prompts().input({ title: 'Model', prompt: 'provider:model, e.g. openai:gpt-4.1', value: settings.models.default ?? '' })
+      ? await d.ui().input({ title: 'Model', prompt: 'provider:model, e.g. openai:gpt-4.1', value: settings.models.default ?? '' })
       : undefined;
     params = createRunParams(objective, ids, settings, model);
   }
@@ -135,22 +138,45 @@ export async function startObjective(d: CommandDeps, args?: StartArgs): Promise<
   );
 }
 
-async function resolveTask(d: CommandDeps, target: Target): Promise<void> {
-  const task = await pickTask(d, target, ['waiting_human', 'failed']);
-  if (!task) return;
-  const choices: Picked<'retry' | 'abandon' | 'replace'>[] = [
-    { label: 'Retry with guidance…', detail: 'Another attempt, with your instructions added', value: 'retry' },
-    { label: 'Abandon', detail: 'Give up on this task; its dependents will wait for you', value: 'abandon' },
-    { label: 'Spawn a replacement…', detail: 'A new task takes over its dependents', value: 'replace' },
-  ];
-  const choice = await d.prompts().pickOne(choices, { title: `Resolve "${task.title}"`, placeHolder: task.reason ?? undefined });
-  if (!choice) return;
-  let text: string | undefined;
-  if (choice.value !== 'abandon') {
-    text = await d.prompts().input({ title: choice.label, prompt: choice.value === 'retry' ? 'Guidance for the next attempt' : 'What the replacement should do', ignoreFocusOut: true });
-    if (text === undefined) return;
+/** Answer a prompt (or a task with no prompt) with `action`, asking for words when needed. */
+export async function answer(d: CommandDeps, target: { promptId?: string; taskId?: number }, action: ResolveAction, title: string): Promise<void> {
+  if (target.promptId) {
+    const done = d.queue.answer(target.promptId);
+    if (done) {
+      void vscode.window.showInformationMessage(`Bosun: already answered (${done.action}) by ${done.by}.`);
+      return;
+    }
   }
-  await send(d, 'bosun/resolveTask', { taskId: task.id, action: choice.value, ...(text === undefined ? {} : { guidance: text }) }, `resolved "${task.title}"`);
+  const spec = actionSpec(action);
+  let text: string | undefined;
+  if (spec.ask) {
+    text = await d.ui().input({ title: `${spec.label.replace('…', '')}: ${title}`, prompt: spec.ask, ignoreFocusOut: true });
+    if (text === undefined || (spec.required && !text.trim())) return;
+  }
+  const params = resolveParams({ promptId: target.promptId ?? '', taskId: target.taskId }, action, text);
+  try {
+    const result = await d.daemon.request('bosun/resolveTask', params);
+    if (result.spawned) void vscode.window.showInformationMessage(`Bosun: spawned "${result.spawned.title}".`);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Bosun: ${describeError('bosun/resolveTask', err)}`);
+  }
+}
+
+async function resolveTask(d: CommandDeps, target: Target): Promise<void> {
+  let prompt = target?.promptId ? d.queue.get(target.promptId) : undefined;
+  let task: Task | undefined;
+  if (!prompt) {
+    task = await pickTask(d, target, ['waiting_human', 'failed']);
+    if (!task) return;
+    prompt = d.queue.forTask(task.id);
+  }
+  task ??= prompt?.taskId === null || prompt?.taskId === undefined ? undefined : d.cache.task(prompt.taskId);
+  const title = task?.title ?? `run #${String(prompt?.runId ?? '?')}`;
+  const options: ResolveAction[] = prompt?.options.length ? prompt.options : ['retry', 'abandon', 'spawn'];
+  const items = options.map((o): Picked<ResolveAction> => ({ label: actionSpec(o).label, detail: actionSpec(o).detail, value: o }));
+  const choice = await d.ui().pickOne(items, { title: `Resolve "${title}"`, placeHolder: prompt?.reason ?? task?.reason ?? undefined });
+  if (!choice) return;
+  await answer(d, { ...(prompt ? { promptId: prompt.promptId } : {}), ...(task ? { taskId: task.id } : {}) }, choice.value, title);
 }
 
 async function editDependency(d: CommandDeps, target: Target, add: boolean): Promise<void> {
@@ -163,7 +189,7 @@ async function editDependency(d: CommandDeps, target: Target, add: boolean): Pro
     return;
   }
   const items = candidates.map((t): Picked<Task> => ({ label: t.title, description: t.key, value: t }));
-  const other = await d.prompts().pickOne(items, { title: add ? `"${task.title}" waits for…` : `"${task.title}" no longer waits for…` });
+  const other = await d.ui().pickOne(items, { title: add ? `"${task.title}" waits for…` : `"${task.title}" no longer waits for…` });
   if (!other) return;
   const params = { taskId: task.id, addDependencies: add ? [other.value.id] : [], removeDependencies: add ? [] : [other.value.id] };
   try {
@@ -177,16 +203,30 @@ async function editDependency(d: CommandDeps, target: Target, add: boolean): Pro
 
 async function setApiKey(d: CommandDeps): Promise<void> {
   const items = [...d.keys.providers().map((p): Picked<string> => ({ label: p, value: p })), { label: 'Other provider…', value: '' }];
-  const pick = await d.prompts().pickOne(items, { title: 'API key for which provider?' });
+  const pick = await d.ui().pickOne(items, { title: 'API key for which provider?' });
   if (!pick) return;
-  const provider = pick.value || (await d.prompts().input({ prompt: 'Provider name (as in model ids, e.g. "groq" for groq:…)', validateInput: (v) => (/^[a-z0-9_-]+$/.test(v) ? undefined : 'Lowercase letters, digits, - and _ only') }));
+  const provider = pick.value || (await d.ui().input({ prompt: 'Provider name (as in model ids, e.g. "groq" for groq:…)', validateInput: (v) => (/^[a-z0-9_-]+$/.test(v) ? undefined : 'Lowercase letters, digits, - and _ only') }));
   if (!provider) return;
-  const key = await d.prompts().input({ prompt: `API key for ${provider} (empty removes it)`, password: true, ignoreFocusOut: true });
+  const key = await d.ui().input({ prompt: `API key for ${provider} (empty removes it)`, password: true, ignoreFocusOut: true });
   if (key === undefined) return;
   await d.keys.set(provider, key.trim());
   // Keys travel only in initializationOptions: reconnect so the daemon gets the new one.
   await d.daemon.restart();
   void vscode.window.showInformationMessage(key.trim() ? `Bosun: stored the ${provider} key in VS Code's secret storage.` : `Bosun: removed the ${provider} key.`);
+}
+
+async function landRun(d: CommandDeps, target: Target): Promise<void> {
+  const run = await pickRun(d, target, () => true);
+  if (!run) return;
+  try {
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Bosun: landing run #${String(run.id)}…` }, () =>
+      d.daemon.request('bosun/landRun', { runId: run.id }),
+    );
+    const how = result.outcome === 'needs_human' ? `needs you: ${result.reason ?? 'see Needs you'}` : `${result.outcome.replace('_', ' ')} on ${result.branch}`;
+    void vscode.window.showInformationMessage(`Bosun: run #${String(run.id)} ${how}.`);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Bosun: ${describeError('bosun/landRun', err)}`);
+  }
 }
 
 function notYet(feature: string): () => void {
@@ -197,24 +237,35 @@ const runActive = (r: Run): boolean => !isRunFinished(r);
 
 /** Register every command; returns their disposables. */
 export function registerCommands(d: CommandDeps): vscode.Disposable[] {
-  const runCmd = (method: string, done: string, filter: (r: Run) => boolean = runActive) => async (target: Target) => {
+  const control = (method: 'bosun/cancelRun' | 'bosun/pauseRun' | 'bosun/resumeRun', done: string, filter: (r: Run) => boolean) => async (target: Target) => {
     const run = await pickRun(d, target, filter);
-    if (run) await send(d, method, { runId: run.id }, `${done} run #${run.id}`);
+    if (!run) return;
+    try {
+      await d.daemon.request(method, { runId: run.id });
+      void vscode.window.showInformationMessage(`Bosun: ${done} run #${String(run.id)}.`);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Bosun: ${describeError(method, err)}`);
+    }
   };
-  const taskCmd = (method: string, done: string, states?: TaskState[]) => async (target: Target) => {
+  const settle = (action: ResolveAction, states: TaskState[]) => async (target: Target) => {
     const task = await pickTask(d, target, states);
-    if (task) await send(d, method, { taskId: task.id }, `${done} "${task.title}"`);
+    if (!task) return;
+    const prompt = d.queue.forTask(task.id);
+    await answer(d, { ...(prompt ? { promptId: prompt.promptId } : {}), taskId: task.id }, action, task.title);
   };
   const table: Record<string, (...args: never[]) => unknown> = {
     'bosun.startObjective': (args?: StartArgs) => startObjective(d, args),
     'bosun.refresh': () => d.sync.reload(),
-    'bosun.cancelRun': runCmd('bosun/cancelRun', 'cancelled'),
-    'bosun.pauseRun': runCmd('bosun/pauseRun', 'paused'),
-    'bosun.resumeRun': runCmd('bosun/resumeRun', 'resumed', (r) => r.state === 'paused'),
-    'bosun.landRun': runCmd('bosun/landRun', 'landing', () => true),
-    'bosun.interruptTask': taskCmd('bosun/interruptTask', 'interrupted', ['active', 'awaiting_qa']),
-    'bosun.retryTask': taskCmd('bosun/retryTask', 'retrying', ['failed', 'waiting_human', 'abandoned']),
-    'bosun.abandonTask': taskCmd('bosun/abandonTask', 'abandoned', ['planned', 'ready', 'failed', 'waiting_human']),
+    'bosun.cancelRun': control('bosun/cancelRun', 'cancelled', runActive),
+    'bosun.pauseRun': control('bosun/pauseRun', 'paused', (r) => r.state === 'running' || r.state === 'planning' || r.state === 'pending'),
+    'bosun.resumeRun': control('bosun/resumeRun', 'resumed', (r) => r.state === 'paused'),
+    'bosun.landRun': (target: Target) => landRun(d, target),
+    'bosun.interruptTask': async (target: Target) => {
+      const task = await pickTask(d, target, ['active', 'awaiting_qa']);
+      if (task) await send(d, 'bosun/interruptTask', { taskId: task.id, reason: 'interrupted from VS Code' }, `interrupted "${task.title}"`);
+    },
+    'bosun.retryTask': settle('retry', ['failed', 'waiting_human', 'abandoned']),
+    'bosun.abandonTask': settle('abandon', ['planned', 'ready', 'failed', 'waiting_human']),
     'bosun.resolveTask': (target: Target) => resolveTask(d, target),
     'bosun.addDependency': (target: Target) => editDependency(d, target, true),
     'bosun.removeDependency': (target: Target) => editDependency(d, target, false),

@@ -11,7 +11,9 @@ import {
   State,
   type CloseHandlerResult,
   type ErrorHandlerResult,
+  type DynamicFeature,
   type LanguageClientOptions,
+  type StaticFeature,
 } from 'vscode-languageclient/node';
 
 import { RequestTimeoutError, withDeadline } from './logic/deadline';
@@ -39,6 +41,18 @@ function isExecutable(file: string): boolean {
     return statSync(file).isFile();
   } catch {
     return false;
+  }
+}
+
+/**
+ * A language client without the executeCommand feature: the daemon advertises its
+ * `bosun.*` commands for plain LSP editors, and registering them here would clash with
+ * this extension's own commands of the same names (it sends bosun/* requests instead).
+ */
+class BosunLanguageClient extends LanguageClient {
+  override registerFeature(feature: StaticFeature | DynamicFeature<unknown>): void {
+    if ('registrationType' in feature && feature.registrationType.method === 'workspace/executeCommand') return;
+    super.registerFeature(feature);
   }
 }
 
@@ -180,7 +194,7 @@ export class Daemon implements vscode.Disposable {
         closed: (): CloseHandlerResult => this.onClosed(),
       },
     };
-    const client = new LanguageClient('bosun', 'Bosun', () => this.spawnDaemon(launch), clientOptions);
+    const client = new BosunLanguageClient('bosun', 'Bosun', () => this.spawnDaemon(launch), clientOptions);
     for (const [method, handler] of this.handlers) client.onNotification(method, handler);
     client.onDidChangeState((e) => {
       if (this.client !== client) return;

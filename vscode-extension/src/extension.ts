@@ -3,16 +3,17 @@
 import * as vscode from 'vscode';
 
 import { ApiKeys } from './apiKeys';
-import { registerCommands, windowPrompts, type Prompts } from './commands';
+import { answer, registerCommands, windowUi, type Ui } from './commands';
 import { Daemon } from './daemon';
-import { protocolProblem } from './logic/errors';
+import { describeError, protocolProblem } from './logic/errors';
+import { PromptQueue, actionSpec } from './logic/prompts';
 import { RunCache } from './logic/runCache';
 import { needsYouTree, runsTree, type NodeModel } from './logic/runTree';
 import { RESTART_KEYS, readSettings, type BosunSettings } from './logic/settings';
-import { isRunFinished, taskState } from './logic/stateStyle';
+import { isRunFinished } from './logic/stateStyle';
 import type { StatusModel } from './logic/status';
 import { RunSync } from './logic/sync';
-import { PROTOCOL_VERSION, type Task } from './protocol';
+import { PROTOCOL_VERSION, type HumanPrompt, type Task } from './protocol';
 import { StatusBar } from './statusBar';
 import { TRANSCRIPT_SCHEME, TranscriptProvider, transcriptUri } from './transcript';
 import { NodeTree } from './views';
@@ -25,8 +26,9 @@ export interface BosunApi {
   runsRows(): readonly NodeModel[];
   needsYouRows(): readonly NodeModel[];
   status(): StatusModel;
-  /** Replace the prompts commands show (the suite answers them); undefined restores. */
-  setPrompts(prompts: Prompts | undefined): void;
+  readonly queue: PromptQueue;
+  /** Replace the UI commands use (the suite answers it); undefined restores VS Code's. */
+  setUi(ui: Ui | undefined): void;
 }
 
 function settings(): BosunSettings {
@@ -34,11 +36,13 @@ function settings(): BosunSettings {
   return readSettings((key) => config.get(key));
 }
 
-function announceWaiting(task: Task): void {
-  const why = task.reason ? `: ${task.reason}` : '';
-  void vscode.window.showWarningMessage(`Bosun: "${task.title}" needs you${why}`, 'Resolve…', 'Show').then((action) => {
-    if (action === 'Resolve…') void vscode.commands.executeCommand('bosun.resolveTask', { taskId: task.id });
-    else if (action === 'Show') void vscode.commands.executeCommand('bosun.needsYou.focus');
+/** A notification with the prompt's answers as buttons; answering works from any client. */
+function announce(prompt: HumanPrompt, title: string, onAnswer: (action: HumanPrompt['options'][number]) => void): void {
+  const labels = prompt.options.map((o) => actionSpec(o).label);
+  void vscode.window.showWarningMessage(`Bosun: "${title}" needs you: ${prompt.reason}`, ...labels, 'Show').then((picked) => {
+    if (picked === 'Show') void vscode.commands.executeCommand('bosun.needsYou.focus');
+    const action = prompt.options[labels.indexOf(picked ?? '')];
+    if (action) onAnswer(action);
   });
 }
 
@@ -53,16 +57,30 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     output.appendLine(`[bosun] ${m}`);
   });
   const transcripts = new TranscriptProvider(daemon, cache);
-  let prompts: Prompts = windowPrompts;
+  const queue = new PromptQueue();
+  let ui: Ui = windowUi;
+  const deps = { daemon, cache, sync, keys, output, queue, settings, ui: () => ui };
 
   daemon.onNotification('bosun/runChanged', (n) => {
     sync.onRunChanged(n);
   });
   daemon.onNotification('bosun/taskChanged', (n) => {
-    const before = cache.task(n.task.id);
     sync.onTaskChanged(n);
     transcripts.taskChanged(n.task.id);
-    if (taskState(n.task) === 'waiting_human' && (!before || taskState(before) !== 'waiting_human')) announceWaiting(n.task);
+  });
+  daemon.onNotification('bosun/humanPrompt', (n) => {
+    if (n.task) sync.onTaskChanged({ seq: n.seq, task: n.task });
+    if (!queue.add(n.prompt)) return;
+    const title = n.task?.title ?? `run #${String(n.prompt.runId)}`;
+    announce(n.prompt, title, (action) => {
+      void answer(deps, { promptId: n.prompt.promptId, ...(n.prompt.taskId ? { taskId: n.prompt.taskId } : {}) }, action, title);
+    });
+  });
+  daemon.onNotification('bosun/promptResolved', (n) => {
+    queue.resolved(n);
+  });
+  daemon.onNotification('bosun/transcriptDelta', (n) => {
+    transcripts.taskChanged(n.taskId);
   });
   daemon.onNotification('bosun/event', (n) => {
     sync.onEvent(n);
@@ -75,7 +93,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     return n.kind !== 'run' || (run !== undefined && !isRunFinished(run));
   };
   const runs = new NodeTree(() => runsTree(cache.allRuns(), tasksOf), expanded);
-  const needsYou = new NodeTree(() => needsYouTree(cache.allRuns(), tasksOf), () => false);
+  const needsYou = new NodeTree(() => needsYouTree(queue.all(), cache.allRuns(), tasksOf), () => false);
   const runsView = vscode.window.createTreeView('bosun.runs', { treeDataProvider: runs, showCollapseAll: true });
   const needsYouView = vscode.window.createTreeView('bosun.needsYou', { treeDataProvider: needsYou });
   const status = new StatusBar(daemon, cache);
@@ -88,6 +106,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     status.update();
   };
   cache.onChange(redraw);
+  queue.onChange(redraw);
 
   daemon.onDidChangeState((state) => {
     status.update();
@@ -102,6 +121,11 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
         output.appendLine(`[bosun] status: ${String(err)}`);
       }
       await sync.reload();
+      try {
+        queue.replace((await daemon.request('bosun/humanQueue', {})).prompts);
+      } catch (err) {
+        output.appendLine(`[bosun] ${describeError('bosun/humanQueue', err)}`);
+      }
     })();
   });
   daemon.onDidChangeState((state) => {
@@ -132,7 +156,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
       const doc = await vscode.workspace.openTextDocument(transcriptUri(taskId));
       await vscode.window.showTextDocument(doc, { preview: true });
     }),
-    ...registerCommands({ daemon, cache, sync, keys, output, settings, prompts: () => prompts }),
+    ...registerCommands(deps),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('bosun')) return;
       if (RESTART_KEYS.some((k) => e.affectsConfiguration(k))) void daemon.restart();
@@ -155,8 +179,9 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     runsRows: () => runs.rows(),
     needsYouRows: () => needsYou.rows(),
     status: () => status.model,
-    setPrompts: (p) => {
-      prompts = p ?? windowPrompts;
+    queue,
+    setUi: (u) => {
+      ui = u ?? windowUi;
     },
   };
 }

@@ -18,6 +18,7 @@ export function treeItem(node: NodeModel, expanded: boolean): vscode.TreeItem {
   item.tooltip = new vscode.MarkdownString(node.tooltip);
   item.iconPath = new vscode.ThemeIcon(node.icon, node.color ? new vscode.ThemeColor(node.color) : undefined);
   item.contextValue = node.contextValue;
+  if (node.kind === 'prompt') item.command = { command: 'bosun.resolveTask', title: 'Resolve', arguments: [node] };
   return item;
 }
 

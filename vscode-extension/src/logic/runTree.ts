@@ -1,13 +1,14 @@
 /** The Runs and Needs-you trees as plain data, built from runs and their tasks. */
 
-import type { Run, Task } from '../protocol';
+import type { HumanPrompt, Run, Task } from '../protocol';
 import { formatAttempt, formatCost, joinParts, progress } from './format';
+import { promptKind, promptTooltip } from './prompts';
 import { runStyle, taskState, taskStyle } from './stateStyle';
 
 /** One row of a tree, independent of the VS Code API. */
 export interface NodeModel {
   readonly id: string;
-  readonly kind: 'run' | 'phase' | 'task';
+  readonly kind: 'run' | 'phase' | 'task' | 'prompt';
   readonly label: string;
   readonly description: string;
   /** Markdown. */
@@ -18,6 +19,7 @@ export interface NodeModel {
   readonly contextValue: string;
   readonly runId: number;
   readonly taskId: number | undefined;
+  readonly promptId?: string;
   readonly children: readonly NodeModel[];
 }
 
@@ -153,12 +155,40 @@ export function runsTree(runs: readonly Run[], tasksOf: (runId: number) => reado
   return [...runs].sort((a, b) => b.id - a.id).map((r) => runNode(r, tasksOf(r.id)));
 }
 
-/** Tasks waiting for a human, oldest wait first, across runs. */
-export function needsYouTree(runs: readonly Run[], tasksOf: (runId: number) => readonly Task[]): NodeModel[] {
-  const waiting = runs.flatMap((r) => tasksOf(r.id).filter((t) => taskState(t) === 'waiting_human'));
+/** The Needs-you row of one open prompt. */
+export function promptNode(prompt: HumanPrompt, task: Task | undefined): NodeModel {
+  const kind = promptKind(prompt.kind);
+  return {
+    id: `prompt:${prompt.promptId}`,
+    kind: 'prompt',
+    label: task?.title ?? `Run #${prompt.runId}`,
+    description: joinParts([`run #${prompt.runId}`, kind.label]),
+    tooltip: promptTooltip(prompt, task),
+    icon: kind.icon,
+    color: 'charts.orange',
+    contextValue: `prompt:${prompt.kind}`,
+    runId: prompt.runId,
+    taskId: prompt.taskId ?? undefined,
+    promptId: prompt.promptId,
+    children: [],
+  };
+}
+
+/**
+ * What waits for a human: every open prompt (oldest first), then tasks waiting for a
+ * human that no prompt covers (a daemon that does not send prompts still shows them).
+ */
+export function needsYouTree(prompts: readonly HumanPrompt[], runs: readonly Run[], tasksOf: (runId: number) => readonly Task[]): NodeModel[] {
+  const tasks = new Map(runs.flatMap((r) => tasksOf(r.id)).map((t) => [t.id, t]));
+  const covered = new Set(prompts.map((p) => p.taskId));
+  const rows = prompts.map((p) => promptNode(p, p.taskId === null || p.taskId === undefined ? undefined : tasks.get(p.taskId)));
+  const waiting = [...tasks.values()].filter((t) => taskState(t) === 'waiting_human' && !covered.has(t.id));
   waiting.sort((a, b) => a.updatedAt.localeCompare(b.updatedAt) || a.id - b.id);
-  return waiting.map((t) => {
-    const node = taskNode(t, new Map());
-    return { ...node, id: `needs:${t.id}`, description: joinParts([`run #${t.runId}`, t.reason ?? '']) };
-  });
+  return [
+    ...rows,
+    ...waiting.map((t) => {
+      const node = taskNode(t, new Map());
+      return { ...node, id: `needs:${t.id}`, description: joinParts([`run #${t.runId}`, t.reason ?? '']) };
+    }),
+  ];
 }

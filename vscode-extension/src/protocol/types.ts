@@ -48,7 +48,41 @@ export type TaskState =
   | 'failed'
   | 'waiting_human'
   | 'abandoned';
+/**
+ * Why a human is asked.
+ */
+export type PromptKind =
+  | 'retries_spent'
+  | 'budget_spent'
+  | 'ask_human'
+  | 'tool_approval'
+  | 'dependency_abandoned'
+  | 'merge_conflict'
+  | 'landing'
+  | 'interrupted'
+  | 'needs_human';
+/**
+ * What a human can decide about a waiting task (or the run's landing).
+ */
+export type ResolveAction = 'retry' | 'abandon' | 'spawn' | 'approve' | 'deny';
 
+/**
+ * Merge everything the task changed.
+ */
+export interface ApproveDecision {
+  kind?: 'approve';
+}
+/**
+ * Merge only these hunks; every other hunk is recorded as rejected.
+ */
+export interface ApproveHunksDecision {
+  kind?: 'approve_hunks';
+  /**
+   * @minItems 1
+   * @maxItems 10000
+   */
+  hunkIds: [string, ...string[]];
+}
 /**
  * One try at a task; Phoenix makes attempt n+1 from what n learned.
  */
@@ -144,6 +178,61 @@ export interface EventsSinceResult {
   lastSeq: number;
 }
 /**
+ * The changes of one path between a task's base and head.
+ */
+export interface FileDiff {
+  path: string;
+  status: 'added' | 'modified' | 'deleted' | 'type_changed';
+  binary?: boolean;
+  oldMode?: string | null;
+  newMode?: string | null;
+  hunks?: Hunk[];
+}
+/**
+ * One hunk of a unified diff (3 lines of context).
+ */
+export interface Hunk {
+  /**
+   * Stable id: hash of path, header and lines.
+   */
+  id: string;
+  /**
+   * The `@@ -a,b +c,d @@` line; `binary` or `mode` for whole-file changes.
+   */
+  header: string;
+  oldStart?: number;
+  oldLines?: number;
+  newStart?: number;
+  newLines?: number;
+  /**
+   * Body lines with their ' ', '+', '-' or '\' prefix.
+   */
+  lines?: string[];
+}
+/**
+ * Options of `bosun/gc`.
+ */
+export interface GcParams {
+  dryRun?: boolean;
+}
+/**
+ * What garbage collection and reconciliation removed, re-attached or repaired.
+ */
+export interface GcResult {
+  removedWorktrees?: string[];
+  removedBranches?: string[];
+  reattachedWorktrees?: string[];
+  /**
+   * Board records corrected to match git.
+   */
+  repaired?: string[];
+  recoveredMerges?: string[];
+  /**
+   * Left in place, with the reason.
+   */
+  kept?: string[];
+}
+/**
  * A run and all its tasks.
  */
 export interface GetRunResult {
@@ -211,6 +300,77 @@ export interface GetTaskResult {
   attempts: Attempt[];
 }
 /**
+ * One open question to a human.
+ */
+export interface HumanPrompt {
+  promptId: string;
+  runId: number;
+  taskId?: number | null;
+  kind: PromptKind;
+  reason: string;
+  options: ResolveAction[];
+  approval?: ToolApprovalInfo | null;
+  createdAt: string;
+}
+/**
+ * The tool call a `tool_approval` prompt is about.
+ */
+export interface ToolApprovalInfo {
+  tool: string;
+  arguments?: {
+    [k: string]: unknown | undefined;
+  };
+  rule?: string;
+  attempt?: number;
+}
+/**
+ * A human is asked something; `seq` is the board event that opened the prompt.
+ */
+export interface HumanPromptNotification {
+  seq: number;
+  prompt: HumanPrompt;
+  task?: Task | null;
+}
+/**
+ * Open prompts, of one run when given.
+ */
+export interface HumanQueueParams {
+  runId?: number | null;
+}
+/**
+ * Open prompts, oldest first.
+ */
+export interface HumanQueueResult {
+  prompts: HumanPrompt[];
+}
+/**
+ * Stop a task now: its attempt is killed and recorded, then a human decides.
+ */
+export interface InterruptTaskParams {
+  taskId: number;
+  reason?: string;
+}
+/**
+ * Put a run's branch onto the user's branch.
+ */
+export interface LandRunParams {
+  runId: number;
+}
+/**
+ * What landing did; `needs_human` carries the reason and touches nothing.
+ */
+export interface LandRunResult {
+  runId: number;
+  outcome: 'landed' | 'already_landed' | 'needs_human';
+  branch: string;
+  reason?: string | null;
+  /**
+   * The user's branch head afterwards.
+   */
+  head?: string | null;
+  mode?: ('ff' | 'merge') | null;
+}
+/**
  * Runs, newest first, paged.
  */
 export interface ListRunsParams {
@@ -240,11 +400,109 @@ export interface Message {
   ts: string;
 }
 /**
+ * A prompt was answered (first answer wins); clients close their copy of it.
+ */
+export interface PromptResolved {
+  promptId: string;
+  runId: number;
+  taskId?: number | null;
+  by: string;
+  action: ResolveAction;
+}
+/**
+ * Abandon the task; its dependents go to a human.
+ */
+export interface RejectDecision {
+  kind?: 'reject';
+  reason?: string;
+}
+/**
+ * Ask for a new planning pass on a running run, with a human's guidance.
+ */
+export interface ReplanParams {
+  runId: number;
+  guidance: string;
+}
+/**
+ * Send the task back (through Phoenix) with these comments.
+ */
+export interface RequestChangesDecision {
+  kind?: 'request_changes';
+  /**
+   * @minItems 1
+   * @maxItems 500
+   */
+  comments: [ReviewComment, ...ReviewComment[]];
+}
+/**
+ * A reviewer's remark, optionally anchored to a file or hunk.
+ */
+export interface ReviewComment {
+  body: string;
+  path?: string | null;
+  hunkId?: string | null;
+}
+/**
+ * A human's answer to a prompt: name the task, or the prompt (landing has no task).
+ */
+export interface ResolveTaskParams {
+  taskId?: number | null;
+  /**
+   * Answer this exact prompt; refused if already answered.
+   */
+  promptId?: string | null;
+  action: ResolveAction;
+  /**
+   * Added instructions on retry; the reason given to the agent on deny.
+   */
+  guidance?: string | null;
+  description?: string | null;
+  acceptanceCriteria?: string[] | null;
+  /**
+   * With approve: allow matching calls for the rest of the run.
+   */
+  always?: boolean;
+  /**
+   * Who answers (shown).
+   */
+  by?: string | null;
+}
+/**
+ * What the answer did: the task after it, and a spawned replacement if any.
+ */
+export interface ResolveTaskResult {
+  task?: Task | null;
+  run?: Run | null;
+  spawned?: Task | null;
+}
+/**
+ * A reviewer's decision on a task awaiting review.
+ */
+export interface ReviewTaskParams {
+  taskId: number;
+  decision: ApproveDecision | ApproveHunksDecision | RequestChangesDecision | RejectDecision;
+}
+/**
+ * The task after the decision, and which hunks were approved or rejected.
+ */
+export interface ReviewTaskResult {
+  task: Task;
+  approvedHunks?: string[];
+  rejectedHunks?: string[];
+}
+/**
  * A run changed; carries the run and the seq of the event that changed it.
  */
 export interface RunChanged {
   seq: number;
   run: Run;
+}
+/**
+ * Names a run to cancel, pause or resume.
+ */
+export interface RunControlParams {
+  runId: number;
+  reason?: string;
 }
 /**
  * Names one run.
@@ -297,6 +555,21 @@ export interface TaskChanged {
   task: Task;
 }
 /**
+ * Which task's diff to show.
+ */
+export interface TaskDiffParams {
+  taskId: number;
+}
+/**
+ * Files and hunks between the task's base commit and its head.
+ */
+export interface TaskDiffResult {
+  taskId: number;
+  baseCommit: string;
+  headCommit: string;
+  files: FileDiff[];
+}
+/**
  * Names one task.
  */
 export interface TaskIdParams {
@@ -307,6 +580,19 @@ export interface TaskIdParams {
  */
 export interface TaskResult {
   task: Task;
+}
+/**
+ * New transcript text of a live attempt: small pieces, never a whole transcript.
+ */
+export interface TranscriptDelta {
+  taskId: number;
+  attempt: number;
+  role?: string;
+  delta: string;
+  /**
+   * Set when the message is stored.
+   */
+  messageId?: number | null;
 }
 /**
  * A page of an attempt's transcript.

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 
 import * as vscode from 'vscode';
 
-import type { Prompts } from '../../src/commands';
+import type { Ui } from '../../src/commands';
 import type { BosunApi } from '../../src/extension';
 import type { Run } from '../../src/protocol';
 
@@ -64,8 +64,49 @@ function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
   });
 }
 
+/** Like `until`, for checks that ask the daemon; re-checked on every change seen. */
+function eventually(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const b = bosun();
+  return new Promise((resolve, reject) => {
+    let done = false;
+    let running = false;
+    let again = false;
+    const finish = (err?: unknown): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      off();
+      if (err === undefined) resolve();
+      else reject(err instanceof Error ? err : new Error(`${what}: check failed`));
+    };
+    const probe = async (): Promise<void> => {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      try {
+        do {
+          again = false;
+          if (await check()) finish();
+          // `again` is set by probes that arrived while this one awaited the daemon.
+        } while ((again as boolean) && !done);
+      } catch (err) {
+        finish(err);
+      } finally {
+        running = false;
+      }
+    };
+    const timer = setTimeout(() => {
+      finish(new Error(`timed out after ${String(ms)} ms waiting for ${what}`));
+    }, ms);
+    const off = b.cache.onChange(() => void probe());
+    void probe();
+  });
+}
+
 /** Prompts that answer from a script instead of waiting for a person. */
-function scripted(inputs: string[], picks: string[][]): Prompts {
+function scripted(inputs: string[], picks: string[][]): Ui {
   return {
     input: () => Promise.resolve(inputs.shift()),
     pickOne: (items) => {
@@ -103,11 +144,11 @@ test('the Runs and Needs-you views are contributed', async () => {
 
 test('start objective creates a run that appears in the Runs tree', async () => {
   const b = bosun();
-  b.setPrompts(scripted(['Write a CONTRIBUTING guide'], [['Review gate']]));
+  b.setUi(scripted(['Write a CONTRIBUTING guide'], [['Review gate']]));
   try {
     created = await vscode.commands.executeCommand<Run | undefined>('bosun.startObjective');
   } finally {
-    b.setPrompts(undefined);
+    b.setUi(undefined);
   }
   assert(created, 'startObjective returned no run');
   assert(created.options?.reviewGate === true, `review gate not passed: ${JSON.stringify(created.options)}`);
@@ -115,7 +156,21 @@ test('start objective creates a run that appears in the Runs tree', async () => 
   await until(`${id} in the Runs tree`, () => b.runsRows().some((r) => r.id === id));
   const row = b.runsRows().find((r) => r.id === id);
   assert(row?.label === 'Write a CONTRIBUTING guide', `label ${String(row?.label)}`);
-  assert(row.contextValue === 'run:pending', `context ${row.contextValue}`);
+  assert(row.contextValue.startsWith('run:'), `context ${row.contextValue}`);
+});
+
+test('the Runs tree converges to the daemon board as the run moves', async () => {
+  const b = bosun();
+  const run = created;
+  assert(run, 'no run from an earlier test');
+  // The engine moves the run on its own; compare with the daemon after each change seen.
+  await eventually('the tree to match bosun/getRun', async () => {
+    const board = await b.daemon.request('bosun/getRun', { runId: run.id });
+    const row = b.runsRows().find((r) => r.runId === run.id);
+    const drawn = new Set(b.cache.tasksOf(run.id).map((t) => `${String(t.id)}:${t.state ?? 'planned'}`));
+    const truth = new Set(board.tasks.map((t) => `${String(t.id)}:${t.state ?? 'planned'}`));
+    return row?.contextValue === `run:${board.run.state}` && drawn.size === truth.size && [...truth].every((t) => drawn.has(t));
+  });
 });
 
 test('the status bar shows the new run', async () => {
@@ -128,12 +183,12 @@ test('the status bar shows the new run', async () => {
 test('cancelling the objective prompt creates nothing', async () => {
   const b = bosun();
   const before = b.cache.allRuns().length;
-  b.setPrompts(scripted([], []));
+  b.setUi(scripted([], []));
   try {
     const run = await vscode.commands.executeCommand<Run | undefined>('bosun.startObjective');
     assert(run === undefined, 'a run was created without an objective');
   } finally {
-    b.setPrompts(undefined);
+    b.setUi(undefined);
   }
   const { runs } = await b.daemon.request('bosun/listRuns', { limit: 50 });
   assert(runs.length === before, `daemon has ${String(runs.length)} runs, expected ${String(before)}`);

@@ -64,7 +64,7 @@ test('needs-you lists only waiting tasks across runs, longest waiting first', ()
     [1, [task(1, 1, { state: 'waiting_human', updatedAt: '2026-01-02T00:00:00Z', reason: 'retries spent' }), task(2, 1, { state: 'active' })]],
     [2, [task(3, 2, { state: 'waiting_human', updatedAt: '2026-01-01T00:00:00Z' })]],
   ]);
-  const rows = needsYouTree([run(1), run(2)], (id) => tasks.get(id) ?? []);
+  const rows = needsYouTree([], [run(1), run(2)], (id) => tasks.get(id) ?? []);
   assert.deepEqual(rows.map((r) => r.taskId), [3, 1]);
   assert.equal(rows[1]?.description, 'run #1 · retries spent');
 });

@@ -1,0 +1,126 @@
+/** Questions the daemon asks a human: the open ones, how to show them, how to answer. */
+
+import type { HumanPrompt, PromptKind, PromptResolved, ResolveAction, ResolveTaskParams, Task } from '../protocol';
+
+/** How an answer is offered, and what text it needs from the person. */
+export interface ActionSpec {
+  readonly label: string;
+  readonly detail: string;
+  /** The input box prompt when the action needs words; undefined when it does not. */
+  readonly ask: string | undefined;
+  /** Whether the words are required (an empty answer cancels). */
+  readonly required: boolean;
+}
+
+export const ACTIONS: Readonly<Record<ResolveAction, ActionSpec>> = {
+  retry: { label: 'Retry with guidance…', detail: 'Another attempt, with your instructions added', ask: 'Guidance for the next attempt (may be empty)', required: false },
+  abandon: { label: 'Abandon', detail: 'Give up on this task; its dependents will wait for you', ask: undefined, required: false },
+  spawn: { label: 'Spawn a replacement…', detail: 'A new task takes over its dependents', ask: 'What the replacement task should do', required: true },
+  approve: { label: 'Approve', detail: 'Allow this once', ask: undefined, required: false },
+  deny: { label: 'Deny…', detail: 'Refuse; the agent is told why', ask: 'Why (told to the agent; may be empty)', required: false },
+};
+
+export const PROMPT_KINDS: Readonly<Record<PromptKind, { label: string; icon: string }>> = {
+  retries_spent: { label: 'retries spent', icon: 'bell-dot' },
+  budget_spent: { label: 'budget spent', icon: 'credit-card' },
+  ask_human: { label: 'asks you', icon: 'question' },
+  tool_approval: { label: 'tool approval', icon: 'shield' },
+  dependency_abandoned: { label: 'dependency abandoned', icon: 'debug-disconnect' },
+  merge_conflict: { label: 'merge conflict', icon: 'git-merge' },
+  landing: { label: 'landing', icon: 'rocket' },
+  interrupted: { label: 'interrupted', icon: 'debug-pause' },
+  needs_human: { label: 'needs you', icon: 'bell' },
+};
+
+/** Label and icon of a prompt kind, tolerant of kinds this client does not know. */
+export function promptKind(kind: string): { label: string; icon: string } {
+  return (PROMPT_KINDS as Partial<Record<string, { label: string; icon: string }>>)[kind] ?? { label: kind.replace(/_/g, ' '), icon: 'bell' };
+}
+
+/** Action spec, tolerant of actions this client does not know. */
+export function actionSpec(action: string): ActionSpec {
+  return (ACTIONS as Partial<Record<string, ActionSpec>>)[action] ?? { label: action, detail: '', ask: undefined, required: false };
+}
+
+/** The resolveTask params answering `prompt` with `action` and optional words. */
+export function resolveParams(prompt: Pick<HumanPrompt, 'promptId' | 'taskId'>, action: ResolveAction, text?: string): ResolveTaskParams {
+  const params: ResolveTaskParams = { action, by: 'vscode' };
+  if (prompt.promptId) params.promptId = prompt.promptId;
+  else if (prompt.taskId !== null && prompt.taskId !== undefined) params.taskId = prompt.taskId;
+  const words = text?.trim();
+  if (words) {
+    if (action === 'spawn') params.description = words;
+    else params.guidance = words;
+  }
+  return params;
+}
+
+/** The open prompts; an answer from any client removes one everywhere. */
+export class PromptQueue {
+  private readonly open = new Map<string, HumanPrompt>();
+  private readonly answered = new Map<string, PromptResolved>();
+  private readonly listeners = new Set<() => void>();
+
+  /** Call `listener` after every change; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Replace the queue with a fresh listing (after a (re)connect). */
+  replace(prompts: readonly HumanPrompt[]): void {
+    this.open.clear();
+    for (const p of prompts) if (!this.answered.has(p.promptId)) this.open.set(p.promptId, p);
+    this.emit();
+  }
+
+  /** Add a prompt; false when it is already open or was already answered. */
+  add(prompt: HumanPrompt): boolean {
+    if (this.open.has(prompt.promptId) || this.answered.has(prompt.promptId)) return false;
+    this.open.set(prompt.promptId, prompt);
+    this.emit();
+    return true;
+  }
+
+  /** Record an answer (from this or any other client). */
+  resolved(note: PromptResolved): void {
+    this.answered.set(note.promptId, note);
+    this.open.delete(note.promptId);
+    this.emit();
+  }
+
+  /** Who answered a prompt, if it was answered while this client watched. */
+  answer(promptId: string): PromptResolved | undefined {
+    return this.answered.get(promptId);
+  }
+
+  /** One open prompt. */
+  get(promptId: string): HumanPrompt | undefined {
+    return this.open.get(promptId);
+  }
+
+  /** The open prompt about a task, if any. */
+  forTask(taskId: number): HumanPrompt | undefined {
+    return this.all().find((p) => p.taskId === taskId);
+  }
+
+  /** Open prompts, oldest first. */
+  all(): HumanPrompt[] {
+    return [...this.open.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.promptId.localeCompare(b.promptId));
+  }
+
+  private emit(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+/** Markdown explaining a prompt: why, and for a tool approval what the tool would do. */
+export function promptTooltip(prompt: HumanPrompt, task: Task | undefined): string {
+  const parts = [`**${task?.title ?? `Run #${prompt.runId}`}** — ${promptKind(prompt.kind).label}`, prompt.reason];
+  if (prompt.approval) {
+    const args = JSON.stringify(prompt.approval.arguments ?? {}, null, 2);
+    parts.push(`Tool \`${prompt.approval.tool}\`${prompt.approval.rule ? ` (rule \`${prompt.approval.rule}\`)` : ''}\n\n\`\`\`json\n${args}\n\`\`\``);
+  }
+  parts.push(`Answers: ${prompt.options.map((o) => actionSpec(o).label).join(', ')}`);
+  return parts.join('\n\n');
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { PromptQueue, promptTooltip, resolveParams } from '../../src/logic/prompts';
+import { needsYouTree } from '../../src/logic/runTree';
+import type { HumanPrompt } from '../../src/protocol';
+import { run, task } from './fixtures';
+
+function prompt(id: string, over: Partial<HumanPrompt> = {}): HumanPrompt {
+  return { promptId: id, runId: 1, taskId: 1, kind: 'retries_spent', reason: 'four attempts failed', options: ['retry', 'abandon', 'spawn'], createdAt: `2026-01-01T00:00:0${id}Z`, ...over };
+}
+
+test('a prompt answered by another client leaves the queue and cannot come back', () => {
+  const q = new PromptQueue();
+  q.add(prompt('1'));
+  q.resolved({ promptId: '1', runId: 1, by: 'cli', action: 'abandon' });
+  assert.equal(q.add(prompt('1')), false);
+  q.replace([prompt('1'), prompt('2')]);
+  assert.deepEqual(q.all().map((p) => p.promptId), ['2']);
+  assert.equal(q.answer('1')?.by, 'cli');
+});
+
+test('the same prompt notified twice is added once', () => {
+  const q = new PromptQueue();
+  let changes = 0;
+  q.onChange(() => changes++);
+  assert.equal(q.add(prompt('1')), true);
+  assert.equal(q.add(prompt('1')), false);
+  assert.equal(changes, 1);
+});
+
+test('an answer names the prompt, and words go where the action reads them', () => {
+  assert.deepEqual(resolveParams(prompt('1'), 'retry', '  use the v2 API '), { action: 'retry', by: 'vscode', promptId: '1', guidance: 'use the v2 API' });
+  assert.deepEqual(resolveParams(prompt('1'), 'spawn', 'split it'), { action: 'spawn', by: 'vscode', promptId: '1', description: 'split it' });
+  assert.deepEqual(resolveParams({ promptId: '', taskId: 7 }, 'abandon', '   '), { action: 'abandon', by: 'vscode', taskId: 7 });
+});
+
+test('needs-you shows prompts first and waiting tasks no prompt covers', () => {
+  const tasks = [task(1, 1, { state: 'waiting_human', title: 'covered' }), task(2, 1, { state: 'waiting_human', title: 'bare' })];
+  const rows = needsYouTree([prompt('1', { kind: 'tool_approval', options: ['approve', 'deny'] })], [run(1)], () => tasks);
+  assert.deepEqual(rows.map((r) => [r.id, r.label, r.contextValue]), [
+    ['prompt:1', 'covered', 'prompt:tool_approval'],
+    ['needs:2', 'bare', 'task:waiting_human'],
+  ]);
+  assert.equal(rows[0]?.promptId, '1');
+});
+
+test('a tool approval tooltip shows the tool and its arguments', () => {
+  const tip = promptTooltip(prompt('1', { kind: 'tool_approval', options: ['approve', 'deny'], approval: { tool: 'run_command', arguments: { cmd: 'rm -rf build' } } }), undefined);
+  assert.match(tip, /Tool `run_command`/);
+  assert.match(tip, /"cmd": "rm -rf build"/);
+  assert.match(tip, /Answers: Approve, Deny…/);
+});
