@@ -1,17 +1,22 @@
 """Hard budgets per task and per run, in tokens and money, checked before each call.
 
-A call may spend at most what is left: its `max_tokens` is lowered to the tokens that
-remain, so spend stops at the limit (overshooting by at most that call's input).
-Money is counted only for calls whose price is known.
+A call may spend at most what is left: its `max_tokens` is lowered to the output the
+remaining tokens and money allow after its input, so spend stops at the limit (an
+input larger than estimated is the only overshoot). Money is counted only for calls
+whose price is known.
 """
 
 from __future__ import annotations
+
+import math
 
 from bosun_protocol.entities import Cost, RunOptions
 from pydantic import BaseModel, ConfigDict
 
 from bosun.errors import BudgetExceededError
-from bosun.llm.settings import BudgetSettings
+from bosun.llm.settings import BudgetSettings, Price
+
+_MILLION = 1_000_000
 
 
 class BudgetLimits(BaseModel):
@@ -46,12 +51,34 @@ def _tokens(cost: Cost) -> int:
     return cost.input_tokens + cost.output_tokens
 
 
-def tokens_left(limits: BudgetLimits, run: Cost | None, task: Cost | None) -> int | None:
-    """Tokens that may still be spent (None: no token limit), after checking money too.
+def _spent(scope: str, unit: str, limit: float, used: float, shown: str) -> BudgetExceededError:
+    return BudgetExceededError(
+        f"{scope} budget of {shown} is spent",
+        data={"scope": scope, "unit": unit, "limit": limit, "used": used},
+    )
 
-    Raises BudgetExceededError naming the budget when one is already spent.
+
+def output_room(
+    limits: BudgetLimits,
+    run: Cost | None,
+    task: Cost | None,
+    *,
+    price: Price | None,
+    input_tokens: int,
+) -> int | None:
+    """The most output tokens the next call may produce within every budget (None: no limit).
+
+    `run` and `task` are what is spent (and reserved by calls in flight); `input_tokens`
+    is the request's estimated size. Raises BudgetExceededError naming the budget when
+    one is spent, or when what is left does not cover the input alone.
     """
-    left: int | None = None
+    room: tuple[float, str] | None = None  # (output tokens, the budget that sets it)
+
+    def narrow(tokens: float, what: str) -> None:
+        nonlocal room
+        if room is None or tokens < room[0]:
+            room = (tokens, what)
+
     checks = (
         ("task", task, limits.task_tokens, limits.task_usd),
         ("run", run, limits.run_tokens, limits.run_usd),
@@ -59,18 +86,30 @@ def tokens_left(limits: BudgetLimits, run: Cost | None, task: Cost | None) -> in
     for scope, spent, max_tokens, max_usd in checks:
         if spent is None:
             continue
-        if max_usd is not None and (spent.usd or 0.0) >= max_usd:
-            raise BudgetExceededError(
-                f"{scope} budget of ${max_usd:.2f} is spent (${spent.usd or 0.0:.4f} used)",
-                data={"scope": scope, "unit": "usd", "limit": max_usd, "used": spent.usd},
-            )
+        if max_usd is not None:
+            used_usd = spent.usd or 0.0
+            if used_usd >= max_usd:
+                raise _spent(
+                    scope, "usd", max_usd, used_usd, f"${max_usd:.2f} (${used_usd:.4f} used)"
+                )
+            # Money converts to output tokens only when the model's price is known.
+            if price is not None and price.output > 0:
+                left_usd = max_usd - used_usd - input_tokens * price.input / _MILLION
+                narrow(left_usd * _MILLION / price.output, f"{scope} budget of ${max_usd:.2f}")
         if max_tokens is not None:
             used = _tokens(spent)
             if used >= max_tokens:
-                raise BudgetExceededError(
-                    f"{scope} budget of {max_tokens} tokens is spent ({used} used)",
-                    data={"scope": scope, "unit": "tokens", "limit": max_tokens, "used": used},
+                raise _spent(
+                    scope, "tokens", max_tokens, used, f"{max_tokens} tokens ({used} used)"
                 )
-            remaining = max_tokens - used
-            left = remaining if left is None else min(left, remaining)
-    return left
+            narrow(max_tokens - used - input_tokens, f"{scope} budget of {max_tokens} tokens")
+    if room is None:
+        return None
+    tokens, what = room
+    if tokens < 1:
+        raise BudgetExceededError(
+            f"{what} is nearly spent: what is left does not cover this call "
+            f"(~{input_tokens} input tokens)",
+            data={"budget": what, "input_tokens": input_tokens},
+        )
+    return math.floor(tokens)

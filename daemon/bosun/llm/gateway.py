@@ -8,18 +8,17 @@ import asyncio
 import json
 import random
 import time
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from bosun_protocol.entities import Cost, RunOptions
 
-from bosun.errors import BudgetExceededError
-from bosun.llm.budget import BudgetLimits, tokens_left
+from bosun.llm.budget import BudgetLimits, output_room
 from bosun.llm.clock import Clock, RealClock
 from bosun.llm.errors import RateLimitError, TransientError
-from bosun.llm.messages import ModelRequest, ModelResponse
+from bosun.llm.messages import ModelRequest, ModelResponse, Usage
 from bosun.llm.model import CallContext, DeltaListener, Model
 from bosun.llm.pricing import cost_of, price_for, usd_for
 from bosun.llm.providers import build_model
@@ -46,10 +45,20 @@ def estimate_tokens(request: ModelRequest) -> int:
     return max(1, chars // 4)
 
 
-def _plus(cost: Cost, tokens: int) -> Cost:
-    if not tokens:
-        return cost
-    return cost.model_copy(update={"input_tokens": cost.input_tokens + tokens})
+_Scope = tuple[str, int]  # ("run", id) or ("task", id)
+
+
+def _sum(a: Cost, b: Cost, sign: int = 1) -> Cost:
+    usd = None if a.usd is None and b.usd is None else (a.usd or 0.0) + sign * (b.usd or 0.0)
+    return Cost(
+        input_tokens=a.input_tokens + sign * b.input_tokens,
+        output_tokens=a.output_tokens + sign * b.output_tokens,
+        usd=usd,
+    )
+
+
+def _plus(spent: Cost, reserved: Cost) -> Cost:
+    return _sum(spent, reserved) if reserved.input_tokens or reserved.output_tokens else spent
 
 
 class ModelGateway:
@@ -80,8 +89,7 @@ class ModelGateway:
         self._models: dict[str, Model] = {}
         self._limiters: dict[str, RateLimiter] = {}
         # Tokens promised to calls in flight, so concurrent calls cannot jointly overspend.
-        self._reserved_run: Counter[int] = Counter()
-        self._reserved_task: Counter[int] = Counter()
+        self._reserved: defaultdict[_Scope, Cost] = defaultdict(Cost)
         self._budget_lock = asyncio.Lock()
 
     def _retrying(self, error: TransientError, tries: int, wait: float) -> None:
@@ -118,38 +126,50 @@ class ModelGateway:
             )
         return self._limiters[provider]
 
-    async def _tokens_left(self, ctx: CallContext, limits: BudgetLimits) -> int | None:
+    async def _spent(self, ctx: CallContext) -> tuple[Cost | None, Cost | None]:
+        """What the run and task spent, plus what calls in flight have reserved."""
         if self.recorder is None or ctx.run_id is None:
-            return None
-        run = (await self.recorder.get_run(ctx.run_id)).cost
-        run = _plus(run, self._reserved_run[ctx.run_id])
+            return None, None
+        run = _plus(
+            (await self.recorder.get_run(ctx.run_id)).cost, self._reserved[("run", ctx.run_id)]
+        )
         task = None
         if ctx.task_id is not None:
             task = (await self.recorder.get_task(ctx.task_id)).cost
-            task = _plus(task, self._reserved_task[ctx.task_id])
-        return tokens_left(limits, run, task)
+            task = _plus(task, self._reserved[("task", ctx.task_id)])
+        return run, task
 
     async def _reserve(
-        self, ctx: CallContext, limits: BudgetLimits, request: ModelRequest, estimate: int
-    ) -> tuple[ModelRequest, int]:
-        """The request fitted to the budget left, and the tokens reserved for it."""
-        left = await self._tokens_left(ctx, limits)
-        if left is None:
-            return request, 0
-        # The answer may use what the input leaves: spend stops at the limit.
-        room = left - estimate
-        if room < 1:
-            raise BudgetExceededError(
-                f"token budget nearly spent: {left} left, the request alone is ~{estimate}",
-                data={"unit": "tokens", "left": left, "needed": estimate},
-            )
+        self,
+        ctx: CallContext,
+        name: str,
+        limits: BudgetLimits,
+        request: ModelRequest,
+        estimate: int,
+    ) -> tuple[ModelRequest, list[tuple[_Scope, Cost]]]:
+        """The request fitted to the budget left, and what was reserved for it (and where)."""
+        run, task = await self._spent(ctx)
+        price = price_for(name, self.settings.prices)
+        room = output_room(limits, run, task, price=price, input_tokens=estimate)
+        if room is None:
+            return request, []
         request = request.model_copy(update={"max_tokens": min(request.max_tokens, room)})
-        reserve = estimate + request.max_tokens
-        if ctx.run_id is not None:
-            self._reserved_run[ctx.run_id] += reserve
+        usage = Usage(input_tokens=estimate, output_tokens=request.max_tokens)
+        hold = cost_of(usage, usd_for(usage, price))
+        scopes: list[_Scope] = [("run", ctx.run_id)] if ctx.run_id is not None else []
         if ctx.task_id is not None:
-            self._reserved_task[ctx.task_id] += reserve
-        return request, reserve
+            scopes.append(("task", ctx.task_id))
+        for scope in scopes:
+            self._reserved[scope] = _sum(self._reserved[scope], hold)
+        return request, [(scope, hold) for scope in scopes]
+
+    def _release(self, held: list[tuple[_Scope, Cost]]) -> None:
+        for scope, hold in held:
+            left = _sum(self._reserved[scope], hold, sign=-1)
+            if left.input_tokens or left.output_tokens:
+                self._reserved[scope] = left
+            else:
+                del self._reserved[scope]  # nothing in flight: forget the scope
 
     async def complete(
         self,
@@ -171,7 +191,7 @@ class ModelGateway:
         estimate = estimate_tokens(request)
         # Check and reserve in one step, or concurrent callers would all see the same room.
         async with self._budget_lock:
-            request, reserve = await self._reserve(ctx, limits, request, estimate)
+            request, held = await self._reserve(ctx, name, limits, request, estimate)
         started = time.monotonic()
         try:
             async with self.limiter(chosen.provider).slot(estimate) as admitted:
@@ -181,10 +201,7 @@ class ModelGateway:
             await self._record(ctx, name, request, response, usd, time.monotonic() - started)
         finally:
             # Released only once the cost is on the board, so no window counts neither.
-            if ctx.run_id is not None:
-                self._reserved_run[ctx.run_id] -= reserve
-            if ctx.task_id is not None:
-                self._reserved_task[ctx.task_id] -= reserve
+            self._release(held)
         return response
 
     async def _record(

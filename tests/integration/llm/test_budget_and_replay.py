@@ -104,22 +104,12 @@ async def test_a_run_token_budget_stops_spend_at_the_limit(store: Store, scenari
     gw = ModelGateway(LlmSettings(default_model=scenario), store)
     options = RunOptions(budget_tokens=100)
     run_id, ids = await make_run(store, options)
-    made = 0
-    caught: BudgetExceededError | None = None
-    for turn in range(1, 50):
-        try:
-            await gw.complete(request(), ctx(run_id, ids, "a", turn), options=options)
-        except BudgetExceededError as exc:
-            caught = exc
-            break
-        made += 1
-    assert caught is not None
+    made, refused = await spend_until_refused(gw, run_id, ids, options)
     run = await store.get_run(run_id)
-    spent = run.cost.input_tokens + run.cost.output_tokens
-    assert spent <= 100
+    assert run.cost.input_tokens + run.cost.output_tokens <= 100
     assert made >= 2
     assert run.cost.calls == made
-    assert "budget" in caught.message
+    assert "run budget of 100 tokens" in refused.message
 
 
 async def test_concurrent_callers_cannot_jointly_overspend(store: Store, scenario: str) -> None:
@@ -143,14 +133,8 @@ async def test_a_task_budget_stops_that_task_only(store: Store, scenario: str) -
     settings = LlmSettings(default_model=scenario, budget=BudgetSettings(task_tokens=30))
     gw = ModelGateway(settings, store)
     run_id, ids = await make_run(store)
-    refused = None
-    for turn in range(1, 20):
-        try:
-            await gw.complete(request(), ctx(run_id, ids, "a", turn))
-        except BudgetExceededError as exc:
-            refused = exc
-            break
-    assert refused is not None
+    _made, refused = await spend_until_refused(gw, run_id, ids, RunOptions())
+    assert "task budget of 30 tokens" in refused.message
     a = (await store.get_task(ids["a"])).cost
     assert 0 < a.input_tokens + a.output_tokens <= 30
     await gw.complete(request(), ctx(run_id, ids, "b", 1))  # another task still may spend
@@ -158,15 +142,40 @@ async def test_a_task_budget_stops_that_task_only(store: Store, scenario: str) -
     assert b.calls == 1
 
 
-async def test_a_money_budget_refuses_calls_once_spent(store: Store, scenario: str) -> None:
+async def spend_until_refused(
+    gw: ModelGateway, run_id: int, ids: dict[str, int], options: RunOptions
+) -> tuple[int, BudgetExceededError]:
+    for turn in range(1, 100):
+        try:
+            await gw.complete(request(), ctx(run_id, ids, "a", turn), options=options)
+        except BudgetExceededError as exc:
+            return turn - 1, exc
+    raise AssertionError("the budget never stopped the calls")
+
+
+async def test_a_money_budget_stops_spend_at_the_limit(store: Store, scenario: str) -> None:
     prices = {"scripted:*": Price(input=100_000, output=100_000)}  # $0.10 a token
     gw = ModelGateway(LlmSettings(default_model=scenario, prices=prices), store)
-    options = RunOptions(budget_usd=1.0)
+    options = RunOptions(budget_usd=5.0)
     run_id, ids = await make_run(store, options)
-    await gw.complete(request(), ctx(run_id, ids, "a", 1), options=options)
-    with pytest.raises(BudgetExceededError, match=r"run budget of \$1\.00 is spent"):
-        await gw.complete(request(), ctx(run_id, ids, "a", 2), options=options)
-    assert (await store.get_run(run_id)).cost.calls == 1
+    made, refused = await spend_until_refused(gw, run_id, ids, options)
+    run = await store.get_run(run_id)
+    assert made >= 2
+    assert run.cost.calls == made
+    assert run.cost.usd is not None
+    assert run.cost.usd <= 5.0 + 1e-9
+    assert "run budget of $5.00" in refused.message
+
+
+async def test_a_money_budget_counts_nothing_for_unpriced_models(store: Store) -> None:
+    async with FakeOpenAI() as fake:
+        gw = ModelGateway(fake_settings(fake), store)  # openai:fake-model has no price
+        options = RunOptions(budget_usd=0.01)
+        run_id, ids = await make_run(store, options)
+        for turn in (1, 2, 3):
+            await gw.complete(request(), ctx(run_id, ids, "a", turn), options=options)
+        await gw.aclose()
+    assert (await store.get_run(run_id)).cost.calls == 3
 
 
 async def record_run(store: Store, scenario: str) -> tuple[int, list[tuple[CallContext, str]]]:
