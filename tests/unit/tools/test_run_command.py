@@ -96,6 +96,30 @@ async def test_background_children_of_a_finished_command_are_reaped(
     assert _survivors(mark) == []
 
 
+def _argv_survivors(token: str) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as fh:
+                if token.encode() in fh.read():
+                    found.append(int(name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+async def test_bwrap_also_kills_an_escapee_that_cleared_its_environment(
+    tmp_path: Path, make_ctx: Callable[..., ToolContext], executor: ToolExecutor
+) -> None:
+    """setsid + env -i defeats session and marker reaping; bwrap's PID namespace does not."""
+    token = f"1000.{uuid.uuid4().int % 10**9:09d}"
+    ctx = make_ctx(tmp_path, sandbox=_sandbox(SandboxMode.BWRAP))
+    cmd = f"setsid env -i sleep {token} & echo launched"
+    result = await executor.call(ctx, "run_command", {"command": cmd})
+    assert "launched" in result.content
+    assert _argv_survivors(token) == []
+
+
 async def test_cancelling_the_call_kills_the_command(
     tmp_path: Path, make_ctx: Callable[..., ToolContext], executor: ToolExecutor
 ) -> None:
