@@ -49,7 +49,7 @@ class FakeAnthropic(FakeProvider):
         if reply.retry_after is not None:
             headers["retry-after"] = str(reply.retry_after)
         body = {"type": "error", "error": {"type": etype, "message": message}}
-        await out.json(status, body, headers)
+        await out.json(reply.status or status, body, headers)
 
     def error_event(self, kind: str) -> bytes:
         """Anthropic's in-stream error event (how overload often arrives)."""

@@ -56,7 +56,7 @@ class FakeOpenAI(FakeProvider):
         if reply.retry_after is not None:
             headers["retry-after"] = str(reply.retry_after)
         body = {"error": {"message": message, "type": etype, "param": None, "code": code}}
-        await out.json(status, body, headers)
+        await out.json(reply.status or status, body, headers)
 
     def error_event(self, kind: str) -> bytes:
         """OpenAI's in-stream error: a data line holding `error`."""

@@ -38,6 +38,7 @@ class FakeReply:
     tool_calls: list[FakeToolCall] = field(default_factory=list)
     fault: str | None = None  # rate_limit, server, overloaded, auth, quota, context, bad_request
     retry_after: float | None = None
+    status: int | None = None  # overrides the fault's usual HTTP status
     first_token_delay: float = 0.0  # seconds before the first streamed event
     cut_after: int | None = None  # drop the connection after this many streamed events
     stream_fault: str | None = None  # at cut_after, send this fault as an error event instead

@@ -86,11 +86,13 @@ async def test_rate_limit_waits_exactly_what_retry_after_says(
     assert clock.sleeps == [7.0]
 
 
-@pytest.mark.parametrize("kind", ["server", "overloaded"])
+@pytest.mark.parametrize(
+    ("kind", "status"), [("server", 500), ("overloaded", 529), ("server", 502)]
+)
 async def test_server_errors_and_overload_are_retried_with_backoff(
-    fake: FakeProvider, gateway: ModelGateway, clock: ManualClock, kind: str
+    fake: FakeProvider, gateway: ModelGateway, clock: ManualClock, kind: str, status: int
 ) -> None:
-    fake.push(fault(kind), fault(kind), text("third time"))
+    fake.push(fault(kind, status=status), fault(kind, status=status), text("third time"))
     response = await gateway.complete(ask(), CTX)
     assert response.text == "third time"
     assert len(fake.requests) == 3
