@@ -114,7 +114,7 @@ class Worktree:
     @contextlib.contextmanager
     def directory(self, parts: tuple[str, ...], *, create: bool = False) -> Iterator[int]:
         """A descriptor of the directory `parts`, reached without following any link."""
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = os.open(self.root, DIR_FLAGS)  # the root itself must not have become a link
         try:
             for i, part in enumerate(parts):
                 nfd = self._step(fd, part, "/".join(parts[: i + 1]), create)

@@ -77,7 +77,7 @@ async def spawn(
             proc = await done
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            proc.wait(timeout=1)
         raise
 
 
@@ -102,10 +102,14 @@ class ExitWatch:
         if not self.exited.done():
             self.exited.set_result(None)
 
-    def reap(self) -> int:
-        """The exit status of the (exited or killed) process, reaping it."""
+    def reap(self) -> int | None:
+        """The exit status of the exited or killed process; None if it is somehow still alive.
+
+        Never blocks: a process stuck in uninterruptible sleep must not stall the loop
+        (subprocess reaps such a straggler later, when it finally dies).
+        """
         self.close()
-        return self.proc.wait()
+        return self.proc.poll()
 
     def close(self) -> None:
         """Stop watching."""
