@@ -73,6 +73,11 @@ def parse_verdicts(text: str, criteria: list[str]) -> tuple[list[Verdict], str] 
         return f"the JSON does not match the required shape: {detail}"
     given = {_norm(j.criterion): j for j in answer.verdicts}
     missing = [c for c in criteria if _norm(c) not in given]
+    if missing and len(answer.verdicts) == len(criteria):
+        # One verdict per criterion, in order, with reworded criteria: take them in order
+        # rather than spend a call on making the model copy text.
+        given = {_norm(c): j for c, j in zip(criteria, answer.verdicts, strict=True)}
+        missing = []
     if missing:
         listed = "; ".join(f'"{c}"' for c in missing)
         return f"no verdict for these criteria (copy each criterion verbatim): {listed}"

@@ -90,6 +90,10 @@ class Agents:
     async def run_attempt(self, request: AttemptRequest) -> AttemptReport:
         """Run the task's worker profile in its worktree until finish, failure or a limit."""
         profile = profile_of(request.task.profile)
+        if not request.worktree.is_absolute() or not request.worktree.is_dir():
+            # Never fall back to the daemon's directory: that is the user's own checkout.
+            why = f"the task has no worktree (given {str(request.worktree)!r})"
+            return AttemptReport(outcome=AttemptOutcome.ERROR, error=why)
         try:
             brief = await build_brief(self.store, request)
             loop = WorkerLoop(

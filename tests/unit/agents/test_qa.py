@@ -185,3 +185,15 @@ def test_test_command_is_detected_from_project_files(
         assert found is None
     else:
         assert found is not None and expected in found
+
+
+def test_reworded_criteria_are_taken_in_order_when_each_has_a_verdict() -> None:
+    answer = json.loads(GOOD)
+    answer["verdicts"][0]["criterion"] = "criterion 1"
+    answer["verdicts"][1]["passed"] = False
+    parsed = parse_verdicts(json.dumps(answer), CRITERIA)
+    assert not isinstance(parsed, str)
+    assert [(v.criterion, v.passed) for v in parsed[0]] == [
+        (CRITERIA[0], True),
+        (CRITERIA[1], False),
+    ]

@@ -1,0 +1,164 @@
+"""A run watched live in the terminal: task states, attempts, cost, and human prompts.
+
+Used by `bosun run` and `bosun demo`. Prompts are answered by an `Answerer` (the demo's
+automatic one, or a person at the terminal); any other client may answer first, and
+then the terminal is told who did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TextIO
+
+from bosun.client import Client, RpcError
+
+log = logging.getLogger(__name__)
+
+ENDED = {"completed", "failed", "cancelled"}
+
+# answer(prompt) -> resolveTask params (without ids), or None to leave it to another client.
+Answerer = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
+
+
+def cost_text(cost: dict[str, Any]) -> str:
+    """Tokens and money in one short phrase."""
+    usd = cost.get("usd")
+    money = "price unknown" if usd is None else f"${usd:.4f}"
+    tokens = cost.get("inputTokens", 0) + cost.get("outputTokens", 0)
+    return f"{tokens} tokens, {cost.get('calls', 0)} calls, {money}"
+
+
+class LiveView:
+    """Prints what happens to one run and answers its prompts until it ends."""
+
+    def __init__(
+        self,
+        client: Client,
+        answer: Answerer | None = None,
+        *,
+        out: TextIO | None = None,
+    ) -> None:
+        self.client = client
+        self.answer = answer
+        self.out = out or sys.stdout
+        self.run_id: int | None = None
+        self.started = time.monotonic()
+        self.ended: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._early: list[tuple[str, dict[str, Any]]] = []
+        self._seen: dict[int, tuple[str, int]] = {}
+        self._answered: set[str] = set()
+        self._jobs: set[asyncio.Task[None]] = set()
+        client.on_notification(self.on_notification)
+
+    def say(self, text: str) -> None:
+        """One line of progress, stamped with the seconds since the start."""
+        print(f"{time.monotonic() - self.started:6.1f}s  {text}", file=self.out, flush=True)
+
+    def follow(self, run_id: int) -> None:
+        """Watch `run_id` (notifications that came before are replayed)."""
+        self.run_id = run_id
+        early, self._early = self._early, []
+        for method, params in early:
+            self.on_notification(method, params)
+
+    def on_notification(self, method: str, params: dict[str, Any]) -> None:
+        """Route one daemon notification."""
+        if self.run_id is None:
+            self._early.append((method, params))
+            return
+        if method == "bosun/taskChanged":
+            self._task(params["task"])
+        elif method == "bosun/runChanged":
+            self._run(params["run"])
+        elif method == "bosun/humanPrompt":
+            prompt = params["prompt"]
+            if prompt.get("runId") == self.run_id:
+                job = asyncio.get_running_loop().create_task(self._prompt(prompt))
+                self._jobs.add(job)
+                job.add_done_callback(self._jobs.discard)
+        elif method == "bosun/promptResolved" and params.get("runId") == self.run_id:
+            self._resolved(params)
+
+    def _resolved(self, params: dict[str, Any]) -> None:
+        if params["promptId"] not in self._answered:
+            self.say(f"prompt {params['promptId']} answered by {params['by']}: {params['action']}")
+
+    def _task(self, task: dict[str, Any]) -> None:
+        if task["runId"] != self.run_id:
+            return
+        now = (task["state"], task["attempt"])
+        if self._seen.get(task["id"]) == now:
+            return
+        self._seen[task["id"]] = now
+        extra = f" — {task['reason'][:90]}" if task.get("reason") else ""
+        self.say(
+            f"#{task['id']:<3} {task['key']:<12} {task['profile']:<10} "
+            f"{task['state']:<15} attempt {task['attempt']}{extra}"
+        )
+
+    def _run(self, run: dict[str, Any]) -> None:
+        if run["id"] != self.run_id:
+            return
+        if run["state"] in ENDED and not self.ended.done():
+            self.say(f"run {run['id']} {run['state']} ({cost_text(run['cost'])})")
+            self.ended.set_result(run)
+
+    async def _prompt(self, prompt: dict[str, Any]) -> None:
+        where = f"task #{prompt['taskId']}" if prompt.get("taskId") else "the run"
+        self.say(f"HUMAN NEEDED for {where} ({prompt['kind']}): {prompt['reason']}")
+        if self.answer is None:
+            self.say("  answer it with `bosun resolve` or from your editor")
+            return
+        try:
+            reply = await self.answer(prompt)
+        except (EOFError, KeyboardInterrupt):
+            reply = None
+        if reply is None:
+            return
+        params = {"promptId": prompt["promptId"], "taskId": prompt.get("taskId"), **reply}
+        try:
+            await self.client.request("bosun/resolveTask", params)
+            self._answered.add(prompt["promptId"])
+            shown = f" ({reply['guidance']})" if reply.get("guidance") else ""
+            self.say(f"  answered: {reply['action']}{shown}")
+        except RpcError as exc:
+            self.say(f"  not sent: {exc.message}")
+
+    async def wait(self, timeout: float | None = None) -> dict[str, Any]:
+        """The run once it has ended."""
+        return await asyncio.wait_for(asyncio.shield(self.ended), timeout)
+
+    async def close(self) -> None:
+        """Stop answering prompts."""
+        for job in list(self._jobs):
+            job.cancel()
+        await asyncio.gather(*self._jobs, return_exceptions=True)
+
+
+def terminal_answerer(lock: asyncio.Lock | None = None) -> Answerer:
+    """Ask the person at the terminal, one prompt at a time."""
+    guard = lock or asyncio.Lock()
+
+    async def answer(prompt: dict[str, Any]) -> dict[str, Any] | None:
+        async with guard:
+            options = list(prompt.get("options") or ["retry", "abandon"])
+            if prompt["kind"] == "ask_human":
+                text = await asyncio.to_thread(input, "  your answer (empty: abandon) > ")
+                if text.strip():
+                    return {"action": "retry", "guidance": text.strip(), "by": "terminal"}
+                return {"action": "abandon", "by": "terminal"}
+            choice = await asyncio.to_thread(input, f"  choose {'/'.join(options)} > ")
+            action = choice.strip().split(" ", 1)
+            if not action[0] or action[0] not in options:
+                print("  left unanswered (answer later with `bosun resolve`)", flush=True)
+                return None
+            reply: dict[str, Any] = {"action": action[0], "by": "terminal"}
+            if len(action) > 1:
+                reply["guidance"] = action[1]
+            return reply
+
+    return answer
