@@ -78,9 +78,11 @@ async def test_acknowledged_transitions_survive_sigkill(db_path: Path) -> None:
         if count >= 300:
             break
     proc.send_signal(signal.SIGKILL)
-    rest, _ = proc.communicate(timeout=30)
-    # Lines the child printed after we stopped reading are acknowledgements too; a
-    # last line cut by the kill is not.
+    # Lines the child printed after we stopped reading are acknowledgements too, and
+    # some already sit in proc.stdout's buffer: read through it (communicate() would
+    # skip them). A last line cut by the kill is not an acknowledgement.
+    rest = proc.stdout.read()
+    proc.communicate(timeout=30)
     for line in rest.splitlines(keepends=True):
         if line.endswith("\n"):
             task_id, state = line.split()
