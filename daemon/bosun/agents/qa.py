@@ -139,7 +139,7 @@ class Strategist:
                 Verdict(
                     criterion=f"the project's tests pass (`{command}`)",
                     passed=ok,
-                    evidence=f"exit code {check.exit_code}:\n{check.output_tail[-2000:]}",
+                    evidence=check.output_tail[-2000:],  # begins with the exit code
                 )
             )
             if not ok:

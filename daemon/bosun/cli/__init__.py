@@ -15,6 +15,7 @@ _COMMAND_MODULES = [
     "bosun.cli.git_commands",
     "bosun.cli.doctor_command",
     "bosun.cli.demo_command",
+    "bosun.cli.engine_commands",
 ]
 
 

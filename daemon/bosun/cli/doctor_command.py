@@ -1,0 +1,97 @@
+"""`bosun doctor`: can bosun work here? Models, sandbox, git, and the state directory."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import stat
+import subprocess
+from typing import Any
+
+from bosun.cli.common import EXIT_ERROR, EXIT_OK, guarded, print_json, run_async
+from bosun.errors import BosunError
+
+
+def add_parsers(sub: Any) -> None:
+    """Register `bosun doctor`."""
+    doc = sub.add_parser("doctor", help="check models, sandbox, git and the state directory")
+    doc.add_argument("--model", action="append", help="check this provider:model (repeatable)")
+    doc.add_argument("--json", action="store_true")
+    doc.set_defaults(func=guarded(cmd_doctor))
+
+
+def _check(name: str, ok: bool, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"check": name, "ok": ok, "detail": detail, **extra}
+
+
+def git_check() -> dict[str, Any]:
+    """Whether git is installed and new enough for merge-tree --write-tree (2.38)."""
+    exe = shutil.which("git")
+    if exe is None:
+        return _check("git", False, "git is not on PATH; install git 2.38 or newer")
+    try:
+        out = subprocess.run(
+            [exe, "--version"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        return _check("git", False, f"git does not run: {exc}")
+    numbers = [int(p) for p in out.split()[-1].split(".")[:2] if p.isdigit()]
+    ok = numbers >= [2, 38]
+    hint = "" if ok else " (2.38 or newer is needed for conflict-free merges)"
+    return _check("git", ok, out + hint)
+
+
+def state_check(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
+    """The workspace's state directory, and the settings it holds (defaults outside a repo)."""
+    from bosun.cli.common import workspace_of
+    from bosun.config import Settings, load_settings
+
+    try:
+        ws = workspace_of(args)
+    except BosunError as exc:
+        return _check("workspace", False, exc.message), Settings()
+    try:
+        settings = load_settings(ws.config_path)
+    except BosunError as exc:
+        return _check("workspace", False, exc.message), Settings()
+    state = ws.state_dir
+    if not state.exists():
+        return _check("workspace", True, f"{ws.root} (state directory not created yet)"), settings
+    mode = stat.S_IMODE(state.stat().st_mode)
+    writable = os.access(state, os.W_OK | os.X_OK)
+    ok = writable and mode & 0o077 == 0
+    detail = f"{state} mode {mode:o}" + ("" if writable else ", not writable by you")
+    if mode & 0o077:
+        detail += f" (others can read it: run `chmod 700 {state}`)"
+    return _check("workspace", ok, detail), settings
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Run every check and report; exit status 1 when one fails."""
+    from bosun.llm.doctor import check_models
+    from bosun.tools.sandbox import sandbox_report
+
+    async def go() -> int:
+        workspace, settings = state_check(args)
+        models = await check_models(settings.llm, args.model)
+        report = sandbox_report(settings.tools.sandbox)
+        checks = [
+            *(
+                _check(f"model {m.model}", m.ok, m.message, kind=m.kind, latencyMs=m.latency_ms)
+                for m in models
+            ),
+            _check("sandbox", report.mode.value != "none", report.reason, **report.as_dict()),
+            await asyncio.to_thread(git_check),
+            workspace,
+        ]
+        healthy = all(c["ok"] for c in checks)
+        if args.json:
+            print_json({"ok": healthy, "checks": checks})
+        else:
+            for c in checks:
+                print(f"{'ok  ' if c['ok'] else 'FAIL'} {c['check']}: {c['detail']}")
+        return EXIT_OK if healthy else EXIT_ERROR
+
+    return run_async(go())

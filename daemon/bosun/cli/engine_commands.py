@@ -1,0 +1,343 @@
+"""`bosun run`, `log`, `resolve`, `interrupt`, `cancel`, `pause`, `resume`, `replay`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from bosun.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    fail,
+    guarded,
+    print_json,
+    run_async,
+    with_client,
+    workspace_of,
+)
+from bosun.cli.live_view import LiveView, cost_text, terminal_answerer
+from bosun.errors import BosunError
+
+if TYPE_CHECKING:
+    from bosun.config import Settings
+    from bosun.llm.settings import LlmSettings
+
+_ENDED_TASK = {"complete", "abandoned"}
+
+
+def add_parsers(sub: Any) -> None:
+    """Register the commands that drive runs."""
+    run = sub.add_parser("run", help="work on an objective in this repository")
+    run.add_argument("objective")
+    run.add_argument("--model", help="provider:model for every role (e.g. openai:gpt-4.1)")
+    run.add_argument("--workers", type=int, help="attempts running at once in this run")
+    run.add_argument("--review", choices=["on", "off"], help="review each task before merging")
+    run.add_argument("--detach", action="store_true", help="start the run and return")
+    run.add_argument("--json", action="store_true")
+    run.set_defaults(func=guarded(cmd_run))
+
+    log = sub.add_parser("log", help="a task's transcript")
+    log.add_argument("task", type=int)
+    log.add_argument("--attempt", type=int, help="one attempt (default: all)")
+    log.add_argument("--follow", "-f", action="store_true", help="keep printing live output")
+    log.add_argument("--json", action="store_true")
+    log.set_defaults(func=guarded(cmd_log))
+
+    res = sub.add_parser("resolve", help="answer a task waiting for a human")
+    res.add_argument("task", type=int)
+    res.add_argument("action", choices=["retry", "abandon", "spawn", "approve", "deny"])
+    res.add_argument("--guidance", "-g", help="added instructions (retry), reason (deny)")
+    res.add_argument("--description", help="a new description (retry, spawn)")
+    res.add_argument("--criterion", action="append", help="replace the acceptance criteria")
+    res.add_argument("--always", action="store_true", help="approve: for the rest of the run")
+    res.add_argument("--prompt", help="answer this prompt id exactly")
+    res.add_argument("--json", action="store_true")
+    res.set_defaults(func=guarded(cmd_resolve))
+
+    intr = sub.add_parser("interrupt", help="stop an active task and ask a human")
+    intr.add_argument("task", type=int)
+    intr.add_argument("--reason", default="interrupted from the command line")
+    intr.add_argument("--json", action="store_true")
+    intr.set_defaults(func=guarded(cmd_interrupt))
+
+    for name, method, text in (
+        ("cancel", "bosun/cancelRun", "abandon a run's unfinished work"),
+        ("pause", "bosun/pauseRun", "start no new attempts in a run"),
+        ("resume", "bosun/resumeRun", "dispatch a paused run's tasks again"),
+    ):
+        ctl = sub.add_parser(name, help=text)
+        ctl.add_argument("run", type=int)
+        ctl.add_argument("--reason", default="")
+        ctl.add_argument("--json", action="store_true")
+        ctl.set_defaults(func=guarded(_run_control(method)))
+
+    rep = sub.add_parser("replay", help="run a recorded run again from its recorded answers")
+    rep.add_argument("run", type=int)
+    rep.add_argument("--detach", action="store_true")
+    rep.add_argument("--json", action="store_true")
+    rep.set_defaults(func=guarded(cmd_replay))
+
+
+# --- bosun run -----------------------------------------------------------------------------
+
+
+def missing_key(
+    model: str | None, settings: LlmSettings, env: dict[str, str] | None = None
+) -> str | None:
+    """Why the models of a run cannot be reached (no API key…), or None when they can.
+
+    `model` is the run's `--model` (every role uses it); None means the configured ones.
+    """
+    from bosun.llm.providers import OFFLINE, resolve_endpoint, split_name
+    from bosun.llm.roles import configured_models
+
+    for name in [model] if model else configured_models(settings):
+        try:
+            provider, _ = split_name(name)
+            if provider not in OFFLINE:
+                resolve_endpoint(provider, settings, env if env is not None else dict(os.environ))
+        except BosunError as exc:
+            return (
+                f"{exc.message}.\nSet the key in your environment (for example "
+                f"`export OPENAI_API_KEY=...` or `export ANTHROPIC_API_KEY=...`) or in "
+                f".bosun/config.toml under [llm.providers.<name>]. To try bosun offline, "
+                f"`--model scripted:demo` works without any key (and `bosun demo` shows a "
+                f"whole run)."
+            )
+    return None
+
+
+def _load_settings(args: argparse.Namespace) -> Settings:
+    from bosun.config import load_settings
+
+    return load_settings(workspace_of(args).config_path)
+
+
+async def summarize(client: Any, run_id: int) -> dict[str, Any]:
+    """A run with its tasks and their attempts, for the end of `bosun run`."""
+    detail = await client.request("bosun/getRun", {"runId": run_id})
+    tasks = []
+    for task in detail["tasks"]:
+        res = await client.request("bosun/getTask", {"taskId": task["id"]})
+        tasks.append({**task, "attempts": res["attempts"]})
+    return {"run": detail["run"], "tasks": tasks}
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The end-of-run table for people."""
+    run = summary["run"]
+    print(f"\nrun {run['id']} {run['state']}: {run['objective'][:80]}")
+    if run.get("reason"):
+        print(f"  {run['reason']}")
+    for t in summary["tasks"]:
+        tries = ", ".join(f"{a['number']}: {a['outcome']}" for a in t["attempts"]) or "-"
+        print(f"  #{t['id']:<4} {t['key']:<16} {t['state']:<15} {tries}")
+    print(f"  cost: {cost_text(run['cost'])}")
+    if run.get("runBranch"):
+        print(f"  branch: {run['runBranch']}")
+
+
+async def watch_run(client: Any, run: dict[str, Any], args: argparse.Namespace) -> int:
+    """Follow `run` to its end with live progress, answering prompts at the terminal."""
+    out = sys.stderr if args.json else sys.stdout
+    answer = terminal_answerer() if sys.stdin.isatty() else None
+    view = LiveView(client, answer, out=out)
+    view.follow(run["id"])
+    # Prompts opened before we listened (another client started it, or a restart).
+    queue = await client.request("bosun/humanQueue", {"runId": run["id"]})
+    for prompt in queue["prompts"]:
+        view.on_notification("bosun/humanPrompt", {"prompt": prompt})
+    current = (await client.request("bosun/getRun", {"runId": run["id"]}))["run"]
+    view.on_notification("bosun/runChanged", {"run": current})
+    try:
+        ended = await view.wait()
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print(
+            f"\nstopped watching; run {run['id']} goes on in the daemon "
+            f"(`bosun cancel {run['id']}` stops it)",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        await view.close()
+    summary = await summarize(client, run["id"])
+    if args.json:
+        print_json(summary)
+    else:
+        print_summary(summary)
+    return EXIT_OK if ended["state"] == "completed" else EXIT_ERROR
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start a run on the objective and follow it."""
+    settings = _load_settings(args)
+    model = args.model or settings.llm.default_model
+    problem = missing_key(args.model, settings.llm)
+    if problem is not None:
+        return fail(problem)
+    options: dict[str, Any] = {}
+    if args.model:
+        options["model"] = args.model
+    if args.workers:
+        options["workers"] = args.workers
+    if args.review:
+        options["reviewGate"] = args.review == "on"
+
+    async def body(client: Any) -> int:
+        created = await client.request(
+            "bosun/createRun", {"objective": args.objective, "options": options}
+        )
+        run = created["run"]
+        if args.detach:
+            if args.json:
+                print_json(run)
+            else:
+                print(f"run {run['id']} started; follow it with `bosun status` or your editor")
+            return EXIT_OK
+        print(f"run {run['id']} started with {model}", file=sys.stderr if args.json else sys.stdout)
+        return await watch_run(client, run, args)
+
+    return run_async(with_client(args, body, start=True))
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """A new run of the same objective, answered from run RUN's recorded model calls."""
+
+    async def body(client: Any) -> int:
+        old = (await client.request("bosun/getRun", {"runId": args.run}))["run"]
+        options = {**old["options"], "model": f"replay:{args.run}", "models": {}}
+        created = await client.request(
+            "bosun/createRun", {"objective": old["objective"], "options": options}
+        )
+        run = created["run"]
+        if args.detach:
+            print_json(run) if args.json else print(f"replay of run {args.run} is run {run['id']}")
+            return EXIT_OK
+        return await watch_run(client, run, args)
+
+    return run_async(with_client(args, body, start=True))
+
+
+# --- transcripts ---------------------------------------------------------------------------
+
+
+def _show_message(m: dict[str, Any]) -> None:
+    head = f"[{m['role']}" + (f" {m['name']}" if m.get("name") else "") + f" #{m['attempt']}]"
+    print(head, m.get("content", "").rstrip())
+    for call in m.get("toolCalls", []):
+        print(f"  → {call.get('name')} {str(call.get('arguments', ''))[:400]}")
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    """A task's transcript, page by page; with --follow, then its live output."""
+
+    async def body(client: Any) -> int:
+        live: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        done = asyncio.get_running_loop().create_future()
+
+        def on_note(method: str, params: dict[str, Any]) -> None:
+            if method == "bosun/transcriptDelta" and params.get("taskId") == args.task:
+                live.put_nowait(params)
+            elif method == "bosun/taskChanged" and params["task"]["id"] == args.task:
+                state = params["task"]["state"]
+                if state in _ENDED_TASK and not done.done():
+                    done.set_result(state)
+
+        if args.follow:
+            client.on_notification(on_note)
+        after = 0
+        while True:
+            page = await client.request(
+                "bosun/transcript",
+                {"taskId": args.task, "attempt": args.attempt, "afterId": after, "limit": 500},
+            )
+            for m in page["messages"]:
+                print_json(m) if args.json else _show_message(m)
+                after = m["id"]
+            if not page["more"]:
+                break
+        if not args.follow:
+            return EXIT_OK
+        task = (await client.request("bosun/getTask", {"taskId": args.task}))["task"]
+        if task["state"] in _ENDED_TASK:
+            return EXIT_OK
+        while not done.done():
+            getter = asyncio.ensure_future(live.get())
+            await asyncio.wait({getter, done}, return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():
+                getter.cancel()
+                break
+            delta = getter.result()
+            if args.json:
+                print_json(delta)
+            else:
+                print(delta["delta"], end="", flush=True)
+        print(f"\ntask {args.task} is {done.result()}")
+        return EXIT_OK
+
+    return run_async(with_client(args, body))
+
+
+# --- decisions -----------------------------------------------------------------------------
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    """Answer the prompt a task waits on."""
+    params: dict[str, Any] = {"taskId": args.task, "action": args.action, "by": "cli"}
+    if args.prompt:
+        params["promptId"] = args.prompt
+    if args.guidance:
+        params["guidance"] = args.guidance
+    if args.description:
+        params["description"] = args.description
+    if args.criterion:
+        params["acceptanceCriteria"] = args.criterion
+    if args.always:
+        params["always"] = True
+
+    async def body(client: Any) -> int:
+        res = await client.request("bosun/resolveTask", params)
+        if args.json:
+            print_json(res)
+            return EXIT_OK
+        task = res.get("task") or {}
+        print(f"task {args.task}: {args.action} → {task.get('state', 'done')}")
+        if res.get("spawned"):
+            print(f"  replacement: #{res['spawned']['id']} {res['spawned']['key']}")
+        return EXIT_OK
+
+    return run_async(with_client(args, body))
+
+
+def cmd_interrupt(args: argparse.Namespace) -> int:
+    """Stop an active task now (its processes are killed) and ask a human."""
+
+    async def body(client: Any) -> int:
+        res = await client.request(
+            "bosun/interruptTask", {"taskId": args.task, "reason": args.reason}
+        )
+        if args.json:
+            print_json(res)
+        else:
+            print(f"task {args.task} interrupted: {res['task']['state']}")
+        return EXIT_OK
+
+    return run_async(with_client(args, body))
+
+
+def _run_control(method: str) -> Any:
+    def command(args: argparse.Namespace) -> int:
+        async def body(client: Any) -> int:
+            res = await client.request(method, {"runId": args.run, "reason": args.reason})
+            if args.json:
+                print_json(res)
+            else:
+                print(f"run {args.run}: {res['run']['state']}")
+            return EXIT_OK
+
+        return run_async(with_client(args, body))
+
+    return command
