@@ -8,7 +8,9 @@ re-queued (daemon shutdown, not counted) or abandoned (run cancelled).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,14 +51,14 @@ class AttemptDriver:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def drive(self, task_id: int) -> None:
+    async def drive(self, task_id: int, free_slot: Callable[[], None] = lambda: None) -> None:
         """Take a ready task and carry one attempt of it as far as it goes."""
         e = self.engine
-        task = await e.store.get_task(task_id)
-        run = e.runs.get(task.run_id)
-        if task.state is not _S.READY or run is None or run.state is not RunState.RUNNING:
+        node = e.graph.nodes.get(task_id)
+        run = e.runs.get(node.run_id) if node is not None else None
+        if node is None or run is None or run.state is not RunState.RUNNING:
             return
-        n = task.attempt + 1
+        n = node.attempt + 1
         holder = f"{e.boot_id}:{task_id}:{n}"
         lease = Lease(boot_id=e.boot_id, holder=holder, acquired_at=datetime.now(UTC))
         try:
@@ -76,6 +78,7 @@ class AttemptDriver:
         points.failpoint(points.ATTEMPT_STARTED)
         now = e.loop_time()
         handle = ActiveAttempt(task_id, run.id, n, holder, started=now, last_activity=now)
+        handle.free_slot = free_slot
         e.active[task_id] = handle
         try:
             report = await self._attempt(run, task, handle)
@@ -155,10 +158,15 @@ class AttemptDriver:
             return
         if report.outcome is _O.FINISHED and report.needs_human is None:
             # Kept until the attempt closes: QA after a restart, and review, read it.
-            await e.store.journal_put(
-                REPORTS, str(task.id), {"summary": report.summary, "files": report.files_changed}
+            # Both writes at once: the board's group commit makes them one transaction.
+            _, moved = await asyncio.gather(
+                e.store.journal_put(
+                    REPORTS,
+                    str(task.id),
+                    {"summary": report.summary, "files": report.files_changed},
+                ),
+                self._move(task.id, handle, _S.AWAITING_QA),
             )
-            moved = await self._move(task.id, handle, _S.AWAITING_QA)
             if moved is not None:
                 await e.merging.after_finish(run, moved, handle, report)
             return

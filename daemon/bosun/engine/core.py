@@ -48,6 +48,8 @@ class ActiveAttempt:
     human_wait: float = 0.0  # seconds spent waiting for a human's approval
     waiting_since: float | None = None
     finished: asyncio.Event = field(default_factory=asyncio.Event)  # the driver is done
+    # Frees the worker slot (idempotent): merging after QA needs no worker.
+    free_slot: Callable[[], None] = lambda: None
 
     def stop(self, reason: str, note: str = "") -> None:
         """Ask the attempt to stop (first reason wins)."""

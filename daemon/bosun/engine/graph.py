@@ -28,6 +28,7 @@ class Node:
     run_id: int
     state: TaskState
     deps: tuple[int, ...]
+    attempt: int = 0
     level: int = 1  # tasks on the longest chain from here to the end of the graph
     claimed: bool = False  # a driver is starting it
     held: bool = False  # not to be promoted yet (a merger whose worktree is being made)
@@ -51,7 +52,7 @@ class TaskGraph:
         deps = tuple(task.dependencies)
         node = self.nodes.get(task.id)
         if node is None:
-            node = Node(task.id, task.run_id, task.state, deps)
+            node = Node(task.id, task.run_id, task.state, deps, task.attempt)
             node.held = task.profile is Profile.MERGER and task.state is _S.PLANNED
             self.nodes[task.id] = node
             self.by_run.setdefault(task.run_id, set()).add(task.id)
@@ -68,6 +69,7 @@ class TaskGraph:
             node.deps = deps
             self._dirty_runs.add(task.run_id)
         node.state = task.state
+        node.attempt = task.attempt
         if old is not task.state:
             counts = self.counts[task.run_id]
             counts[old] -= 1

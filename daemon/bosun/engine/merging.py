@@ -84,6 +84,7 @@ class Merging:
             await self._move(task.id, _S.AWAITING_QA, _S.AWAITING_REVIEW, verdicts=qa.verdicts)
             return
         await e.drivers.finish(task.id, n, report, _O.QA_PASSED, qa.verdicts)
+        handle.free_slot()
         await self.merge(task.id)
 
     async def _judge(
@@ -158,11 +159,13 @@ class Merging:
         return await self._complete(task)
 
     async def _complete(self, task: Task) -> Task | None:
-        done = await self._move(task.id, task.state, _S.COMPLETE, reason=None)
+        done, _ = await asyncio.gather(
+            self._move(task.id, task.state, _S.COMPLETE, reason=None),
+            self.engine.store.journal_delete(REPORTS, str(task.id)),
+        )
         if done is None:
             return None
         points.failpoint(points.TASK_COMPLETED)
-        await self.engine.store.journal_delete(REPORTS, str(task.id))
         try:
             await self.engine.git.release_task(task.id)
         except BosunError as exc:  # gc cleans up what is left

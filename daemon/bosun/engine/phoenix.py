@@ -98,18 +98,28 @@ class Phoenix:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.noted: set[int] = set()  # tasks with notes (loaded at start, kept current)
+
+    async def load(self) -> None:
+        """Learn which tasks have notes, so the others skip reading them."""
+        self.noted = {int(key) for key, _ in await self.engine.store.journal_list(NOTES)}
 
     async def notes(self, task_id: int) -> TaskNotes:
         """The task's notes (empty when none)."""
+        if task_id not in self.noted:
+            return TaskNotes()
         data = await self.engine.store.journal_get(NOTES, str(task_id))
         return TaskNotes.model_validate(data) if data else TaskNotes()
 
     async def save_notes(self, task_id: int, notes: TaskNotes) -> None:
         """Write the task's notes durably."""
         await self.engine.store.journal_put(NOTES, str(task_id), notes.model_dump())
+        self.noted.add(task_id)
 
     async def history(self, task: Task) -> str:
         """The bounded account of every finished earlier attempt ("" on attempt 1)."""
+        if task.attempt <= 1:
+            return ""
         attempts = [
             a
             for a in await self.engine.store.list_attempts(task.id)

@@ -47,6 +47,7 @@ async def _live_runs(engine: Engine) -> list[Run]:
 async def recover(engine: Engine) -> None:
     """Rebuild the engine's view and restart whatever was interrupted."""
     e = engine
+    await e.phoenix.load()
     runs = await _live_runs(e)
     by_run: dict[int, list[Task]] = {}
     for run in runs:

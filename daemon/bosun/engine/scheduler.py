@@ -141,10 +141,19 @@ class Dispatcher:
             engine.spawn(self._drive(node.id, node.run_id), f"attempt-{node.id}")
 
     async def _drive(self, task_id: int, run_id: int) -> None:
-        try:
-            await self.engine.drivers.drive(task_id)
-        finally:
+        freed = False
+
+        def free_slot() -> None:
+            nonlocal freed
+            if freed:
+                return
+            freed = True
             self.running -= 1
             self.running_by_run[run_id] -= 1
             self.engine.graph.release(task_id)
             self.pump()
+
+        try:
+            await self.engine.drivers.drive(task_id, free_slot)
+        finally:
+            free_slot()
