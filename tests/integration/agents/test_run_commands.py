@@ -1,0 +1,111 @@
+"""`bosun run`, `resolve`, `log` and `doctor` as subprocesses against a real daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bosun.cli.demo_command import OBJECTIVE, make_sample_repo
+from bosun.client import Client
+from bosun.workspace import find_workspace
+
+pytest.importorskip("bosun.engine.service")
+
+BOSUN = [sys.executable, "-m", "bosun"]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        env.pop(name, None)
+    return env
+
+
+def bosun(repo: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the bosun command line on `repo`."""
+    return subprocess.run(
+        [*BOSUN, "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Iterator[Path]:
+    """The demo's sample repository with a daemon serving it."""
+    repo = tmp_path / "wordkit"
+    repo.mkdir()
+    make_sample_repo(repo)
+    started = bosun(repo, "daemon", "start")
+    assert started.returncode == 0, started.stderr
+    yield repo
+    bosun(repo, "daemon", "stop")
+
+
+def test_run_without_an_api_key_says_how_to_set_one(git_repo: Path) -> None:
+    out = bosun(git_repo, "run", "anything", "--model", "openai:gpt-4.1")
+
+    assert out.returncode == 1
+    assert "OPENAI_API_KEY" in out.stderr
+    assert "--model scripted:demo" in out.stderr
+    assert not (git_repo / ".bosun" / "board.sqlite3").exists()  # nothing was started
+
+
+async def _answer_first_prompt(repo: Path) -> dict[str, Any]:
+    """Wait for the run's question as an editor would, then answer it with `bosun resolve`."""
+    async with await Client.connect(find_workspace(repo).socket_path) as client:
+        while True:
+            queue = await client.request("bosun/humanQueue", {})
+            if queue["prompts"]:
+                prompt: dict[str, Any] = queue["prompts"][0]
+                break
+            await client.notifications.get()  # wait for the next change
+    answered = await asyncio.to_thread(
+        bosun, repo, "resolve", str(prompt["taskId"]), "retry", "-g", "plain code blocks", "--json"
+    )
+    assert answered.returncode == 0, answered.stderr
+    return prompt
+
+
+async def test_run_follows_to_the_end_while_another_client_answers_the_prompt(
+    sample: Path,
+) -> None:
+    run = asyncio.create_task(asyncio.to_thread(bosun, sample, "run", OBJECTIVE, "--json"))
+    prompt = await asyncio.wait_for(_answer_first_prompt(sample), 90)
+    out = await asyncio.wait_for(run, 90)
+
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = json.loads(out.stdout)
+    assert summary["run"]["state"] == "completed"
+    assert prompt["kind"] == "ask_human"
+    assert "HUMAN NEEDED" in out.stderr
+    assert "answered by cli" in out.stderr
+    readme = next(t for t in summary["tasks"] if t["key"] == "readme")
+    assert [a["outcome"] for a in readme["attempts"]] == ["interrupted", "qa_passed"]
+
+    log = bosun(sample, "log", str(readme["id"]), "--attempt", "2")
+    assert log.returncode == 0, log.stderr
+    assert "plain code blocks" in log.stdout  # the human's answer reached the agent
+    assert "→ write_file" in log.stdout
+
+
+def test_doctor_reports_each_check_as_json(sample: Path) -> None:
+    out = bosun(sample, "doctor", "--json")
+    report = json.loads(out.stdout)
+    checks = {c["check"]: c for c in report["checks"]}
+
+    assert any(name.startswith("model scripted:") and c["ok"] for name, c in checks.items())
+    assert checks["git"]["ok"]
+    assert checks["workspace"]["ok"], checks["workspace"]
+    assert "sandbox" in checks
+    assert out.returncode == (0 if report["ok"] else 1)
