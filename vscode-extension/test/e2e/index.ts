@@ -4,7 +4,9 @@
  * VS Code exit non-zero. Results also go to $BOSUN_E2E_RESULTS for the runner to print.
  */
 
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 import * as vscode from 'vscode';
 
@@ -34,7 +36,7 @@ function bosun(): BosunApi {
 }
 
 /**
- * Resolve when `check()` holds, re-checking on every daemon state or cache change:
+ * Resolve when `check()` holds, re-checking on every daemon state, cache or prompt change:
  * waits on what the extension reports, never on a fixed sleep.
  */
 function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
@@ -58,8 +60,7 @@ function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
       done(new Error(`timed out after ${ms} ms waiting for ${what} (daemon: ${b.daemon.state}${b.daemon.problem ? `, ${b.daemon.problem}` : ''})`));
     }, ms);
     subs.push(b.daemon.onDidChangeState(probe));
-    const off = b.cache.onChange(probe);
-    subs.push({ dispose: off });
+    subs.push({ dispose: b.cache.onChange(probe) }, { dispose: b.queue.onChange(probe) });
     probe();
   });
 }
@@ -179,6 +180,84 @@ test('the status bar shows the new run', async () => {
   assert(run, 'no run from the previous test');
   await until('the status bar to name the run', () => b.status().text.includes(`#${String(run.id)}`));
 });
+
+test('a human prompt shows in Needs you with its answers', async () => {
+  const b = bosun();
+  const run = created;
+  assert(run, 'no run from an earlier test');
+  // With the offline scripted model the director stalls and, retries spent, asks a human.
+  await until('a prompt for the run', () => b.queue.all().some((p) => p.runId === run.id), 45_000);
+  const prompt = b.queue.all().find((p) => p.runId === run.id);
+  assert(prompt, 'prompt vanished');
+  const row = b.needsYouRows().find((r) => r.promptId === prompt.promptId);
+  assert(row, `no Needs-you row for prompt ${prompt.promptId}`);
+  assert(row.contextValue === `prompt:${prompt.kind}`, `context ${row.contextValue}`);
+  assert(prompt.options.includes('abandon'), `options ${prompt.options.join(',')}`);
+});
+
+test('the transcript of the waiting task opens with its messages', async () => {
+  const b = bosun();
+  const prompt = b.queue.all().find((p) => p.runId === created?.id);
+  assert(prompt?.taskId, 'no waiting task');
+  await vscode.commands.executeCommand('bosun.showTranscript', { taskId: prompt.taskId });
+  const doc = vscode.window.activeTextEditor?.document;
+  assert(doc?.uri.scheme === 'bosun-transcript', `active editor is ${String(doc?.uri.toString())}`);
+  const text = doc.getText();
+  assert(text.includes('## '), `no messages in the transcript:\n${text.slice(0, 500)}`);
+  await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+});
+
+test('answering the prompt from VS Code settles the task everywhere', async () => {
+  const b = bosun();
+  const prompt = b.queue.all().find((p) => p.runId === created?.id);
+  assert(prompt?.taskId, 'no prompt to answer');
+  const taskId = prompt.taskId;
+  b.setUi(scripted([], [['Abandon']]));
+  try {
+    await vscode.commands.executeCommand('bosun.resolveTask', { promptId: prompt.promptId });
+  } finally {
+    b.setUi(undefined);
+  }
+  await until('the prompt to leave Needs you', () => !b.needsYouRows().some((r) => r.promptId === prompt.promptId));
+  await until('the task to be abandoned', () => b.cache.task(taskId)?.state === 'abandoned');
+  const { task } = await b.daemon.request('bosun/getTask', { taskId });
+  assert(task.state === 'abandoned', `daemon says ${String(task.state)}`);
+});
+
+test('a prompt answered by another client disappears here', async () => {
+  const b = bosun();
+  const { run } = await b.daemon.request('bosun/createRun', { objective: 'Document the release process' });
+  await until('a prompt for the second run', () => b.queue.all().some((p) => p.runId === run.id), 45_000);
+  const prompt = b.queue.all().find((p) => p.runId === run.id);
+  assert(prompt, 'prompt vanished');
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const bosunPath = config().get<string>('command');
+  assert(folder && bosunPath, 'no workspace folder or bosun.command');
+  await answerFromPython(join(dirname(bosunPath), 'python'), folder, prompt.promptId);
+  await until('the prompt to leave the queue', () => b.queue.get(prompt.promptId) === undefined);
+  assert(b.queue.answer(prompt.promptId)?.by === 'e2e-cli', `answered by ${String(b.queue.answer(prompt.promptId)?.by)}`);
+});
+
+/** Answer a prompt through a second connection: the daemon's own Python client. */
+function answerFromPython(python: string, folder: string, promptId: string): Promise<void> {
+  const script = [
+    'import asyncio, sys',
+    'from pathlib import Path',
+    'from bosun.client import Client',
+    'from bosun.workspace import find_workspace',
+    'async def main():',
+    '    ws = find_workspace(Path(sys.argv[1]))',
+    '    async with await Client.connect(ws.socket_path) as c:',
+    "        await c.request('bosun/resolveTask', {'promptId': sys.argv[2], 'action': 'abandon', 'by': 'e2e-cli'})",
+    'asyncio.run(main())',
+  ].join('\n');
+  return new Promise((resolve, reject) => {
+    execFile(python, ['-c', script, folder, promptId], { timeout: 30_000 }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`second client failed: ${err.message}\n${stderr}`));
+      else resolve();
+    });
+  });
+}
 
 test('cancelling the objective prompt creates nothing', async () => {
   const b = bosun();
