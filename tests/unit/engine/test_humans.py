@@ -12,7 +12,7 @@ from bosun.tools.context import ApprovalChoice, ApprovalRequest, SubtaskSpec
 from bosun_protocol.engine import PromptKind, ResolveAction, ResolveTaskParams
 from bosun_protocol.entities import AttemptOutcome, Lease, Profile, RunState, TaskState
 
-from .conftest import ScriptedRunner, ask, fail, finish, hang, plan
+from .scripted import ScriptedRunner, ask, fail, finish, hang, plan
 
 _S = TaskState
 _O = AttemptOutcome
@@ -150,7 +150,7 @@ async def test_tool_approval_waits_with_the_task_active_until_approved(harness) 
     async def prompt_open():
         return h.engine.humans.task_prompt(x.id)
 
-    from .conftest import wait_for
+    from .scripted import wait_for
 
     prompt = await wait_for(h.store, prompt_open, 5)
     assert prompt.kind is PromptKind.TOOL_APPROVAL and prompt.approval.tool == "run_command"

@@ -7,7 +7,7 @@ import asyncio
 from bosun.tools.context import SubtaskSpec
 from bosun_protocol.entities import Profile, RunState, TaskState
 
-from .conftest import ScriptedRunner, finish, hang, plan
+from .scripted import ScriptedRunner, finish, hang, plan
 
 _S = TaskState
 

@@ -1,0 +1,39 @@
+"""Engine over the real git plane, on a real repository and a real board."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from bosun.board.store import Store
+from bosun.engine.gitplane import ServiceGitPlane
+from bosun.git.service import GitService
+from bosun.git.settings import GitSettings
+from bosun.workspace import Workspace
+
+from tests.unit.engine.scripted import Harness, ScriptedRunner, make_engine_factory
+
+
+@pytest.fixture
+async def board(tmp_path: Path) -> AsyncIterator[Store]:
+    store = await Store.open(tmp_path / "board.sqlite3", boot_id="boot-test")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def git_engine(
+    git_repo: Path, board: Store
+) -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
+    service = GitService(Workspace(git_repo), GitSettings(warm_pool=0), board)
+    await service.start()
+    make = make_engine_factory(board)
+
+    async def build(runner: ScriptedRunner, **settings: object) -> Harness:
+        return await make(runner, ServiceGitPlane(service), **settings)
+
+    yield build
+    for engine in make.engines:  # type: ignore[attr-defined]
+        await engine.stop()
+    await service.close()
