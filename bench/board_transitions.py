@@ -5,7 +5,7 @@ durability: every transition is fsynced before its caller resumes), shows the di
 own floor (a bare one-row commit) and the cost of an aiosqlite thread hop, which is
 why the writer ships whole batches to its thread.
 
-    .venv/bin/python -m bench.board_transitions [--seconds 3] [--writers 64]
+    .venv/bin/python -m bench.board_transitions [--seconds 4] [--writers 64] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -91,7 +91,12 @@ async def _paced(
 
 
 async def measure(
-    name: str, *, group_commit: bool, writers: int, seconds: float, rate: float | None = None
+    name: str,
+    *,
+    group_commit: bool,
+    writers: int,
+    seconds: float,
+    rate: float | None = None,
 ) -> Result:
     """Run `writers` coroutines for `seconds`; open loop at `rate`/s in total when given."""
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
@@ -160,24 +165,73 @@ def commit_floor(n: int = 500) -> tuple[float, float]:
     return lat[n // 2] * 1000, lat[int(n * 0.99)] * 1000
 
 
-async def amain(seconds: float, writers: int) -> None:
+@dataclass
+class Config:
+    """One way of running the store under one load."""
+
+    name: str
+    group_commit: bool
+    rate: float | None
+
+
+async def interleaved(
+    configs: list[Config], writers: int, seconds: float, rounds: int
+) -> list[Result]:
+    """Run every config `rounds` times, alternating, and pool each one's samples.
+
+    The machine is shared: alternating short rounds lets every config see the same
+    mix of quiet and busy moments, so their ratio means something.
+    """
+    pooled = [Result(c.name, 0, 0.0, [], 0) for c in configs]
+    for _ in range(rounds):
+        for config, total in zip(configs, pooled, strict=True):
+            res = await measure(
+                config.name,
+                group_commit=config.group_commit,
+                writers=writers,
+                seconds=seconds / rounds,
+                rate=config.rate,
+            )
+            total.transitions += res.transitions
+            total.seconds += res.seconds
+            total.latencies += res.latencies
+            total.transactions += res.transactions
+    return pooled
+
+
+async def amain(seconds: float, writers: int, rounds: int) -> None:
     """Measure and print every figure."""
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     f50, f99 = commit_floor()
     print(f"bare SQLite commit (WAL, synchronous=FULL): p50 {f50:.2f} ms  p99 {f99:.2f} ms")
     hop, batched = await hop_cost()
     print(f"aiosqlite: {hop:.1f} µs/statement, one hop each; {batched:.1f} µs shipped 5 per hop")
-    group = await measure("group commit", group_commit=True, writers=writers, seconds=seconds)
-    single = await measure(
-        "one transaction each", group_commit=False, writers=writers, seconds=seconds
+    closed = await interleaved(
+        [
+            Config("group commit", True, None),
+            Config("one transaction each", False, None),
+        ],
+        writers,
+        seconds,
+        rounds,
     )
     print(f"{writers} concurrent writers, synchronous=FULL, closed loop, {seconds:.0f} s each:")
-    for res in (group, single):
+    for res in closed:
         print("  " + res.line())
-    print(f"  group commit / one transaction each: {group.rate / single.rate:.1f}x throughput")
+    print(
+        f"  group commit / one transaction each: {closed[0].rate / closed[1].rate:.1f}x throughput"
+    )
+    opened = await interleaved(
+        [
+            Config("group commit", True, 2000),
+            Config("one transaction each", False, 2000),
+        ],
+        writers,
+        seconds,
+        rounds,
+    )
     print(f"open loop: 2,000 transitions/s offered by {writers} writers together:")
-    for mode, on in (("group commit", True), ("one transaction each", False)):
-        res = await measure(mode, group_commit=on, writers=writers, seconds=seconds, rate=2000)
+    for res in opened:
         print("  " + res.line())
     print(f"machine: load average {os.getloadavg()[0]:.1f} at end")
 
@@ -185,10 +239,11 @@ async def amain(seconds: float, writers: int) -> None:
 def main() -> None:
     """Entry point for `python -m bench.board_transitions` and `python -m bench`."""
     parser = argparse.ArgumentParser(description="board durable transitions benchmark")
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=4.0, help="per config, all rounds")
     parser.add_argument("--writers", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds per config")
     args, _ = parser.parse_known_args()
-    asyncio.run(amain(args.seconds, args.writers))
+    asyncio.run(amain(args.seconds, args.writers, args.rounds))
 
 
 if __name__ == "__main__":
