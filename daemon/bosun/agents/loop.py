@@ -10,6 +10,7 @@ killed) before the loop returns.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from bosun.llm.errors import (
 from bosun.llm.gateway import ModelGateway
 from bosun.llm.messages import ChatMessage, ModelRequest, ModelResponse, ToolCall, ToolSpec
 from bosun.llm.model import CallContext
-from bosun.tools.context import ToolContext
+from bosun.tools.context import ApprovalDecision, ApprovalRequest, Approver, ToolContext
 from bosun.tools.executor import ToolExecutor
 from bosun.tools.results import AskHuman, Finish
 
@@ -96,6 +97,9 @@ class WorkerLoop:
         self.trace = Trace()
         self.turn = 0
         self.deadline = time.monotonic() + request.time_limit_s
+        self.paused_at: float | None = None
+        if tool_ctx.approver is not None:
+            tool_ctx.approver = _ClockStoppingApprover(tool_ctx.approver, self)
 
     async def run(self) -> AttemptReport:
         """Run to an ending and write the after-action report."""
@@ -206,10 +210,14 @@ class WorkerLoop:
 
     # --- limits and cancellation ----------------------------------------------------------
 
+    def _deadline(self) -> float:
+        # While a human considers an approval, the attempt's clock stands still.
+        return math.inf if self.paused_at is not None else self.deadline
+
     def _check_stop(self) -> None:
         if self.request.cancel.is_set():
             raise _Stopped(AttemptOutcome.INTERRUPTED, "interrupted")
-        if time.monotonic() >= self.deadline:
+        if time.monotonic() >= self._deadline():
             raise _Stopped(
                 AttemptOutcome.TIMEOUT, f"time limit of {self.request.time_limit_s:g} s reached"
             )
@@ -218,9 +226,7 @@ class WorkerLoop:
         """Await `work` unless cancellation or the deadline comes first; then stop it."""
         self._check_stop()
         try:
-            return await unless_cancelled(
-                work, self.request.cancel, self.deadline - time.monotonic()
-            )
+            return await unless_cancelled(work, self.request.cancel, self._deadline)
         except Interrupted:
             self._check_stop()
             raise _Stopped(AttemptOutcome.TIMEOUT, "time limit reached") from None
@@ -257,3 +263,20 @@ class WorkerLoop:
             human_options=ending.human_options or [],
             turns=self.turn,
         )
+
+
+class _ClockStoppingApprover:
+    """Passes approval requests on; the time a human takes does not count against the attempt."""
+
+    def __init__(self, inner: Approver, loop: WorkerLoop) -> None:
+        self.inner = inner
+        self.loop = loop
+
+    async def request_approval(self, request: ApprovalRequest) -> ApprovalDecision:
+        """The human's decision on `request`."""
+        self.loop.paused_at = started = time.monotonic()
+        try:
+            return await self.inner.request_approval(request)
+        finally:
+            self.loop.paused_at = None
+            self.loop.deadline += time.monotonic() - started

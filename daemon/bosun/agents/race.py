@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+import math
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 log = logging.getLogger(__name__)
@@ -32,26 +34,36 @@ async def stop(job: asyncio.Future[Any]) -> None:
 
 
 async def unless_cancelled(
-    work: Awaitable[T], cancel: asyncio.Event, timeout: float | None = None
+    work: Awaitable[T], cancel: asyncio.Event, deadline: Callable[[], float] | None = None
 ) -> T:
-    """`work`'s result, unless `cancel` is set or `timeout` passes first (then Interrupted)."""
+    """`work`'s result, unless `cancel` is set or the deadline passes first (then Interrupted).
+
+    `deadline()` is a `time.monotonic()` instant, asked again whenever it seems to have
+    passed: it may move (time spent waiting for a human does not count) or be infinite.
+    """
     job = asyncio.ensure_future(work)
     if cancel.is_set():
         await stop(job)
         raise Interrupted("cancelled")
     waiter = asyncio.ensure_future(cancel.wait())
     try:
-        done, _ = await asyncio.wait(
-            {job, waiter},
-            timeout=None if timeout is None else max(0.0, timeout),
-            return_when=asyncio.FIRST_COMPLETED,
-        )
+        while True:
+            left = None if deadline is None else deadline() - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            done, _ = await asyncio.wait(
+                {job, waiter},
+                timeout=None if left is None or math.isinf(left) else left,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if done:
+                break
     except BaseException:
         await stop(job)  # our caller was cancelled: still leave nothing running
         raise
     finally:
         waiter.cancel()
-    if job in done:
+    if job.done():
         return job.result()
     await stop(job)
     raise Interrupted("cancelled" if cancel.is_set() else "timeout")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -197,3 +199,29 @@ def test_reworded_criteria_are_taken_in_order_when_each_has_a_verdict() -> None:
         (CRITERIA[0], True),
         (CRITERIA[1], False),
     ]
+
+
+async def test_cancelled_qa_stops_the_test_run_and_reports_an_error(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory(_scenario((1, GOOD)))
+    task = await h.task(criteria=CRITERIA)
+    fifo = Path(task.worktree or "") / "ready.fifo"
+    os.mkfifo(fifo)
+    request = h.qa_request(task, REPORT, test_command="echo started > ready.fifo; sleep 93.719")
+    qa = asyncio.create_task(h.agents().run_qa(request))
+    assert await asyncio.to_thread(fifo.read_text) == "started\n"
+    request.cancel.set()
+    report = await qa
+
+    assert not report.passed
+    assert report.error == "QA was cancelled"
+    assert not any(b"93.719" in _cmdline(p) for p in os.listdir("/proc") if p.isdigit())
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""

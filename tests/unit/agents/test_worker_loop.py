@@ -8,7 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from bosun.secrets import register_secret
+from bosun.tools import ApprovalChoice, ApprovalDecision, ApprovalRequest, Policy
+from bosun.tools.settings import PolicyRule
 from bosun_protocol.entities import AttemptOutcome, RunOptions
 
 FINISH_PATH = """
@@ -375,3 +378,121 @@ async def test_secrets_never_reach_the_transcript_or_the_live_stream(
     assert secret not in stored
     assert secret not in streamed
     assert "echo" in stored  # the call itself is still there
+
+
+APPROVALS = """
+[[reply]]
+role = "coder"
+turn = 1
+[[reply.tool_calls]]
+name = "run_command"
+arguments = { command = "echo first > first.txt" }
+
+[[reply]]
+role = "coder"
+turn = 2
+[[reply.tool_calls]]
+name = "run_command"
+arguments = { command = "echo second > second.txt" }
+
+[[reply]]
+role = "coder"
+turn = 3
+[[reply.tool_calls]]
+name = "finish"
+arguments = { summary = "asked twice" }
+"""
+
+
+class _SlowHuman:
+    """Approves the first call and denies the second, each after the test lets it answer."""
+
+    def __init__(self) -> None:
+        self.requests: list[ApprovalRequest] = []
+        self.asked = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def request_approval(self, request: ApprovalRequest) -> ApprovalDecision:
+        self.requests.append(request)
+        self.asked.set()
+        await self.answer.wait()
+        self.answer.clear()
+        if len(self.requests) == 1:
+            return ApprovalDecision(choice=ApprovalChoice.ALLOW_ONCE)
+        return ApprovalDecision(choice=ApprovalChoice.DENY, note="not the second file")
+
+
+async def test_approval_waits_do_not_count_against_the_time_limit_and_denials_are_readable(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory(APPROVALS)
+    task = await h.task()
+    agents = h.agents()
+    agents.executor.policy = Policy([PolicyRule(action="ask", tool="run_command")])
+    human = _SlowHuman()
+    request = h.request(task, approver=human, time_limit_s=0.8)
+    attempt = asyncio.create_task(agents.run_attempt(request))
+    for _ in range(2):
+        await human.asked.wait()
+        human.asked.clear()
+        # Longer than the attempt's whole time limit, spent waiting on the human.
+        await asyncio.sleep(0.9)  # the thing under test is elapsed time itself
+        human.answer.set()
+    report = await attempt
+
+    assert report.outcome is AttemptOutcome.FINISHED, report.error
+    assert (Path(task.worktree) / "first.txt").exists()
+    assert not (Path(task.worktree) / "second.txt").exists()
+    assert human.requests[1].arguments["command"] == "echo second > second.txt"
+    messages, _ = await h.store.transcript(task.id, 1)
+    denial = [m.content for m in messages if m.role == "tool"][1]
+    assert "a human denied this call: not the second file" in denial
+
+
+async def test_cancelling_the_attempt_coroutine_still_kills_the_running_command(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory(LONG_COMMAND.replace("97.531", "95.313"))
+    task = await h.task()
+    fifo = Path(task.worktree) / "ready.fifo"
+    os.mkfifo(fifo)
+    attempt = asyncio.create_task(h.agents().run_attempt(h.request(task)))
+    assert await asyncio.to_thread(fifo.read_text) == "started\n"
+    attempt.cancel()  # what the engine does after its grace period
+    with pytest.raises(asyncio.CancelledError):
+        await attempt
+
+    assert _processes_with("95.313") == []
+
+
+ALWAYS_TOO_LONG = """
+[[reply]]
+role = "coder"
+error = "context_too_long"
+"""
+
+
+async def test_context_still_too_long_after_compaction_is_an_error(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory(ALWAYS_TOO_LONG)
+    task = await h.task()
+    report = await h.agents().run_attempt(h.request(task))
+
+    assert report.outcome is AttemptOutcome.ERROR
+    assert "context too long" in (report.error or "")
+    assert report.needs_human is None
+
+
+async def test_a_missing_worktree_is_refused_before_anything_runs(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory(FINISH_PATH)
+    task = await h.task()
+    request = h.request(task)
+    request.worktree = Path(".")
+    report = await h.agents().run_attempt(request)
+
+    assert report.outcome is AttemptOutcome.ERROR
+    assert "no worktree" in (report.error or "")
+    assert await h.calls() == []
