@@ -11,6 +11,7 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
+import pydantic_core
 from bosun_protocol.entities import Run, Task
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -80,6 +81,17 @@ def task_columns(fields: Mapping[str, Any], allowed: Iterable[str], what: str) -
 def run_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Encode run fields."""
     return encode(Run, fields, RUN_FIELDS, "update_run")
+
+
+def json_data(data: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
+    """A copy of `data`, refused before it reaches the writer unless it is JSON."""
+    if not data:
+        return {}
+    try:
+        pydantic_core.to_json(data)
+    except (pydantic_core.PydanticSerializationError, ValueError, TypeError) as exc:
+        raise InvalidBoardInputError(f"{what} is not JSON-serialisable: {exc}") from exc
+    return dict(data)
 
 
 def assignments(columns: Mapping[str, Any]) -> tuple[str, list[Any]]:

@@ -36,7 +36,13 @@ from bosun_protocol.entities import (
 from bosun.board import queries, record_writes, run_writes, task_edits, task_writes
 from bosun.board.connections import open_connections
 from bosun.board.errors import BoardStorageError, InvalidBoardInputError
-from bosun.board.fields import TASK_FIELDS, TRANSITION_FIELDS, run_columns, task_columns
+from bosun.board.fields import (
+    TASK_FIELDS,
+    TRANSITION_FIELDS,
+    json_data,
+    run_columns,
+    task_columns,
+)
 from bosun.board.models import UNSET, NewMessage, RecordedCall, TaskSpec, Unset
 from bosun.board.transitions import check_transition
 from bosun.board.writer import Notice, Writer, in_thread, storage_error
@@ -153,6 +159,7 @@ class Store:
 
     async def list_runs(self, limit: int = 50, before_id: int | None = None) -> list[Run]:
         """Newest runs first, `limit` at most, older than `before_id` when given."""
+        limit = max(1, min(limit, 1000))
         return await self._read(partial(queries.list_runs, limit=limit, before_id=before_id))
 
     async def update_run(
@@ -171,7 +178,7 @@ class Store:
             run_id=run_id,
             event=event,
             expected=expected_state,
-            data=dict(data or {}),
+            data=json_data(data, "data"),
             columns=columns,
         )
         return await self._writer.submit(op)
@@ -222,7 +229,7 @@ class Store:
             to=to,
             holder=holder,
             lease=lease,
-            event_data=dict(event_data or {}),
+            event_data=json_data(event_data, "event_data"),
             columns=columns,
         )
         return await self._writer.submit(op)
@@ -238,7 +245,7 @@ class Store:
             task_writes.update_task,
             task_id=task_id,
             event=event,
-            data=dict(data or {}),
+            data=json_data(data, "data"),
             columns=columns,
         )
         return await self._writer.submit(op)
@@ -334,7 +341,7 @@ class Store:
             kind=kind,
             run_id=run_id,
             task_id=task_id,
-            data=dict(data or {}),
+            data=json_data(data, "data"),
         )
         return await self._writer.submit(op)
 
@@ -387,8 +394,8 @@ class Store:
             role=role,
             key=key,
             turn=turn,
-            request=dict(request),
-            response=dict(response),
+            request=json_data(request, "request"),
+            response=json_data(response, "response"),
         )
         await self._writer.submit(op)
 
@@ -398,7 +405,9 @@ class Store:
 
     async def journal_put(self, kind: str, key: str, data: Mapping[str, Any]) -> None:
         """Write (or replace) a journal entry, durably."""
-        op = partial(record_writes.journal_put, kind=kind, key=key, data=dict(data))
+        op = partial(
+            record_writes.journal_put, kind=kind, key=key, data=json_data(data, "journal data")
+        )
         await self._writer.submit(op)
 
     async def journal_get(self, kind: str, key: str) -> dict[str, Any] | None:

@@ -6,7 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from bosun.board import BoardStorageError, Event, Run, Store, Task, TaskSpec, TaskState
+from bosun.board import (
+    BoardStorageError,
+    Event,
+    InvalidBoardInputError,
+    Run,
+    Store,
+    Task,
+    TaskSpec,
+    TaskState,
+)
 from bosun.errors import ConflictError, InvalidTransitionError, NotFoundError
 
 Specs = Callable[..., list[TaskSpec]]
@@ -117,3 +126,21 @@ async def test_closed_store_refuses_reads_and_writes_clearly(db_path: Path) -> N
         await store.get_run(run.id)
     with pytest.raises(BoardStorageError, match="is closed"):
         await store.create_run("late")
+
+
+async def test_data_that_is_not_json_is_refused_before_writing(store: Store) -> None:
+    run = await store.create_run("r")
+    seq = store.last_seq
+    with pytest.raises(InvalidBoardInputError, match=r"^data is not JSON"):
+        await store.update_run(run.id, event="x", data={"bad": object()})
+    (task,) = await store.create_tasks(run.id, [TaskSpec(key="a", title="a")])
+    seq = store.last_seq
+    with pytest.raises(InvalidBoardInputError, match="event_data is not JSON"):
+        await store.transition(
+            task.id, expected=TaskState.PLANNED, to=TaskState.READY, event_data={"x": object()}
+        )
+    assert (await store.get_task(task.id)).state is TaskState.PLANNED
+    with pytest.raises(InvalidBoardInputError, match="journal data is not JSON"):
+        await store.journal_put("k", "v", {"bad": object()})
+    assert store.last_seq == seq
+    assert await store.journal_get("k", "v") is None
