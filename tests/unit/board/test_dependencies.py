@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import re
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from bosun.board import InvalidBoardInputError, Run, Store, TaskSpec
 from bosun.board.graph import find_cycle
 from bosun.errors import DependencyCycleError, NotFoundError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 Specs = Callable[..., list[TaskSpec]]
 
@@ -140,3 +146,58 @@ async def test_edit_task_refused_by_a_cycle_changes_nothing(
     assert after.dependencies == [b.id]
     assert (await store.get_task(a.id)).description == ""
     assert store.last_seq == seq
+
+
+def _reaches(edges: dict[int, set[int]], start: int, goal: int) -> bool:
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        if node not in seen:
+            seen.add(node)
+            todo.extend(edges.get(node, ()))
+    return False
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), max_size=30))
+def test_random_edges_keep_the_graph_acyclic(edges: list[tuple[int, int]]) -> None:
+    asyncio.run(_add_edges(edges))
+
+
+async def _add_edges(edges: list[tuple[int, int]]) -> None:
+    """Each edge is accepted exactly when it closes no cycle; a refusal shows a real one."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = await Store.open(Path(tmp) / "b.sqlite3", boot_id="fuzz")
+        try:
+            run = await store.create_run("graph")
+            tasks = await store.create_tasks(
+                run.id, [TaskSpec(key=f"k{i}", title="t") for i in range(6)]
+            )
+            ids = [t.id for t in tasks]
+            model: dict[int, set[int]] = {}
+            for a, b in edges:
+                src, dst = ids[a], ids[b]
+                if src == dst or _reaches(model, dst, src):
+                    with pytest.raises(DependencyCycleError) as caught:
+                        await store.add_dependency(src, dst)
+                    cycle = caught.value.cycle
+                    assert cycle[0] == cycle[-1] == src and cycle[1] == dst
+                    for x, y in itertools.pairwise(cycle[1:]):
+                        assert y in model.get(x, set())
+                else:
+                    await store.add_dependency(src, dst)
+                    model.setdefault(src, set()).add(dst)
+            for task in await store.list_tasks(run.id):
+                assert set(task.dependencies) == model.get(task.id, set())
+        finally:
+            await store.close()
+
+
+async def test_hostile_keys_and_titles_are_plain_data(store: Store, run: Run) -> None:
+    key = "x'); DROP TABLE tasks; --"
+    title = '☃ \x00 "quoted" \\ back'
+    (task,) = await store.create_tasks(run.id, [TaskSpec(key=key, title=title)])
+    again = await store.get_task_by_key(run.id, key)
+    assert (again.key, again.title) == (key, title) and again == task
