@@ -95,11 +95,13 @@ async def _restore_prompts(e: Engine) -> None:
             continue
         node = e.graph.nodes.get(prompt.task_id) if prompt.task_id is not None else None
         run = e.runs.get(prompt.run_id)
+        # An active task's prompt is a question asked just before the crash: the move
+        # to waiting_human is finished below (_crashed) instead of failing the task.
         keep = (
             prompt.kind is PromptKind.LANDING and run is not None
             if prompt.task_id is None
             else node is not None
-            and node.state is _S.WAITING_HUMAN
+            and node.state in (_S.WAITING_HUMAN, _S.ACTIVE)
             and prompt.kind is not PromptKind.TOOL_APPROVAL
         )
         if keep:
@@ -110,8 +112,15 @@ async def _restore_prompts(e: Engine) -> None:
 
 async def _crashed(e: Engine, task: Task) -> None:
     n = task.attempt
+    attempts = {a.number: a for a in await e.store.list_attempts(task.id)}
+    asked = e.humans.task_prompt(task.id)
+    if asked is not None:
+        e.humans.prompts.pop(asked.prompt_id, None)
+        if n in attempts and attempts[n].outcome is not _O.RUNNING:
+            await _finish_asking(e, task, asked)
+            return
+        await e.store.journal_delete(PROMPTS, asked.prompt_id)
     if n > 0:
-        attempts = {a.number: a for a in await e.store.list_attempts(task.id)}
         if n not in attempts:
             await e.store.start_attempt(task.id, n)  # crashed before it was opened: count it
         if n not in attempts or attempts[n].outcome is _O.RUNNING:
@@ -128,6 +137,26 @@ async def _crashed(e: Engine, task: Task) -> None:
         log.info("recovering task %d: %s", task.id, exc)
         return
     await e.phoenix.after_failure(failed)
+
+
+async def _finish_asking(e: Engine, task: Task, prompt: HumanPrompt) -> None:
+    """The attempt had ended and its question was recorded: put the task in front of a human."""
+    e.humans.prompts[prompt.prompt_id] = prompt
+    holder = task.lease.holder if task.lease else None
+    try:
+        task = await e.store.transition(
+            task.id,
+            expected=_S.ACTIVE,
+            to=_S.WAITING_HUMAN,
+            holder=holder,
+            reason=prompt.reason,
+            event_data={"kind": prompt.kind.value, "promptId": prompt.prompt_id},
+        )
+    except (ConflictError, InvalidTransitionError) as exc:
+        log.info("recovering task %d: %s", task.id, exc)
+        await e.humans.close(prompt, "engine", A.ABANDON)
+        return
+    await e.humans.announce(prompt, task)
 
 
 async def _requalify(e: Engine, run: Run, task: Task) -> None:

@@ -1,0 +1,193 @@
+"""The engine in a real daemon, driven over the protocol with the real agents and the
+scripted model (the demo scenario): the whole lifecycle with a human answering from two
+clients, and SIGKILL at engine failpoints followed by a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bosun.cli.demo_command import OBJECTIVE, make_sample_repo
+from bosun.client import Client, RpcError
+from bosun.engine import points
+from bosun.server.launcher import start_daemon_process
+from bosun.workspace import Workspace
+
+RUN_TIMEOUT = 120
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "sample"
+    path.mkdir()
+    make_sample_repo(path)
+    return path
+
+
+class Daemon:
+    """A daemon subprocess the test owns."""
+
+    def __init__(self, repo: Path) -> None:
+        self.ws = Workspace(repo)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc, _ = start_daemon_process(self.ws, [], detach=True)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=60)
+
+
+@pytest.fixture
+def daemon(repo: Path) -> Iterator[Daemon]:
+    d = Daemon(repo)
+    yield d
+    d.stop()
+
+
+@contextlib.asynccontextmanager
+async def client(d: Daemon) -> AsyncIterator[Client]:
+    c = await Client.connect(d.ws.socket_path, options={"richPrompts": True})
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+async def answer_prompts_until_done(c: Client, run_id: int) -> dict[str, Any]:
+    """Answer every prompt the way the demo does, until the run ends."""
+    while True:
+        run = (await c.request("bosun/getRun", {"runId": run_id}))["run"]
+        if run["state"] in ("completed", "failed", "cancelled"):
+            return run
+        queue = (await c.request("bosun/humanQueue", {"runId": run_id}))["prompts"]
+        for prompt in queue:
+            action = "approve" if prompt["kind"] == "tool_approval" else "retry"
+            with contextlib.suppress(RpcError):
+                await c.request(
+                    "bosun/resolveTask",
+                    {"promptId": prompt["promptId"], "action": action, "guidance": "plain code"},
+                )
+        method, _ = await asyncio.wait_for(c.notifications.get(), RUN_TIMEOUT)
+        del method  # any notification means something moved: look again
+
+
+async def test_lifecycle_over_the_protocol_first_answer_wins(daemon: Daemon) -> None:
+    daemon.start()
+    async with client(daemon) as alice, client(daemon) as bob:
+        run = (await alice.request("bosun/createRun", {"objective": OBJECTIVE}))["run"]
+        assert run["state"] == "running"
+        prompt = None
+        while prompt is None:
+            method, params = await asyncio.wait_for(alice.notifications.get(), RUN_TIMEOUT)
+            if method == "bosun/humanPrompt":
+                prompt = params["prompt"]
+        assert prompt["kind"] == "ask_human" and "README" in prompt["reason"]
+        queue = (await bob.request("bosun/humanQueue", {}))["prompts"]
+        assert [p["promptId"] for p in queue] == [prompt["promptId"]]
+        answered = await alice.request(
+            "bosun/resolveTask",
+            {
+                "promptId": prompt["promptId"],
+                "action": "retry",
+                "guidance": "plain code",
+                "by": "alice",
+            },
+        )
+        assert answered["task"]["state"] in ("ready", "active")
+        with pytest.raises(RpcError) as late:
+            await bob.request(
+                "bosun/resolveTask", {"promptId": prompt["promptId"], "action": "abandon"}
+            )
+        assert "alice" in late.value.message
+        resolved = None
+        while resolved is None:
+            method, params = await asyncio.wait_for(bob.notifications.get(), RUN_TIMEOUT)
+            if method == "bosun/promptResolved":
+                resolved = params
+        assert resolved["by"] == "alice" and resolved["action"] == "retry"
+        final = await answer_prompts_until_done(alice, run["id"])
+        assert final["state"] == "completed", final
+        tasks = (await alice.request("bosun/getRun", {"runId": run["id"]}))["tasks"]
+        assert {t["state"] for t in tasks} == {"complete"}
+
+
+async def test_pause_resume_and_cancel_over_the_protocol(daemon: Daemon) -> None:
+    daemon.start()
+    async with client(daemon) as c:
+        run = (await c.request("bosun/createRun", {"objective": OBJECTIVE}))["run"]
+        paused = (await c.request("bosun/pauseRun", {"runId": run["id"]}))["run"]
+        assert paused["state"] == "paused"
+        with pytest.raises(RpcError):
+            await c.request("bosun/pauseRun", {"runId": run["id"]})
+        resumed = (await c.request("bosun/resumeRun", {"runId": run["id"]}))["run"]
+        assert resumed["state"] == "running"
+        planner = await c.request("bosun/replan", {"runId": run["id"], "guidance": "also X"})
+        assert planner["task"]["profile"] == "planner"
+        cancelled = (await c.request("bosun/cancelRun", {"runId": run["id"]}))["run"]
+        assert cancelled["state"] == "cancelled"
+        tasks = (await c.request("bosun/getRun", {"runId": run["id"]}))["tasks"]
+        assert {t["state"] for t in tasks} == {"abandoned"}
+        for task in tasks:
+            attempts = (await c.request("bosun/getTask", {"taskId": task["id"]}))["attempts"]
+            assert all(a["outcome"] != "running" for a in attempts)
+
+
+CRASH_POINTS = [
+    points.TASK_LEASED,
+    points.QA_JUDGED,
+    points.MERGE_DONE,
+    points.PHOENIX_REQUEUED,
+    points.HUMAN_ASKED,
+    points.RUN_LANDING,
+]
+
+
+@pytest.mark.parametrize("failpoint", CRASH_POINTS)
+async def test_sigkill_at_an_engine_failpoint_then_restart_completes_the_run(
+    daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failpoint: str
+) -> None:
+    hit = tmp_path / "hit"
+    monkeypatch.setenv("BOSUN_FAILPOINTS", failpoint)
+    monkeypatch.setenv("BOSUN_FAILPOINTS_HIT", str(hit))
+    daemon.start()
+    async with client(daemon) as c:
+        run = (await c.request("bosun/createRun", {"objective": OBJECTIVE}))["run"]
+        with contextlib.suppress(Exception):
+            await answer_prompts_until_done(c, run["id"])
+    assert daemon.proc is not None
+    assert await asyncio.to_thread(daemon.proc.wait, RUN_TIMEOUT) == -signal.SIGKILL
+    assert hit.read_text().split() == [failpoint]
+    monkeypatch.delenv("BOSUN_FAILPOINTS")
+    daemon.start()
+    async with client(daemon) as c:
+        final = await answer_prompts_until_done(c, run["id"])
+        assert final["state"] == "completed", final
+        outcomes: list[str] = []
+        tasks = (await c.request("bosun/getRun", {"runId": run["id"]}))["tasks"]
+        for task in tasks:
+            detail = await c.request("bosun/getTask", {"taskId": task["id"]})
+            numbers = [a["number"] for a in detail["attempts"]]
+            # no lost attempt: numbered 1..n without gaps, all closed, n = the task's count
+            assert numbers == list(range(1, task["attempt"] + 1)), (task["key"], numbers)
+            assert all(a["outcome"] != "running" for a in detail["attempts"])
+            assert task["state"] == "complete"
+            outcomes += [a["outcome"] for a in detail["attempts"]]
+        if failpoint == points.TASK_LEASED:
+            # the attempt that was running when the daemon died is counted as crashed
+            assert "crashed" in outcomes
+        if failpoint == points.HUMAN_ASKED:
+            # the question asked just before the crash survived: answered, not retried blind
+            readme = next(t for t in tasks if t["key"] == "readme")
+            detail = await c.request("bosun/getTask", {"taskId": readme["id"]})
+            assert [a["outcome"] for a in detail["attempts"]] == ["interrupted", "qa_passed"]
