@@ -4,8 +4,9 @@
 
 Generated repositories are cached under bench/.out/ (50k files take a while to make).
 "Warm" acquisition takes a worktree from the pool (refilled in the background between
-tasks, as happens while agents work); "cold" has an empty pool and creates one with
-parallel checkout. Merge publish is merge-tree + commit-tree + journal + CAS update-ref
+tasks, as happens while agents work); "cold" bypasses the pool and creates one with
+parallel checkout. Rounds interleave plain, warm and cold so drifting load on a shared
+machine affects all three alike. Merge publish is merge-tree + commit-tree + journal + CAS update-ref
 + board record, for a one-file task onto a run branch.
 """
 
@@ -62,48 +63,52 @@ def _stats(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p95
 
 
-def plain_adds(repo: Path, rounds: int) -> list[float]:
-    """Seconds per `git worktree add -b` of the whole tree."""
-    samples = []
-    with tempfile.TemporaryDirectory(prefix="bench-plain-") as tmp:
-        for i in range(rounds):
-            path = Path(tmp) / f"wt{i}"
-            start = time.perf_counter()
-            _git(repo, "worktree", "add", "-q", "-b", f"bench-plain-{i}", str(path), "main")
-            samples.append(time.perf_counter() - start)
-            _git(repo, "worktree", "remove", "--force", str(path))
-            _git(repo, "branch", "-D", f"bench-plain-{i}")
-    return samples
+def plain_add(repo: Path, directory: Path, i: int) -> float:
+    """Seconds for one plain `git worktree add -b` of the whole tree (then removed)."""
+    path = directory / f"plain-{i}"
+    start = time.perf_counter()
+    _git(repo, "worktree", "add", "-q", "-b", f"bench-plain-{i}", str(path), "main")
+    took = time.perf_counter() - start
+    _git(repo, "worktree", "remove", "--force", str(path))
+    _git(repo, "branch", "-D", f"bench-plain-{i}")
+    return took
 
 
-async def bosun_acquisitions(repo: Path, rounds: int, pool: int) -> tuple[list[float], list[float]]:
-    """Seconds per acquire_worktree (warm pool when `pool` > 0), and merge publish times."""
-    acquire: list[float] = []
-    merges: list[float] = []
+async def measure(repo: Path, rounds: int) -> dict[str, list[float]]:
+    """Interleaved rounds (the machine is shared, so load drifts): a plain add, a warm
+    acquisition (pool of 1, refilled between rounds), a cold one (pool bypassed), and the
+    merge publish of a one-file task."""
+    times: dict[str, list[float]] = {"plain": [], "warm": [], "cold": [], "merge": []}
     with tempfile.TemporaryDirectory(prefix="bench-board-") as tmp:
         store = await Store.open(Path(tmp) / "board.sqlite3", boot_id="bench")
-        git = GitService(Workspace(repo), GitSettings(warm_pool=pool), store)
+        git = GitService(Workspace(repo), GitSettings(warm_pool=1), store)
         await git.start()
         try:
             run = await git.start_run((await store.create_run("bench")).id)
             for i in range(rounds):
-                await git.worktrees.wait_warm()
-                (task,) = await store.create_tasks(run.id, [TaskSpec(key=f"t{i}", title="t")])
-                start = time.perf_counter()
-                task = await git.acquire_worktree(task.id)
-                acquire.append(time.perf_counter() - start)
-                (Path(task.worktree or "") / f"bench-{i}.txt").write_text(f"{i}\n")
-                await git.commit(task.id, 1, "bench change")
-                start = time.perf_counter()
-                outcome = await git.merge_task(task.id)
-                merges.append(time.perf_counter() - start)
-                assert outcome.status == "merged"
-                await git.release_task(task.id)
+                times["plain"].append(await asyncio.to_thread(plain_add, repo, OUT, i))
+                for kind in ("warm", "cold"):
+                    await git.worktrees.wait_warm()
+                    git.worktrees.pool_size = 1 if kind == "warm" else 0
+                    (task,) = await store.create_tasks(
+                        run.id, [TaskSpec(key=f"{kind}{i}", title="t")]
+                    )
+                    start = time.perf_counter()
+                    task = await git.acquire_worktree(task.id)
+                    times[kind].append(time.perf_counter() - start)
+                    git.worktrees.pool_size = 1
+                    (Path(task.worktree or "") / f"{kind}-{i}.txt").write_text(f"{i}\n")
+                    await git.commit(task.id, 1, "bench change")
+                    start = time.perf_counter()
+                    outcome = await git.merge_task(task.id)
+                    times["merge"].append(time.perf_counter() - start)
+                    assert outcome.status == "merged"
+                    await git.release_task(task.id)
         finally:
             await git.close()
             await store.close()
             _cleanup(repo)
-    return acquire, merges
+    return times
 
 
 def _cleanup(repo: Path) -> None:
@@ -121,19 +126,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(
         f"{'files':>6} {'plain p50/p95 (s)':>18} {'cold p50/p95':>14} {'warm p50/p95':>14} "
-        f"{'warm/plain':>10} {'merge p50/p95 (ms)':>18}"
+        f"{'cold/plain':>10} {'warm/plain':>10} {'merge p50/p95 (ms)':>18}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
         repo = generated_repo(size)
-        rounds = ROUNDS.get(size, 5)
-        plain = _stats(plain_adds(repo, rounds))
-        cold_acq, _ = asyncio.run(bosun_acquisitions(repo, rounds, pool=0))
-        warm_acq, merges = asyncio.run(bosun_acquisitions(repo, rounds, pool=2))
-        cold, warm, merge = _stats(cold_acq), _stats(warm_acq), _stats(merges)
+        times = asyncio.run(measure(repo, ROUNDS.get(size, 5)))
+        plain, cold = _stats(times["plain"]), _stats(times["cold"])
+        warm, merge = _stats(times["warm"]), _stats(times["merge"])
         print(
             f"{size:>6} {plain[0]:>8.3f}/{plain[1]:<8.3f} {cold[0]:>6.3f}/{cold[1]:<6.3f} "
-            f"{warm[0]:>6.3f}/{warm[1]:<6.3f} {warm[0] / plain[0]:>10.2f} "
-            f"{merge[0] * 1000:>8.1f}/{merge[1] * 1000:<8.1f}",
+            f"{warm[0]:>6.3f}/{warm[1]:<6.3f} {cold[0] / plain[0]:>10.2f} "
+            f"{warm[0] / plain[0]:>10.2f} {merge[0] * 1000:>8.1f}/{merge[1] * 1000:<8.1f}",
             flush=True,
         )
 

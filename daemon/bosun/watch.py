@@ -87,6 +87,7 @@ class WorkspaceWatcher:
         self.recheck_s = recheck_s
         self._stop = asyncio.Event()
         self._ready = asyncio.Event()
+        self._checking = asyncio.Lock()  # one check at a time: a move is reported once
         self._task: asyncio.Task[None] | None = None
         self._config_text: bytes | None = None
 
@@ -182,6 +183,10 @@ class WorkspaceWatcher:
 
     async def check_base_branches(self) -> list[int]:
         """Report every active run whose base branch moved since last seen; their ids."""
+        async with self._checking:
+            return await self._check_bases()
+
+    async def _check_bases(self) -> list[int]:
         moved: list[int] = []
         for run in await self.store.list_runs(limit=1000):
             if run.state not in ACTIVE_RUNS or not run.base_branch or not run.base_commit:

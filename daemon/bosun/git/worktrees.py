@@ -134,7 +134,7 @@ class Worktrees:
     # --- warm pool ------------------------------------------------------------
 
     def _take_pooled(self) -> Path | None:
-        while self._pool:
+        while self._pool and self.pool_size > 0:
             candidate = self._pool.pop()
             if (candidate / ".git").exists():
                 return candidate
