@@ -137,7 +137,10 @@ async def test_pause_resume_and_cancel_over_the_protocol(daemon: Daemon) -> None
         cancelled = (await c.request("bosun/cancelRun", {"runId": run["id"]}))["run"]
         assert cancelled["state"] == "cancelled"
         tasks = (await c.request("bosun/getRun", {"runId": run["id"]}))["tasks"]
-        assert {t["state"] for t in tasks} == {"abandoned"}
+        # the director may have finished first; everything else was abandoned
+        assert {t["state"] for t in tasks} <= {"abandoned", "complete"}
+        replan = next(t for t in tasks if t["key"] == "replan-1")
+        assert replan["state"] == "abandoned"
         for task in tasks:
             attempts = (await c.request("bosun/getTask", {"taskId": task["id"]}))["attempts"]
             assert all(a["outcome"] != "running" for a in attempts)
