@@ -69,6 +69,7 @@ async function main() {
   let server;
   let browser;
   const checks = [];
+  let page;
   try {
     server = await startGroup(
       node,
@@ -76,11 +77,20 @@ async function main() {
       { env: world.env, logFile: d('code-server.log'), ready: /HTTP server listening on/ },
     );
     browser = await launchChromium(envFile, world.env);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+    page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(world.ws)}`);
     await page.locator('.monaco-workbench').waitFor({ timeout: STEP_TIMEOUT_MS });
     await page.locator('.activitybar [aria-label^="Bosun"]').first().click({ timeout: STEP_TIMEOUT_MS });
     await page.locator('.pane-header', { hasText: 'Runs' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    // Widen the side bar so rows are not cut short in the pictures.
+    const sash = await page.locator('.part.sidebar').boundingBox();
+    if (sash) {
+      const x = sash.x + sash.width + 2;
+      await page.mouse.move(x, sash.y + 300);
+      await page.mouse.down();
+      await page.mouse.move(x + 180, sash.y + 300, { steps: 5 });
+      await page.mouse.up();
+    }
     await page.locator('.statusbar-item', { hasText: 'Bosun' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
 
     await startObjectiveFromPalette(page, OBJECTIVE);
@@ -90,12 +100,30 @@ async function main() {
     await page.locator('.statusbar-item', { hasText: /Bosun #\d+/ }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
     checks.push('the status bar names the active run');
 
-    await row.hover();
-    // Let the hover tooltip settle on the row before capturing it.
-    await page.locator('.monaco-hover, .workbench-hover', { hasText: 'Run #' }).first().waitFor({ timeout: STEP_TIMEOUT_MS }).catch(() => undefined);
+    // Under the offline scripted model the director soon asks a human: a prompt.
+    const needsYou = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Needs You' }) });
+    await needsYou.locator('.monaco-list-row').first().waitFor({ timeout: 60_000 });
+    checks.push('the prompt is listed under Needs you');
     mkdirSync(opts.out, { recursive: true });
+    const toast = page.locator('.notification-toast', { hasText: 'needs you' }).first();
+    await toast.waitFor({ timeout: STEP_TIMEOUT_MS });
+    checks.push('the prompt pops up as a notification with its answers');
+    await toast.screenshot({ path: join(opts.out, 'prompt.png') });
+    checks.push(`screenshot ${join(opts.out, 'prompt.png')}`);
+    await page.keyboard.press('Escape');
+    await page.locator('.notification-toast').first().waitFor({ state: 'detached', timeout: 5000 }).catch(() => undefined);
+    const taskRow = page.locator('.monaco-list-row', { hasText: 'Design and plan' }).first();
+    await taskRow.hover();
+    // Let the task's tooltip (criteria, reason) open before the picture.
+    await page.locator('.monaco-hover, .workbench-hover', { hasText: 'Acceptance criteria' }).first().waitFor({ timeout: STEP_TIMEOUT_MS }).catch(() => undefined);
     await page.screenshot({ path: join(opts.out, 'sidebar.png') });
     checks.push(`screenshot ${join(opts.out, 'sidebar.png')}`);
+  } catch (err) {
+    // A picture of the failure says more than the locator that timed out.
+    await page?.screenshot({ path: d('failure.png') }).catch(() => undefined);
+    opts.keep = true;
+    console.error(`failure screenshot: ${d('failure.png')}`);
+    throw err;
   } finally {
     await browser?.close().catch(() => undefined);
     await killGroup(server);

@@ -195,6 +195,16 @@ export class Daemon implements vscode.Disposable {
       },
     };
     const client = new BosunLanguageClient('bosun', 'Bosun', () => this.spawnDaemon(launch), clientOptions);
+    // The status bar and tree already show run progress; the daemon's work-done progress
+    // (meant for plain LSP editors) would show it twice.
+    client.registerFeature({
+      fillClientCapabilities: (capabilities) => {
+        if (capabilities.window) capabilities.window.workDoneProgress = false;
+      },
+      initialize: () => undefined,
+      getState: () => ({ kind: 'static' }),
+      clear: () => undefined,
+    });
     for (const [method, handler] of this.handlers) client.onNotification(method, handler);
     client.onDidChangeState((e) => {
       if (this.client !== client) return;

@@ -6,7 +6,7 @@ import { ApiKeys } from './apiKeys';
 import { answer, registerCommands, windowUi, type Ui } from './commands';
 import { Daemon } from './daemon';
 import { describeError, protocolProblem } from './logic/errors';
-import { PromptQueue, actionSpec } from './logic/prompts';
+import { PromptQueue, actionSpec, headline } from './logic/prompts';
 import { RunCache } from './logic/runCache';
 import { needsYouTree, runsTree, type NodeModel } from './logic/runTree';
 import { RESTART_KEYS, readSettings, type BosunSettings } from './logic/settings';
@@ -38,8 +38,8 @@ function settings(): BosunSettings {
 
 /** A notification with the prompt's answers as buttons; answering works from any client. */
 function announce(prompt: HumanPrompt, title: string, onAnswer: (action: HumanPrompt['options'][number]) => void): void {
-  const labels = prompt.options.map((o) => actionSpec(o).label);
-  void vscode.window.showWarningMessage(`Bosun: "${title}" needs you: ${prompt.reason}`, ...labels, 'Show').then((picked) => {
+  const labels = prompt.options.map((o) => actionSpec(o).short);
+  void vscode.window.showWarningMessage(`Bosun: "${title}" needs you: ${headline(prompt.reason)}`, ...labels, 'Show').then((picked) => {
     if (picked === 'Show') void vscode.commands.executeCommand('bosun.needsYou.focus');
     const action = prompt.options[labels.indexOf(picked ?? '')];
     if (action) onAnswer(action);

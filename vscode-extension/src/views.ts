@@ -6,8 +6,10 @@ import type { NodeModel } from './logic/runTree';
 
 /** Turn one plain row into a VS Code tree item. */
 export function treeItem(node: NodeModel, expanded: boolean): vscode.TreeItem {
+  // A run always folds: VS Code keeps the first state it saw for an id, so a run drawn
+  // before its tasks existed would otherwise never open.
   const collapsible =
-    node.children.length === 0
+    node.children.length === 0 && node.kind !== 'run'
       ? vscode.TreeItemCollapsibleState.None
       : expanded
         ? vscode.TreeItemCollapsibleState.Expanded

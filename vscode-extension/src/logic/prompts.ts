@@ -5,6 +5,8 @@ import type { HumanPrompt, PromptKind, PromptResolved, ResolveAction, ResolveTas
 /** How an answer is offered, and what text it needs from the person. */
 export interface ActionSpec {
   readonly label: string;
+  /** For a notification button, where space is short. */
+  readonly short: string;
   readonly detail: string;
   /** The input box prompt when the action needs words; undefined when it does not. */
   readonly ask: string | undefined;
@@ -13,11 +15,11 @@ export interface ActionSpec {
 }
 
 export const ACTIONS: Readonly<Record<ResolveAction, ActionSpec>> = {
-  retry: { label: 'Retry with guidance…', detail: 'Another attempt, with your instructions added', ask: 'Guidance for the next attempt (may be empty)', required: false },
-  abandon: { label: 'Abandon', detail: 'Give up on this task; its dependents will wait for you', ask: undefined, required: false },
-  spawn: { label: 'Spawn a replacement…', detail: 'A new task takes over its dependents', ask: 'What the replacement task should do', required: true },
-  approve: { label: 'Approve', detail: 'Allow this once', ask: undefined, required: false },
-  deny: { label: 'Deny…', detail: 'Refuse; the agent is told why', ask: 'Why (told to the agent; may be empty)', required: false },
+  retry: { label: 'Retry with guidance…', short: 'Retry…', detail: 'Another attempt, with your instructions added', ask: 'Guidance for the next attempt (may be empty)', required: false },
+  abandon: { label: 'Abandon', short: 'Abandon', detail: 'Give up on this task; its dependents will wait for you', ask: undefined, required: false },
+  spawn: { label: 'Spawn a replacement…', short: 'Replace…', detail: 'A new task takes over its dependents', ask: 'What the replacement task should do', required: true },
+  approve: { label: 'Approve', short: 'Approve', detail: 'Allow this once', ask: undefined, required: false },
+  deny: { label: 'Deny…', short: 'Deny…', detail: 'Refuse; the agent is told why', ask: 'Why (told to the agent; may be empty)', required: false },
 };
 
 export const PROMPT_KINDS: Readonly<Record<PromptKind, { label: string; icon: string }>> = {
@@ -39,7 +41,7 @@ export function promptKind(kind: string): { label: string; icon: string } {
 
 /** Action spec, tolerant of actions this client does not know. */
 export function actionSpec(action: string): ActionSpec {
-  return (ACTIONS as Partial<Record<string, ActionSpec>>)[action] ?? { label: action, detail: '', ask: undefined, required: false };
+  return (ACTIONS as Partial<Record<string, ActionSpec>>)[action] ?? { label: action, short: action, detail: '', ask: undefined, required: false };
 }
 
 /** The resolveTask params answering `prompt` with `action` and optional words. */
@@ -116,11 +118,21 @@ export class PromptQueue {
 
 /** Markdown explaining a prompt: why, and for a tool approval what the tool would do. */
 export function promptTooltip(prompt: HumanPrompt, task: Task | undefined): string {
-  const parts = [`**${task?.title ?? `Run #${prompt.runId}`}** — ${promptKind(prompt.kind).label}`, prompt.reason];
+  const parts = [`**${task?.title ?? `Run #${prompt.runId}`}** — ${promptKind(prompt.kind).label}`, hardBreaks(prompt.reason)];
   if (prompt.approval) {
     const args = JSON.stringify(prompt.approval.arguments ?? {}, null, 2);
     parts.push(`Tool \`${prompt.approval.tool}\`${prompt.approval.rule ? ` (rule \`${prompt.approval.rule}\`)` : ''}\n\n\`\`\`json\n${args}\n\`\`\``);
   }
   parts.push(`Answers: ${prompt.options.map((o) => actionSpec(o).label).join(', ')}`);
   return parts.join('\n\n');
+}
+
+/** Keep the daemon's line breaks in Markdown (a lone newline would join the lines). */
+export function hardBreaks(text: string): string {
+  return text.replace(/\n/g, '  \n');
+}
+
+/** The first line of a reason, for places with room for one. */
+export function headline(text: string): string {
+  return text.split('\n', 1)[0]?.trim() ?? '';
 }

@@ -2,7 +2,7 @@
 
 import type { HumanPrompt, Run, Task } from '../protocol';
 import { formatAttempt, formatCost, joinParts, progress } from './format';
-import { promptKind, promptTooltip } from './prompts';
+import { hardBreaks, headline, promptKind, promptTooltip } from './prompts';
 import { runStyle, taskState, taskStyle } from './stateStyle';
 
 /** One row of a tree, independent of the VS Code API. */
@@ -72,7 +72,7 @@ export function taskTooltip(task: Task): string {
     });
     parts.push(`**Acceptance criteria**\n\n${lines.join('\n')}`);
   }
-  if (task.reason) parts.push(`**Why:** ${task.reason}`);
+  if (task.reason) parts.push(`**Why:** ${hardBreaks(task.reason)}`);
   return parts.join('\n\n');
 }
 
@@ -134,7 +134,7 @@ export function runNode(run: Run, tasks: readonly Task[]): NodeModel {
   const { done, total } = progress(tasks);
   const tooltip = [`**Run #${run.id}** — ${style.label}`, run.objective];
   if (run.runBranch) tooltip.push(`Branch \`${run.runBranch}\``);
-  if (run.reason) tooltip.push(`**Why:** ${run.reason}`);
+  if (run.reason) tooltip.push(`**Why:** ${hardBreaks(run.reason)}`);
   return {
     id: `run:${run.id}`,
     kind: 'run',
@@ -188,7 +188,7 @@ export function needsYouTree(prompts: readonly HumanPrompt[], runs: readonly Run
     ...rows,
     ...waiting.map((t) => {
       const node = taskNode(t, new Map());
-      return { ...node, id: `needs:${t.id}`, description: joinParts([`run #${t.runId}`, t.reason ?? '']) };
+      return { ...node, id: `needs:${t.id}`, description: joinParts([`run #${t.runId}`, t.reason ? headline(t.reason) : '']) };
     }),
   ];
 }

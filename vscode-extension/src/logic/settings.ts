@@ -107,6 +107,8 @@ export interface InitializationOptions {
   readonly client: { readonly name: string; readonly version: string };
   readonly settings: Record<string, unknown>;
   readonly apiKeys: Readonly<Record<string, string>>;
+  /** This client draws prompts itself: the daemon must not also ask through showMessageRequest. */
+  readonly richPrompts: true;
 }
 
 /** Build `initializationOptions` from settings and the stored API keys. */
@@ -121,5 +123,6 @@ export function initializationOptions(
     client: { name: 'bosun-vscode', version: clientVersion },
     settings: daemonSettings(s),
     apiKeys: { ...apiKeys },
+    richPrompts: true,
   };
 }

@@ -77,6 +77,7 @@ test('initializationOptions carries the protocol version, settings and API keys'
     client: { name: 'bosun-vscode', version: '9.9.9' },
     settings: { engine: { workers: 2 } },
     apiKeys: { openai: 'sk-test' },
+    richPrompts: true,
   });
 });
 
