@@ -73,14 +73,19 @@ class AttemptDriver:
             )
         except (ConflictError, InvalidTransitionError):
             return  # someone moved it first (cancel, edit): nothing to do
-        points.failpoint(points.TASK_LEASED)
-        await e.store.start_attempt(task_id, n)
-        points.failpoint(points.ATTEMPT_STARTED)
+        # The handle is registered before the next await, so cancel and interrupt always
+        # find a leased task's attempt and stop it instead of moving the task under it.
         now = e.loop_time()
         handle = ActiveAttempt(task_id, run.id, n, holder, started=now, last_activity=now)
         handle.free_slot = free_slot
         e.active[task_id] = handle
         try:
+            points.failpoint(points.TASK_LEASED)
+            await e.store.start_attempt(task_id, n)
+            points.failpoint(points.ATTEMPT_STARTED)
+            live = e.runs.get(run.id)
+            if live is None or live.state is RunState.CANCELLED:
+                handle.stop("cancel", "the run was cancelled")
             report = await self._attempt(run, task, handle)
             await self._conclude(run, task, handle, report)
         finally:
@@ -169,6 +174,8 @@ class AttemptDriver:
             )
             if moved is not None:
                 await e.merging.after_finish(run, moved, handle, report)
+            else:  # the task was moved under us (cancelled): close the attempt anyway
+                await self.finish(task.id, handle.number, report, _O.INTERRUPTED)
             return
         await self.finish(task.id, handle.number, report, report.outcome)
         if report.outcome is _O.BUDGET_EXCEEDED:

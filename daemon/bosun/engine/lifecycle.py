@@ -10,6 +10,7 @@ still move, or a human prompt is open.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,7 @@ from bosun.errors import (
 )
 
 if TYPE_CHECKING:
-    from bosun.engine.core import Engine
+    from bosun.engine.core import ActiveAttempt, Engine
 
 log = logging.getLogger(__name__)
 _R = RunState
@@ -178,30 +179,40 @@ class Lifecycle:
         await e.humans.close_run(run_id)
         handles = []
         for task in await e.store.list_tasks(run_id):
-            handle = e.active.get(task.id)
-            if handle is not None:
-                handle.stop("cancel", why)
-                e.humans.withdraw_approvals(task.id)
-                handles.append(handle)
-            elif task.state not in TERMINAL:
-                await self._abandon_quietly(task, why)
+            if task.state not in TERMINAL or task.id in e.active:
+                handle = await self._abandon_quietly(task, why)
+                if handle is not None:
+                    handles.append(handle)
         for handle in handles:
             await handle.finished.wait()
         e.runs.pop(run_id, None)
         e.graph.forget_run(run_id)
         return await e.store.get_run(run_id)
 
-    async def _abandon_quietly(self, task: Task, reason: str) -> None:
-        for _ in range(3):
+    async def _abandon_quietly(self, task: Task, reason: str) -> ActiveAttempt | None:
+        """Abandon a task, or stop its attempt (whose driver abandons it); no cascade."""
+        e = self.engine
+        for _ in range(5):
+            handle = e.active.get(task.id)
+            if handle is not None:
+                handle.stop("cancel", reason)
+                e.humans.withdraw_approvals(task.id)
+                return handle
+            if task.state in TERMINAL:
+                return None
+            if task.state is TaskState.ACTIVE and task.lease and task.lease.boot_id == e.boot_id:
+                # Our driver holds the lease and registers its handle as soon as it runs.
+                await asyncio.sleep(0)
+                task = await e.store.get_task(task.id)
+                continue
             try:
-                await self.engine.store.transition(
+                await e.store.transition(
                     task.id, expected=task.state, to=TaskState.ABANDONED, reason=reason
                 )
-                return
+                return None
             except (ConflictError, InvalidTransitionError):
-                task = await self.engine.store.get_task(task.id)
-                if task.state in TERMINAL:
-                    return
+                task = await e.store.get_task(task.id)  # a driver took it: look again
+        return None
 
     async def pause(self, run_id: int) -> Run:
         """Start no new attempts (running ones finish)."""

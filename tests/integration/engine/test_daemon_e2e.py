@@ -143,7 +143,7 @@ async def test_pause_resume_and_cancel_over_the_protocol(daemon: Daemon) -> None
         assert replan["state"] == "abandoned"
         for task in tasks:
             attempts = (await c.request("bosun/getTask", {"taskId": task["id"]}))["attempts"]
-            assert all(a["outcome"] != "running" for a in attempts)
+            assert all(a["outcome"] != "running" for a in attempts), (task, attempts)
 
 
 CRASH_POINTS = [
