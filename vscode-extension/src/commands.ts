@@ -8,6 +8,7 @@ import { describeError } from './logic/errors';
 import { createRunParams, optionItems, validateObjective, type OptionItem } from './logic/objective';
 import { actionSpec, resolveParams } from './logic/prompts';
 import type { PromptQueue } from './logic/prompts';
+import type { Reviews } from './review';
 import type { RunCache } from './logic/runCache';
 import type { BosunSettings } from './logic/settings';
 import { isRunFinished, taskState } from './logic/stateStyle';
@@ -36,6 +37,7 @@ export interface CommandDeps {
   readonly keys: ApiKeys;
   readonly output: vscode.OutputChannel;
   readonly queue: PromptQueue;
+  readonly reviews: Reviews;
   settings(): BosunSettings;
   ui(): Ui;
 }
@@ -274,7 +276,10 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       d.output.show(true);
     },
     'bosun.restartDaemon': () => d.daemon.restart(),
-    'bosun.reviewTask': notYet('Review before merge'),
+    'bosun.reviewTask': async (target: Target) => {
+      const task = await pickTask(d, target, ['awaiting_review', 'awaiting_qa', 'active', 'failed', 'waiting_human']);
+      if (task) await d.reviews.start(task.id, task.title);
+    },
     'bosun.showGraph': notYet('The task graph'),
   };
   return Object.entries(table).map(([id, fn]) => vscode.commands.registerCommand(id, fn));

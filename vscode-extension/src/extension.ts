@@ -16,6 +16,7 @@ import { RunSync } from './logic/sync';
 import { PROTOCOL_VERSION, type HumanPrompt, type Task } from './protocol';
 import { StatusBar } from './statusBar';
 import { TRANSCRIPT_SCHEME, TranscriptProvider, transcriptUri } from './transcript';
+import { Reviews } from './review';
 import { NodeTree } from './views';
 
 /** What `activate` returns: for the end-to-end suite and other extensions. */
@@ -27,6 +28,7 @@ export interface BosunApi {
   needsYouRows(): readonly NodeModel[];
   status(): StatusModel;
   readonly queue: PromptQueue;
+  readonly reviews: Reviews;
   /** Replace the UI commands use (the suite answers it); undefined restores VS Code's. */
   setUi(ui: Ui | undefined): void;
 }
@@ -58,8 +60,9 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
   });
   const transcripts = new TranscriptProvider(daemon, cache);
   const queue = new PromptQueue();
+  const reviews = new Reviews(daemon);
   let ui: Ui = windowUi;
-  const deps = { daemon, cache, sync, keys, output, queue, settings, ui: () => ui };
+  const deps = { daemon, cache, sync, keys, output, queue, reviews, settings, ui: () => ui };
 
   daemon.onNotification('bosun/runChanged', (n) => {
     sync.onRunChanged(n);
@@ -157,6 +160,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
       await vscode.window.showTextDocument(doc, { preview: true });
     }),
     ...registerCommands(deps),
+    ...reviews.register(() => vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('bosun')) return;
       if (RESTART_KEYS.some((k) => e.affectsConfiguration(k))) void daemon.restart();
@@ -180,6 +184,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     needsYouRows: () => needsYou.rows(),
     status: () => status.model,
     queue,
+    reviews,
     setUi: (u) => {
       ui = u ?? windowUi;
     },

@@ -67,17 +67,27 @@ export function parseUnifiedDiff(text: string): FileDiff[] {
   return files;
 }
 
+/** The parts of a hunk that locating it needs (the protocol's hunks have them optional). */
+export interface HunkPosition {
+  readonly newStart?: number;
+  readonly newLines?: number;
+  readonly lines?: readonly string[];
+}
+
 /** Index of the hunk covering 1-based line `line` of the new file, if any. */
-export function hunkAtNewLine(hunks: readonly Hunk[], line: number): number | undefined {
-  const i = hunks.findIndex((h) => line >= h.newStart && line < h.newStart + Math.max(h.newLines, 1));
+export function hunkAtNewLine(hunks: readonly HunkPosition[], line: number): number | undefined {
+  const i = hunks.findIndex((h) => {
+    const start = h.newStart ?? 0;
+    return line >= start && line < start + Math.max(h.newLines ?? 0, 1);
+  });
   return i < 0 ? undefined : i;
 }
 
 /** 0-based line of the new file where each hunk's first change is (for CodeLens). */
-export function hunkAnchors(hunks: readonly Hunk[]): number[] {
+export function hunkAnchors(hunks: readonly HunkPosition[]): number[] {
   return hunks.map((h) => {
-    let line = h.newStart;
-    for (const l of h.lines) {
+    let line = h.newStart ?? 1;
+    for (const l of h.lines ?? []) {
       if (l.startsWith('+') || l.startsWith('-')) break;
       if (l.startsWith(' ')) line++;
     }

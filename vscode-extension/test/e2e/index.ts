@@ -207,6 +207,47 @@ test('the transcript of the waiting task opens with its messages', async () => {
   await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
 });
 
+test('review opens the task diff from git objects with a lens per hunk', async () => {
+  const b = bosun();
+  const prompt = b.queue.all().find((p) => p.runId === created?.id);
+  const task = prompt?.taskId ? b.cache.task(prompt.taskId) : undefined;
+  assert(task?.worktree, 'no waiting task with a worktree');
+  // Stand in for the agent: commit a change on the task's branch in its worktree.
+  const wt = task.worktree;
+  writeFileSync(join(wt, 'README.md'), '# Sample project, reviewed\n\nA repository the end-to-end tests work on.\n');
+  writeFileSync(join(wt, 'NOTES.md'), 'written by the task\n');
+  await git(wt, 'add', '-A');
+  await git(wt, '-c', 'user.name=Agent', '-c', 'user.email=agent@bosun.invalid', 'commit', '-q', '-m', 'task work');
+  await vscode.commands.executeCommand('bosun.reviewTask', { taskId: task.id });
+  const review = b.reviews.state(task.id);
+  assert(review, 'no review opened');
+  assert(review.diff.files.map((f) => f.path).sort().join(',') === 'NOTES.md,README.md', `files ${review.diff.files.map((f) => f.path).join(',')}`);
+  const head = vscode.window.activeTextEditor?.document;
+  assert(head?.uri.scheme === 'bosun-git', `active editor is ${String(head?.uri.toString())}`);
+  const path = head.uri.path.replace(/^\//, '');
+  const expected = path === 'NOTES.md' ? 'written by the task\n' : '# Sample project, reviewed\n\nA repository the end-to-end tests work on.\n';
+  assert(head.getText() === expected, `head side of ${path}: ${JSON.stringify(head.getText())}`);
+  const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', head.uri);
+  const titles = lenses.map((l) => l.command?.title ?? '');
+  const hunks = review.file(path)?.hunks ?? [];
+  assert(titles.filter((t) => t === 'Approve hunk').length === hunks.length && hunks.length > 0, `lenses: ${titles.join(' | ')}`);
+  const first = hunks[0];
+  assert(first, 'no hunk');
+  await vscode.commands.executeCommand('bosun.review.decide', task.id, first.id, 'approve');
+  assert(review.tally().approved === 1, `tally ${JSON.stringify(review.tally())}`);
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+});
+
+/** Run git in `cwd`; rejects with git's stderr. */
+function git(cwd: string, ...args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('git', args, { cwd }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`git ${args.join(' ')}: ${stderr}`));
+      else resolve();
+    });
+  });
+}
+
 test('answering the prompt from VS Code settles the task everywhere', async () => {
   const b = bosun();
   const prompt = b.queue.all().find((p) => p.runId === created?.id);
