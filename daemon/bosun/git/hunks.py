@@ -25,6 +25,12 @@ _STATUS: dict[str, FileStatus] = {
 _CONTEXT = "-U3"
 
 
+def shown(text: str) -> str:
+    """Text fit for the wire: bytes that are not UTF-8 (kept through git as surrogate
+    escapes, so ids and patches stay exact) become U+FFFD for display only."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def hunk_id(path: str, header: str, lines: list[str]) -> str:
     """Stable id of a hunk: the same path, header and lines always give the same id."""
     digest = hashlib.sha256()
@@ -91,12 +97,17 @@ def _patch(cli: GitCli, root: Path, base: str, head: str, *extra: str) -> str:
 
 def read_diff(cli: GitCli, root: Path, base: str, head: str) -> list[FileDiff]:
     """The changes between two commits as files and hunks."""
+    return [diff for _, diff in _read(cli, root, base, head)]
+
+
+def _read(cli: GitCli, root: Path, base: str, head: str) -> list[tuple[str, FileDiff]]:
+    """Each changed file's raw path (exact bytes, for patches) with its diff."""
     names = split_z(cli.run(root, "diff", "--no-renames", "--name-status", "-z", base, head).stdout)
     entries = [(names[i], names[i + 1]) for i in range(0, len(names) - 1, 2)]
     blocks = _split_blocks(_patch(cli, root, base, head))
     if len(blocks) != len(entries):
         raise GitError(f"could not read the diff {base[:12]}..{head[:12]}: unexpected shape")
-    files: list[FileDiff] = []
+    files: list[tuple[str, FileDiff]] = []
     for (status, path), block in zip(entries, blocks, strict=True):
         old_mode, new_mode = _modes(block.header)
         binary = any(
@@ -109,16 +120,15 @@ def read_diff(cli: GitCli, root: Path, base: str, head: str) -> list[FileDiff]:
             kind = "binary" if binary else "mode"
             body = [index, f"{old_mode}->{new_mode}"]
             hunks = [Hunk(id=hunk_id(path, kind, body), header=kind, lines=[])]
-        files.append(
-            FileDiff(
-                path=path,
-                status=_STATUS.get(status[:1], "modified"),
-                binary=binary,
-                old_mode=old_mode,
-                new_mode=new_mode,
-                hunks=hunks,
-            )
+        diff = FileDiff(
+            path=shown(path),
+            status=_STATUS.get(status[:1], "modified"),
+            binary=binary,
+            old_mode=old_mode,
+            new_mode=new_mode,
+            hunks=hunks,
         )
+        files.append((path, diff))
     return files
 
 
@@ -127,12 +137,12 @@ def _hunk(path: str, header: str, lines: list[str]) -> Hunk:
     nums = [int(g) if g is not None else 1 for g in match.groups()] if match else [0, 0, 0, 0]
     return Hunk(
         id=hunk_id(path, header, lines),
-        header=header,
+        header=shown(header),
         old_start=nums[0],
         old_lines=nums[1],
         new_start=nums[2],
         new_lines=nums[3],
-        lines=lines,
+        lines=[shown(line) for line in lines],
     )
 
 
@@ -149,7 +159,8 @@ def build_selection(
     cli: GitCli, root: Path, base: str, head: str, approved: set[str], message: str
 ) -> Selection:
     """Commit base + exactly the approved hunks, in a private index (never the user's)."""
-    files = read_diff(cli, root, base, head)
+    read = _read(cli, root, base, head)
+    files = [diff for _, diff in read]
     known = {h.id for f in files for h in f.hunks}
     unknown = sorted(approved - known)
     if unknown:
@@ -159,18 +170,16 @@ def build_selection(
             data={"unknown": unknown},
         )
     patch = _patch(cli, root, base, head, "--binary")
-    blocks = dict(zip([f.path for f in files], _split_blocks(patch), strict=True))
     whole: list[str] = []
     partial: list[str] = []
-    for f in files:
+    for (path, f), block in zip(read, _split_blocks(patch), strict=True):
         chosen = [h for h in f.hunks if h.id in approved]
         if len(chosen) == len(f.hunks):
-            whole.append(f.path)
+            whole.append(path)
         elif chosen:
-            block = blocks[f.path]
             partial.append("\n".join(block.header))
             for header, lines in block.hunks:
-                if hunk_id(f.path, header, lines) in approved:
+                if hunk_id(path, header, lines) in approved:
                     partial.append("\n".join([header, *lines]))
     with tempfile.TemporaryDirectory(prefix="bosun-review-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}

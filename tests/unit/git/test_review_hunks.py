@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -122,3 +124,39 @@ async def test_clearing_a_selection_merges_the_whole_task_again(
     assert gitrun(service.root, "rev-parse", f"{outcome.run_head}^{{tree}}") == gitrun(
         service.root, "rev-parse", f"{task.head_commit}^{{tree}}"
     )
+
+
+async def test_non_utf8_files_are_shown_safely_and_merged_byte_exact(
+    service: GitService,
+    base_run: Run,
+    new_task: NewTask,
+    git_repo: Path,
+    gitrun: Callable[..., str],
+) -> None:
+    original = b"".join(b"caf\xe9 %d\n" % i for i in range(30))
+    name = b"l\xe9gacy.txt".decode("utf-8", "surrogateescape")
+    (git_repo / name).write_bytes(original)
+    gitrun(git_repo, "add", ".")
+    gitrun(git_repo, "commit", "-qm", "latin-1")
+    gitrun(git_repo, "update-ref", "refs/heads/bosun/run-1", "main")
+    task = await service.acquire_worktree((await new_task(base_run.id, "t")).id)
+    lines = original.splitlines(keepends=True)
+    lines[1], lines[25] = b"d\xe9but\n", b"fin \xff\n"
+    (Path(task.worktree or "") / name).write_bytes(b"".join(lines))
+    await service.commit(task.id, 1, "edit latin-1")
+    diff = await service.task_diff(task.id)
+    assert "\ufffd" in diff.model_dump_json()
+    (file,) = diff.files
+    assert file.path == "l\ufffdgacy.txt"
+    await service.select_hunks(task.id, [file.hunks[0].id])
+    outcome = await service.merge_task(task.id)
+    expected = original.splitlines(keepends=True)
+    expected[1] = b"d\xe9but\n"
+    merged = await asyncio.to_thread(
+        subprocess.run,
+        ["git", "cat-file", "blob", f"{outcome.run_head}:{name}"],
+        cwd=git_repo,
+        capture_output=True,
+        check=True,
+    )
+    assert merged.stdout == b"".join(expected)
