@@ -202,6 +202,13 @@ class GitService:
         if not task.worktree:
             raise InvalidStateError(f"task {task_id} has no worktree")
         path = Path(task.worktree)
+        on = await self.cli.arun(path, "symbolic-ref", "-q", "HEAD", check=False)
+        if on.stdout.strip() != "refs/heads/" + task_branch(task_id):
+            where = on.stdout.strip().removeprefix("refs/heads/") or "a detached HEAD"
+            raise GitError(
+                f"task {task_id}'s worktree is on {where}, not {task_branch(task_id)}; "
+                "nothing was committed (work must stay on the task branch)"
+            )
         await self.cli.arun(path, "add", "-A")
         staged = await self.cli.arun(path, "diff", "--cached", "--quiet", check=False)
         if staged.returncode == 0:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from bosun.board.store import Store
+from bosun.errors import GitError
 from bosun.git.service import GitService
 from bosun.git.settings import GitSettings
 from bosun.git.worktrees import parse_worktree_list
@@ -138,3 +140,15 @@ async def test_reset_starts_over_at_the_run_head_and_keeps_earlier_commits(
     assert (await service.gc()).removed_branches == []
     await finish_task(task.id, TaskState.ABANDONED)
     assert "refs/bosun/attempts/task-1/0" in (await service.gc()).removed_branches
+
+
+async def test_commit_refuses_a_worktree_that_left_its_branch(
+    service: GitService, run: Run, new_task: NewTask, gitrun: Callable[..., str]
+) -> None:
+    task = await service.acquire_worktree((await new_task(run.id, "a")).id)
+    path = Path(task.worktree or "")
+    gitrun(path, "switch", "-q", "-c", "elsewhere")
+    (path / "f.txt").write_text("work\n")
+    with pytest.raises(GitError, match="is on elsewhere, not bosun/task-1"):
+        await service.commit(task.id, 1, "lost?")
+    assert gitrun(path, "status", "--porcelain") == "?? f.txt"
