@@ -9,8 +9,8 @@ edit) is rolled back alone and the others still commit.
 Why whole batches run in the thread: aiosqlite hops between the event loop and its
 worker thread once per statement. A transition is five statements (savepoint, update,
 select, insert event, release) plus its share of BEGIN and COMMIT. Measured with
-bench/board_transitions.py on this 2-core machine, a hop costs 90–200 µs depending
-on load, while five statements shipped in one hop cost 20–30 µs each: per-statement
+bench/board_transitions.py on this 2-core machine, a hop costs 60–290 µs depending
+on load, while statements shipped five per hop cost 12–50 µs each: per-statement
 hops would spend more time switching threads than writing. So the writer hops once
 per batch, and every op is a plain function over the sqlite3 connection.
 """
