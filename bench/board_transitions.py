@@ -42,6 +42,7 @@ class Result:
     seconds: float
     latencies: list[float]
     transactions: int
+    cpu: float = 0.0  # process CPU seconds (all threads): robust to a busy machine
 
     @property
     def rate(self) -> float:
@@ -53,9 +54,11 @@ class Result:
 
     def line(self) -> str:
         per_tx = self.transitions / max(1, self.transactions)
+        cpu_us = self.cpu / max(1, self.transitions) * 1e6
         return (
             f"{self.name:<24} {self.rate:>7,.0f}/s  p50 {self.pct(0.5):6.2f} ms  "
-            f"p99 {self.pct(0.99):6.2f} ms  ({per_tx:.1f} transitions per commit)"
+            f"p99 {self.pct(0.99):6.2f} ms  ({per_tx:.1f} per commit, "
+            f"{cpu_us:.0f} µs CPU each)"
         )
 
 
@@ -111,6 +114,7 @@ async def measure(
             lat: list[float] = []
             before = store.transactions
             start = time.perf_counter()
+            cpu = time.process_time()
             deadline = start + seconds
             if rate is None:
                 jobs = [_closed(store, t.id, deadline, lat) for t in tasks]
@@ -122,7 +126,8 @@ async def measure(
                 ]
             counts = await asyncio.gather(*jobs)
             elapsed = time.perf_counter() - start
-            return Result(name, sum(counts), elapsed, lat, store.transactions - before)
+            used = time.process_time() - cpu
+            return Result(name, sum(counts), elapsed, lat, store.transactions - before, used)
         finally:
             await store.close()
 
@@ -196,6 +201,7 @@ async def interleaved(
             total.seconds += res.seconds
             total.latencies += res.latencies
             total.transactions += res.transactions
+            total.cpu += res.cpu
     return pooled
 
 
