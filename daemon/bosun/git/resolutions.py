@@ -100,20 +100,22 @@ class Resolutions:
         message = commit_message(
             f"resolve merge conflict ({', '.join(sides.files[:5])})", task, attempt
         )
-        commit = (
-            await self.cli.arun(
-                self.root,
-                "commit-tree",
-                tree,
-                "-p",
-                sides.ours,
-                "-p",
-                sides.theirs,
-                "-F",
-                "-",
-                input=message,
-            )
-        ).stdout.strip()
+        commit = await self._committed_before(path, sides, tree)
+        if commit is None:
+            commit = (
+                await self.cli.arun(
+                    self.root,
+                    "commit-tree",
+                    tree,
+                    "-p",
+                    sides.ours,
+                    "-p",
+                    sides.theirs,
+                    "-F",
+                    "-",
+                    input=message,
+                )
+            ).stdout.strip()
         # The worktree's index already holds `tree`: moving its branch leaves it clean.
         await self.cli.arun(path, "update-ref", "refs/heads/" + task_branch(merger_task_id), commit)
         await self.cli.arun(path, "merge", "--quit", check=False)
@@ -130,3 +132,13 @@ class Resolutions:
         if outcome.status != "conflict":
             await self.board.journal_delete(CONFLICT_JOURNAL, str(merger_task_id))
         return outcome
+
+    async def _committed_before(self, path: Path, sides: ConflictSides, tree: str) -> str | None:
+        """The resolution commit an interrupted publish already made for this very tree
+        (so publishing again merges it, rather than a second, identical resolution)."""
+        tip = await asyncio.to_thread(self.cli.rev, path, "HEAD")
+        if tip is None or tip == sides.ours:
+            return None
+        out = await self.cli.arun(self.root, "rev-list", "--parents", "-n", "1", tip)
+        same_tree = await asyncio.to_thread(self.cli.tree_of, self.root, tip) == tree
+        return tip if out.stdout.split()[1:] == [sides.ours, sides.theirs] and same_tree else None
