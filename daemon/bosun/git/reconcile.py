@@ -3,8 +3,9 @@ re-attach what it expects, remove what finished tasks left behind (after retenti
 
 Branches are only deleted when no committed work can be lost: a task branch is deleted
 when its task is finished (complete or abandoned) and past retention, or when its task is
-unknown to the board and its tip is contained in another branch. Anything else is kept
-and reported.
+unknown to the board and its tip is contained in another branch; a run branch when its
+run is over (completed, cancelled, failed) past retention, or unknown, and its tip is
+contained in another branch (e.g. landed). Anything else is kept and reported.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bosun_protocol.entities import Run, Task, TaskState
+from bosun_protocol.entities import Run, RunState, Task, TaskState
 from bosun_protocol.review import GcResult
 
 from bosun.git import points
@@ -35,6 +36,7 @@ from bosun.git.settings import GitSettings
 from bosun.git.worktrees import TASK_DIR_PREFIX, Worktrees
 
 FINISHED = {TaskState.COMPLETE, TaskState.ABANDONED}
+FINISHED_RUNS = {RunState.COMPLETED, RunState.CANCELLED, RunState.FAILED}
 
 
 class Reconciler:
@@ -74,7 +76,7 @@ class Reconciler:
             await asyncio.to_thread(self.worktrees.drop_pool_dirs)
         await self._worktrees(tasks, now, result, dry_run)
         await self._task_refs(tasks, now, result, dry_run)
-        await self._run_refs(runs, result, dry_run)
+        await self._run_refs(runs, now, result, dry_run)
         for key, _ in await self.board.journal_list(CONFLICT_JOURNAL):
             owner = tasks.get(int(key)) if key.isdigit() else None
             if owner is None or owner.state in FINISHED:
@@ -186,13 +188,24 @@ class Reconciler:
                 if not dry_run:
                     await self.cli.arun(self.root, "update-ref", "-d", ref, tip)
 
-    async def _contained_elsewhere(self, ref: str, tip: str) -> bool:
+    async def _contained_elsewhere(self, ref: str, tip: str, *, users_only: bool = False) -> bool:
+        """Whether another branch (with `users_only`, one outside bosun/) holds `tip`."""
         out = await self.cli.arun(
             self.root, "for-each-ref", "--contains", tip, "--format=%(refname)", "refs/heads/"
         )
-        return any(line and line != ref for line in out.stdout.splitlines())
+        others = [line for line in out.stdout.splitlines() if line and line != ref]
+        if users_only:
+            others = [line for line in others if not line.startswith("refs/heads/bosun/")]
+        return bool(others)
 
-    async def _run_refs(self, runs: dict[int, Run], result: GcResult, dry_run: bool) -> None:
+    def _run_over(self, run: Run, now: datetime) -> bool:
+        return run.state in FINISHED_RUNS and (
+            run.updated_at + timedelta(hours=self.settings.retention_hours) <= now
+        )
+
+    async def _run_refs(
+        self, runs: dict[int, Run], now: datetime, result: GcResult, dry_run: bool
+    ) -> None:
         branches = await asyncio.to_thread(
             refs_matching, self.cli, self.root, "refs/heads/" + RUN_PREFIX
         )
@@ -200,13 +213,15 @@ class Reconciler:
             name = ref[len("refs/heads/") :]
             run_id = id_after(name, RUN_PREFIX)
             run = runs.get(run_id) if run_id is not None else None
-            if run is None:
-                if await self._contained_elsewhere(ref, tip):
+            if run is None or self._run_over(run, now):
+                # Task branches go when their tasks end: only a user's branch keeps it safe.
+                if await self._contained_elsewhere(ref, tip, users_only=True):
                     result.removed_branches.append(name)
                     if not dry_run:
                         await self.cli.arun(self.root, "update-ref", "-d", ref, tip)
                 else:
-                    result.kept.append(f"{name}: unknown to the board and holds unmerged commits")
+                    why = "unknown to the board" if run is None else f"run {run.state.value}"
+                    result.kept.append(f"{name}: {why}, holds commits on no other branch")
                 continue
             if run.run_branch is None or run.head_commit != tip:
                 # A crash after git moved but before the board heard: git is the truth.
@@ -221,7 +236,12 @@ class Reconciler:
                     )
         for run in runs.values():
             recorded = run.run_branch
-            if recorded and "refs/heads/" + recorded not in branches and run.head_commit:
+            if (
+                recorded
+                and not self._run_over(run, now)
+                and "refs/heads/" + recorded not in branches
+                and run.head_commit
+            ):
                 result.repaired.append(f"run {run.id}: branch {recorded} recreated")
                 if not dry_run:
                     await self.cli.arun(

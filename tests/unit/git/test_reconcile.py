@@ -10,7 +10,7 @@ from bosun.board.store import Store
 from bosun.git.service import GitService
 from bosun.git.settings import GitSettings
 from bosun.workspace import Workspace
-from bosun_protocol.entities import Run, Task, TaskState
+from bosun_protocol.entities import Run, RunState, Task, TaskState
 
 NewTask = Callable[[int, str], Awaitable[Task]]
 Finish = Callable[[int, TaskState], Awaitable[Task]]
@@ -130,3 +130,27 @@ async def test_run_branch_the_board_knows_is_recreated(
     result = await service.gc()
     assert result.repaired == ["run 1: branch bosun/run-1 recreated"]
     assert gitrun(service.root, "rev-parse", "bosun/run-1") == run.head_commit
+
+
+async def test_run_branch_goes_once_the_run_is_over_and_landed(
+    service: GitService,
+    run: Run,
+    new_task: NewTask,
+    store: Store,
+    git_repo: Path,
+    gitrun: Callable[..., str],
+) -> None:
+    task = await _committed(service, (await new_task(run.id, "a")).id)
+    await service.merge_task(task.id)
+    cancelled = await service.start_run((await store.create_run("other")).id)
+    other = await _committed(service, (await new_task(cancelled.id, "b")).id)
+    await service.merge_task(other.id)
+    await store.update_run(cancelled.id, event="run.cancelled", state=RunState.CANCELLED)
+    assert (await service.land(run.id)).outcome == "landed"
+    await store.update_run(run.id, event="run.completed", state=RunState.COMPLETED)
+    result = await service.gc()
+    assert "bosun/run-1" in result.removed_branches
+    assert any(k.startswith("bosun/run-2: run cancelled") for k in result.kept)
+    assert _branches(gitrun, git_repo) >= {"bosun/run-2", "main"}
+    assert "bosun/run-1" not in _branches(gitrun, git_repo)
+    assert (await service.gc()).repaired == []  # not recreated from the board's record
