@@ -6,7 +6,7 @@
 //   node24 scripts/e2e/screenshots.mjs --env ENV_FILE --ext DIR --bosun PATH --vsix FILE --out DIR [--keep]
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { cleanupScratch, freePort, gitWorkspace, killGroup, launchChromium, readEnvFile, scratch, startGroup, sweep } from './harness.mjs';
@@ -27,14 +27,20 @@ function args() {
   return { ...out, bosun: resolve(out.bosun), vsix: resolve(out.vsix), out: resolve(out.out) };
 }
 
-/** Run the palette command `title`, answer its input box, accept its quick pick. */
-async function startObjectiveFromPalette(page, objective) {
+/** Open the command palette and run the command titled `title`. */
+async function runPaletteCommand(page, title) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-  await input.fill('>Bosun: Start an Objective');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Start an Objective' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^Bosun: /, '') }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
   await page.keyboard.press('Enter');
+}
+
+/** Start an objective through the palette: the command, its input box, its options. */
+async function startObjectiveFromPalette(page, objective) {
+  const input = page.locator('.quick-input-widget input');
+  await runPaletteCommand(page, 'Bosun: Start an Objective');
   // The objective input box replaces the palette.
   await page.locator('.quick-input-widget', { hasText: 'What should be done' }).waitFor({ timeout: STEP_TIMEOUT_MS });
   await input.fill(objective);
@@ -61,6 +67,7 @@ async function main() {
       'workbench.secondarySideBar.defaultVisibility': 'hidden',
       'chat.disableAIFeatures': true,
       'window.commandCenter': false,
+      'diffEditor.useInlineViewWhenSpaceIsLimited': false,
     }),
   );
   const common = ['--user-data-dir', d('user'), '--extensions-dir', d('exts')];
@@ -118,6 +125,29 @@ async function main() {
     await page.locator('.monaco-hover, .workbench-hover', { hasText: 'Acceptance criteria' }).first().waitFor({ timeout: STEP_TIMEOUT_MS }).catch(() => undefined);
     await page.screenshot({ path: join(opts.out, 'sidebar.png') });
     checks.push(`screenshot ${join(opts.out, 'sidebar.png')}`);
+
+    // Stand in for the agent: a change on the waiting task's branch, then review it.
+    const worktrees = join(world.ws, '.bosun', 'worktrees');
+    // The task's own worktree (the others are the daemon's warm pool).
+    const wt = readdirSync(worktrees).filter((n) => /^task-\d+$/.test(n)).map((n) => join(worktrees, n)).find((p) => existsSync(join(p, 'README.md')));
+    if (!wt) throw new Error(`no task worktree under ${worktrees}`);
+    writeFileSync(join(wt, 'README.md'), '# Sample project\n\nA repository the end-to-end tests work on.\n\n## Export\n\n`export --json` prints the records as JSON.\n');
+    const git = (...a) => execFileSync('git', a, { cwd: wt, stdio: 'pipe' });
+    git('add', '-A');
+    git('-c', 'user.name=Agent', '-c', 'user.email=agent@bosun.invalid', 'commit', '-q', '-m', 'Document --json');
+    await runPaletteCommand(page, 'Bosun: Review Changes');
+    await page.locator('.quick-input-widget', { hasText: 'Which task?' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    await page.keyboard.press('Enter');
+    await page.locator('.codelens-decoration', { hasText: 'Approve hunk' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    checks.push('Review Changes opens the task diff with a lens per hunk');
+    await page.locator('.codelens-decoration a', { hasText: 'Approve hunk' }).first().click();
+    await page.locator('.codelens-decoration', { hasText: '1 approved' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    checks.push('approving a hunk from its lens updates the tally');
+    // The diff needs the room more than the side bar does.
+    await runPaletteCommand(page, 'View: Toggle Primary Side Bar Visibility');
+    await page.locator('.part.sidebar').waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+    await page.screenshot({ path: join(opts.out, 'review.png') });
+    checks.push(`screenshot ${join(opts.out, 'review.png')}`);
   } catch (err) {
     // A picture of the failure says more than the locator that timed out.
     await page?.screenshot({ path: d('failure.png') }).catch(() => undefined);
