@@ -10,19 +10,40 @@ class GitSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # Worktrees checked out ahead of need, so acquiring one is a cheap switch.
-    warm_pool: int = Field(default=2, ge=0, le=32)
-    # Parallel checkout workers for `git worktree add` (0 = one per core).
-    checkout_workers: int = Field(default=0, ge=0, le=64)
-    # Hours a finished task's worktree and branch are kept before cleanup removes them.
-    retention_hours: float = Field(default=0.0, ge=0)
-    # Landing: "ff" fast-forwards only; "merge" makes a merge commit when the base moved;
-    # "never" always asks a human.
-    land_mode: Literal["ff", "merge", "never"] = "ff"
-    # Seconds any single git command may take before it is killed.
-    command_timeout_s: float = Field(default=120.0, gt=0)
-    # How many times a merge recomputes after losing the compare-and-swap to another merge.
-    merge_retries: int = Field(default=5, ge=1, le=100)
-    # Used for daemon commits when the repository has no identity configured.
-    author_name: str = "Bosun"
-    author_email: str = "bosun@localhost"
+    warm_pool: int = Field(
+        default=2,
+        ge=0,
+        le=32,
+        description="Worktrees kept checked out ahead of need, so acquiring one is a cheap "
+        "switch (0 disables).",
+    )
+    checkout_workers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Parallel checkout workers for new worktrees (0 = one per core).",
+    )
+    retention_hours: float = Field(
+        default=0.0,
+        ge=0,
+        description="How long finished tasks and runs keep their worktrees and branches.",
+    )
+    land_mode: Literal["ff", "merge", "never"] = Field(
+        default="ff",
+        description="ff: fast-forward only; merge: a merge commit when the base moved; "
+        "never: always ask a human.",
+    )
+    command_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Time limit of any single git command (a checkout of a very large tree "
+        "on a busy disk can take minutes).",
+    )
+    merge_retries: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Recomputations of a merge after losing the compare-and-swap.",
+    )
+    author_name: str = Field(default="Bosun", description="Author of daemon commits.")
+    author_email: str = Field(default="bosun@localhost", description="Its email.")
