@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from bosun.board.store import Store
+from bosun.errors import InvalidStateError
 from bosun.git.conflicts import ResolutionRefusedError, has_markers
 from bosun.git.merges import MergeOutcome
 from bosun.git.service import CONFLICT_JOURNAL, GitService
@@ -138,3 +139,11 @@ async def test_gc_drops_the_conflict_record_of_an_abandoned_merger(
     assert f"conflict record of task {merger.id} dropped" in result.repaired
     assert str(Path(merger.worktree or "")) in result.removed_worktrees
     assert await store.journal_get(CONFLICT_JOURNAL, str(merger.id)) is None
+
+
+async def test_publishing_without_a_conflict_is_refused(
+    service: GitService, run: Run, new_task: NewTask
+) -> None:
+    task = await _work(service, (await new_task(run.id, "x")).id, {"x.txt": "x\n"})
+    with pytest.raises(InvalidStateError, match="not resolving a merge conflict"):
+        await service.publish_resolution(task.id, 1)

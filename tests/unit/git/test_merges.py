@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from bosun.board.store import Store
+from bosun.errors import GitError
 from bosun.git.merges import JOURNAL_KIND, Merger, commit_tree, journal_key, merge_trees
 from bosun.git.service import GitService
 from bosun_protocol.entities import Run, Task
@@ -179,3 +181,12 @@ async def test_recover_drops_an_intent_the_run_moved_past(
     assert [a["outcome"] for a in actions] == ["dropped"]
     assert gitrun(service.root, "rev-parse", "bosun/run-1") == moved.run_head
     assert (await service.merge_task(b.id)).status == "merged"
+
+
+async def test_merging_into_a_missing_run_branch_is_a_clear_error(
+    service: GitService, run: Run, new_task: NewTask, gitrun: Callable[..., str]
+) -> None:
+    a = await _work(service, (await new_task(run.id, "a")).id, {"a.txt": "a\n"})
+    gitrun(service.root, "update-ref", "-d", "refs/heads/bosun/run-1")
+    with pytest.raises(GitError, match="bosun/run-1 does not exist"):
+        await service.merge_task(a.id)
