@@ -35,6 +35,7 @@ from bosun.llm.errors import (
 from bosun.llm.gateway import ModelGateway
 from bosun.llm.messages import ChatMessage, ModelRequest, ModelResponse, ToolCall, ToolSpec
 from bosun.llm.model import CallContext
+from bosun.secrets import redact
 from bosun.tools.context import ApprovalDecision, ApprovalRequest, Approver, ToolContext
 from bosun.tools.executor import ToolExecutor
 from bosun.tools.results import AskHuman, Finish
@@ -255,14 +256,18 @@ class WorkerLoop:
         )
         return AttemptReport(
             outcome=ending.outcome,
-            summary=action.summary,
+            summary=redact(action.summary),
             files_changed=action.files_changed,
             decisions=action.decisions,
-            error=ending.error,
-            needs_human=ending.needs_human,
+            error=_redacted(ending.error),
+            needs_human=_redacted(ending.needs_human),
             human_options=ending.human_options or [],
             turns=self.turn,
         )
+
+
+def _redacted(text: str | None) -> str | None:
+    return None if text is None else redact(text)
 
 
 class _ClockStoppingApprover:

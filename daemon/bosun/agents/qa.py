@@ -28,6 +28,7 @@ from bosun.errors import BosunError
 from bosun.llm.gateway import ModelGateway
 from bosun.llm.messages import ChatMessage, ModelRequest
 from bosun.llm.model import CallContext
+from bosun.secrets import redact
 from bosun.tools.context import ToolContext
 from bosun.tools.sandbox import Sandbox
 
@@ -85,9 +86,9 @@ def parse_verdicts(text: str, criteria: list[str]) -> tuple[list[Verdict], str] 
     for criterion in criteria:
         judged = given[_norm(criterion)]
         verdicts.append(
-            Verdict(criterion=criterion, passed=judged.passed, evidence=judged.evidence)
+            Verdict(criterion=criterion, passed=judged.passed, evidence=redact(judged.evidence))
         )
-    return verdicts, answer.summary.strip()
+    return verdicts, redact(answer.summary.strip())
 
 
 def _evidence(request: QARequest, checks: list[CheckResult], diff: str) -> str:

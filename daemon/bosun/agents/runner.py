@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from bosun_protocol.entities import AttemptOutcome
@@ -38,6 +39,10 @@ from bosun.tools.executor import ToolExecutor
 from bosun.tools.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
+
+
+def _usable(path: Path) -> bool:
+    return path.is_absolute() and path.is_dir()
 
 
 class Agents:
@@ -90,10 +95,11 @@ class Agents:
     async def run_attempt(self, request: AttemptRequest) -> AttemptReport:
         """Run the task's worker profile in its worktree until finish, failure or a limit."""
         profile = profile_of(request.task.profile)
-        if not request.worktree.is_absolute() or not request.worktree.is_dir():
-            # Never fall back to the daemon's directory: that is the user's own checkout.
+        worktree = await self.worktree_of(request.task.id, request.worktree)
+        if worktree is None:
             why = f"the task has no worktree (given {str(request.worktree)!r})"
             return AttemptReport(outcome=AttemptOutcome.ERROR, error=why)
+        request = replace(request, worktree=worktree)  # the caller's request stays as given
         try:
             brief = await build_brief(self.store, request)
             loop = WorkerLoop(
@@ -116,8 +122,33 @@ class Agents:
             log.warning("attempt %s of task %s failed: %s", request.attempt, request.task.id, exc)
             return AttemptReport(outcome=AttemptOutcome.ERROR, error=exc.message)
 
+    async def worktree_of(self, task_id: int, given: Path) -> Path | None:
+        """The directory to work in: `given` when it is a real one, else the board's record.
+
+        Never the daemon's own directory: a relative or missing path would otherwise
+        send the agent (or QA's test run) into the user's checkout.
+        """
+        if _usable(given):
+            return given
+        try:
+            recorded = (await self.store.get_task(task_id)).worktree
+        except BosunError:
+            return None
+        if recorded and _usable(Path(recorded)):
+            log.warning("task %s: worktree %r given, using %s from the board", task_id,
+                        str(given), recorded)  # fmt: skip
+            return Path(recorded)
+        return None
+
     async def run_qa(self, request: QARequest) -> QAReport:
         """Deterministic checks first, then a verdict per acceptance criterion."""
+        worktree = await self.worktree_of(request.task.id, request.worktree)
+        if worktree is None:
+            return QAReport(
+                passed=False,
+                error=f"the task has no worktree to check (given {str(request.worktree)!r})",
+            )
+        request = replace(request, worktree=worktree)
         try:
             return await self.strategist.judge(request)
         except BosunError as exc:

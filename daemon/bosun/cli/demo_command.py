@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bosun.cli.common import EXIT_ERROR, EXIT_OK, guarded, print_json, run_async
-from bosun.cli.live_view import LiveView, cost_text, terminal_answerer
+from bosun.cli.live_view import Answerer, LiveView, cost_text, terminal_answerer
 
 OBJECTIVE = "Add slugify() and top_words() to wordkit, with tests, and document both in the README."
 HUMAN_ANSWER = "Plain code blocks, in the style of the existing Usage section."
@@ -101,6 +101,18 @@ async def _auto_answer(prompt: dict[str, Any]) -> dict[str, Any] | None:
     return {"action": "abandon", "by": "demo"}
 
 
+def _ask_then_auto(ask: Answerer) -> Answerer:
+    """The person at the terminal answers; once its input is closed, the demo does."""
+
+    async def answer(prompt: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            return await ask(prompt)
+        except EOFError:
+            return await _auto_answer(prompt)
+
+    return answer
+
+
 async def _summary(client: Any, run: dict[str, Any], repo: Path) -> dict[str, Any]:
     detail = await client.request("bosun/getRun", {"runId": run["id"]})
     tasks = []
@@ -158,7 +170,7 @@ async def _demo(args: argparse.Namespace) -> int:
     code = EXIT_ERROR
     try:
         async with await Client.connect(ws.socket_path) as client:
-            answer = terminal_answerer() if args.interactive else _auto_answer
+            answer = _ask_then_auto(terminal_answerer()) if args.interactive else _auto_answer
             view = LiveView(client, answer, out=out)
             created = await client.request("bosun/createRun", {"objective": OBJECTIVE})
             view.follow(created["run"]["id"])
@@ -171,7 +183,8 @@ async def _demo(args: argparse.Namespace) -> int:
                 print_json({**summary, "seconds": round(time.monotonic() - started, 2)})
             else:
                 _print_summary(summary, time.monotonic() - started, repo, args.keep)
-            code = EXIT_OK if run["state"] == "completed" else EXIT_ERROR
+            done = all(t["state"] == "complete" for t in summary["tasks"])
+            code = EXIT_OK if run["state"] == "completed" and done else EXIT_ERROR
             await client.request("bosun/shutdown", {"reason": "demo finished"})
     finally:
         try:

@@ -225,3 +225,21 @@ def _cmdline(pid: str) -> bytes:
             return fh.read()
     except OSError:
         return b""
+
+
+async def test_qa_never_tests_the_daemon_directory_in_place_of_the_worktree(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory(_scenario((1, GOOD)))
+    task = await h.task(criteria=CRITERIA)
+    _write_project(Path(task.worktree or ""), correct=False)
+    request = h.qa_request(task, REPORT)
+    request.worktree = Path(".")  # what a caller holding a stale task row would pass
+    report = await h.agents().run_qa(request)
+    assert not report.passed
+    assert report.checks[0].exit_code == 1  # the worktree's broken code was tested
+
+    await h.store.update_task(task.id, event="test.lost", worktree=None)
+    lost = await h.agents().run_qa(request)
+    assert not lost.passed
+    assert "no worktree" in (lost.error or "")

@@ -358,7 +358,7 @@ role = "coder"
 turn = 2
 [[reply.tool_calls]]
 name = "finish"
-arguments = { summary = "done" }
+arguments = { summary = "done; key was sk-test-LEAKED-0123456789abcdef" }
 """
 
 
@@ -377,6 +377,7 @@ async def test_secrets_never_reach_the_transcript_or_the_live_stream(
     streamed = "".join(c.text for _, _, c in h.chunks)
     assert secret not in stored
     assert secret not in streamed
+    assert secret not in report.summary
     assert "echo" in stored  # the call itself is still there
 
 
@@ -490,9 +491,25 @@ async def test_a_missing_worktree_is_refused_before_anything_runs(
     h = await harness_factory(FINISH_PATH)
     task = await h.task()
     request = h.request(task)
+    await h.store.update_task(task.id, event="test.lost", worktree=None)
     request.worktree = Path(".")
     report = await h.agents().run_attempt(request)
 
     assert report.outcome is AttemptOutcome.ERROR
     assert "no worktree" in (report.error or "")
     assert await h.calls() == []
+    assert "hello.py" not in os.listdir()  # nothing written to the daemon's directory
+
+
+async def test_a_relative_worktree_falls_back_to_the_one_on_the_board(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory(FINISH_PATH)
+    task = await h.task()
+    request = h.request(task)
+    request.worktree = Path(".")
+    report = await h.agents().run_attempt(request)
+
+    assert report.outcome is AttemptOutcome.FINISHED
+    assert (Path(task.worktree or "") / "hello.py").exists()
+    assert "hello.py" not in os.listdir()  # nothing written to the daemon's directory
