@@ -80,3 +80,26 @@ async def test_invalid_config_is_reported_and_valid_one_applied(
 async def test_stop_is_prompt_and_idempotent(watcher: WorkspaceWatcher) -> None:
     await asyncio.wait_for(watcher.stop(), 5)
     await watcher.stop()
+
+
+async def test_base_branch_with_a_slash_is_watched_too(
+    service: GitService,
+    store: Store,
+    next_event: Waiter,
+    git_repo: Path,
+    gitrun: Callable[..., str],
+) -> None:
+    gitrun(git_repo, "switch", "-q", "-c", "feature/x")
+    run = await service.start_run((await store.create_run("o")).id)
+    assert run.base_branch == "feature/x"
+    watch = WorkspaceWatcher(service.workspace, store, lambda _: None, debounce_ms=50)
+    await watch.start()
+    try:
+        moved = next_event("run.base_moved")
+        # Only refs/heads/feature/x changes: nothing in the watched .git directory itself.
+        sha = gitrun(git_repo, "commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "feature")
+        gitrun(git_repo, "update-ref", "refs/heads/feature/x", sha)
+        event = await asyncio.wait_for(moved, 20)
+        assert (event.data["branch"], event.data["to"]) == ("feature/x", sha)
+    finally:
+        await watch.stop()
