@@ -109,3 +109,75 @@ def test_doctor_reports_each_check_as_json(sample: Path) -> None:
     assert checks["workspace"]["ok"], checks["workspace"]
     assert "sandbox" in checks
     assert out.returncode == (0 if report["ok"] else 1)
+
+
+FOLLOWED = """
+[[reply]]
+role = "director"
+turn = 1
+text = "Writing the design now."
+[[reply.tool_calls]]
+name = "write_file"
+arguments = { path = "docs/bosun/run-1-design.md", content = "# Design\\n" }
+
+[[reply]]
+role = "director"
+turn = 2
+text = "Design written; finishing up."
+[[reply.tool_calls]]
+name = "finish"
+arguments = { summary = "design only" }
+
+[[reply]]
+role = "strategist"
+text = '{"verdicts": [{"criterion": "1", "passed": true}, {"criterion": "2", "passed": true}]}'
+"""
+
+
+async def _line_with(stream: asyncio.StreamReader, text: str) -> list[str]:
+    seen = []
+    while True:
+        line = (await stream.readline()).decode()
+        assert line, f"output ended before {text!r}: {''.join(seen)}"
+        seen.append(line)
+        if text in line:
+            return seen
+
+
+async def test_log_follow_streams_a_live_attempt_until_the_task_completes(git_repo: Path) -> None:
+    state = git_repo / ".bosun"
+    state.mkdir(mode=0o700)
+    (state / "scenario.toml").write_text(FOLLOWED)
+    (state / "config.toml").write_text(
+        f'[llm]\ndefault_model = "scripted:{state / "scenario.toml"}"\n'
+        '[engine]\ntest_command = "true"\n'
+        '[[tools.policy]]\naction = "ask"\ntool = "write_file"\n'
+    )
+    assert bosun(git_repo, "daemon", "start").returncode == 0
+    try:
+        async with await Client.connect(find_workspace(git_repo).socket_path) as client:
+            run = (await client.request("bosun/createRun", {"objective": "design"}))["run"]
+            while True:  # the director waits on a human's approval of its write_file
+                method, params = await client.notifications.get()
+                if method == "bosun/humanPrompt":
+                    prompt = params["prompt"]
+                    break
+            follow = await asyncio.create_subprocess_exec(
+                *BOSUN, "-C", str(git_repo), "log", str(prompt["taskId"]), "--follow",
+                stdout=asyncio.subprocess.PIPE, env=_env(),
+            )  # fmt: skip
+            assert follow.stdout is not None
+            before = await _line_with(follow.stdout, "→ write_file")
+            await client.request(
+                "bosun/resolveTask",
+                {"promptId": prompt["promptId"], "taskId": prompt["taskId"], "action": "approve"},
+            )
+            after = await asyncio.wait_for(_line_with(follow.stdout, "is complete"), 60)
+            assert await asyncio.wait_for(follow.wait(), 30) == 0
+        live = "".join(after)
+        assert "Writing the design now." in "".join(before)
+        assert "Design written; finishing up." in live  # streamed, not in the stored part
+        assert "→ finish" in live
+        assert run["id"] == 1
+    finally:
+        bosun(git_repo, "daemon", "stop")
