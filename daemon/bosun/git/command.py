@@ -76,13 +76,16 @@ class GitCli:
         self.timeout_s = timeout_s
         self._identity_env: dict[str, str] = {}
         if identity:
-            name, email = identity
-            self._identity_env = {
-                "GIT_AUTHOR_NAME": name,
-                "GIT_AUTHOR_EMAIL": email,
-                "GIT_COMMITTER_NAME": name,
-                "GIT_COMMITTER_EMAIL": email,
-            }
+            self.set_identity(*identity)
+
+    def set_identity(self, name: str, email: str) -> None:
+        """Author and committer of every commit made from now on."""
+        self._identity_env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
 
     def run(
         self,

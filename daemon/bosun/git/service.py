@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -90,7 +91,9 @@ class GitService:
         """Apply reloaded settings to later operations."""
         self.settings = settings
         self.cli.timeout_s = settings.command_timeout_s
+        self.cli.set_identity(settings.author_name, settings.author_email)
         self.worktrees.pool_size = settings.warm_pool
+        self.worktrees.workers = settings.checkout_workers or (os.cpu_count() or 2)
         self.merger.retries = settings.merge_retries
         self.reconciler.settings = settings
 

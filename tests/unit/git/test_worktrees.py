@@ -152,3 +152,13 @@ async def test_commit_refuses_a_worktree_that_left_its_branch(
     with pytest.raises(GitError, match="is on elsewhere, not bosun/task-1"):
         await service.commit(task.id, 1, "lost?")
     assert gitrun(path, "status", "--porcelain") == "?? f.txt"
+
+
+async def test_reloaded_settings_apply_to_later_commits(
+    service: GitService, run: Run, new_task: NewTask, gitrun: Callable[..., str]
+) -> None:
+    service.update_settings(GitSettings(warm_pool=0, author_name="Reloaded", author_email="r@x"))
+    task = await service.acquire_worktree((await new_task(run.id, "a")).id)
+    (Path(task.worktree or "") / "f.txt").write_text("f\n")
+    sha = await service.commit(task.id, 1, "after reload")
+    assert gitrun(service.root, "log", "-1", "--format=%an <%ae>", sha or "") == "Reloaded <r@x>"
