@@ -8,6 +8,7 @@ import { describeError } from './logic/errors';
 import { createRunParams, optionItems, validateObjective, type OptionItem } from './logic/objective';
 import { actionSpec, resolveParams } from './logic/prompts';
 import type { PromptQueue } from './logic/prompts';
+import type { TaskGraph } from './graph';
 import type { Reviews } from './review';
 import type { RunCache } from './logic/runCache';
 import type { BosunSettings } from './logic/settings';
@@ -38,6 +39,7 @@ export interface CommandDeps {
   readonly output: vscode.OutputChannel;
   readonly queue: PromptQueue;
   readonly reviews: Reviews;
+  readonly graph: TaskGraph;
   settings(): BosunSettings;
   ui(): Ui;
 }
@@ -231,9 +233,6 @@ async function landRun(d: CommandDeps, target: Target): Promise<void> {
   }
 }
 
-function notYet(feature: string): () => void {
-  return () => void vscode.window.showInformationMessage(`Bosun: ${feature} is not available in this version of the extension yet.`);
-}
 
 const runActive = (r: Run): boolean => !isRunFinished(r);
 
@@ -280,7 +279,10 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const task = await pickTask(d, target, ['awaiting_review', 'awaiting_qa', 'active', 'failed', 'waiting_human']);
       if (task) await d.reviews.start(task.id, task.title);
     },
-    'bosun.showGraph': notYet('The task graph'),
+    'bosun.showGraph': async (target: Target) => {
+      const run = await pickRun(d, target, () => true);
+      if (run) d.graph.show(run.id);
+    },
   };
   return Object.entries(table).map(([id, fn]) => vscode.commands.registerCommand(id, fn));
 }

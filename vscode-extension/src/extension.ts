@@ -16,6 +16,7 @@ import { RunSync } from './logic/sync';
 import { PROTOCOL_VERSION, type HumanPrompt, type Task } from './protocol';
 import { StatusBar } from './statusBar';
 import { TRANSCRIPT_SCHEME, TranscriptProvider, transcriptUri } from './transcript';
+import { TaskGraph } from './graph';
 import { Reviews } from './review';
 import { NodeTree } from './views';
 
@@ -29,6 +30,7 @@ export interface BosunApi {
   status(): StatusModel;
   readonly queue: PromptQueue;
   readonly reviews: Reviews;
+  readonly graph: TaskGraph;
   /** Replace the UI commands use (the suite answers it); undefined restores VS Code's. */
   setUi(ui: Ui | undefined): void;
 }
@@ -61,8 +63,11 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
   const transcripts = new TranscriptProvider(daemon, cache);
   const queue = new PromptQueue();
   const reviews = new Reviews(daemon);
+  const graph = new TaskGraph(cache, daemon, (taskId) => {
+    void vscode.commands.executeCommand('bosun.showTranscript', { taskId });
+  });
   let ui: Ui = windowUi;
-  const deps = { daemon, cache, sync, keys, output, queue, reviews, settings, ui: () => ui };
+  const deps = { daemon, cache, sync, keys, output, queue, reviews, graph, settings, ui: () => ui };
 
   daemon.onNotification('bosun/runChanged', (n) => {
     sync.onRunChanged(n);
@@ -109,6 +114,9 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     status.update();
   };
   cache.onChange(redraw);
+  cache.onChange(() => {
+    graph.refresh();
+  });
   queue.onChange(redraw);
 
   daemon.onDidChangeState((state) => {
@@ -149,6 +157,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     needsYouView,
     status,
     transcripts,
+    graph,
     vscode.workspace.registerTextDocumentContentProvider(TRANSCRIPT_SCHEME, transcripts),
     vscode.commands.registerCommand('bosun.showTranscript', async (target?: { taskId?: number }) => {
       const taskId = target?.taskId;
@@ -185,6 +194,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     status: () => status.model,
     queue,
     reviews,
+    graph,
     setUi: (u) => {
       ui = u ?? windowUi;
     },

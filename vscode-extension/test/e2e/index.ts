@@ -248,6 +248,28 @@ function git(cwd: string, ...args: string[]): Promise<void> {
   });
 }
 
+test('the task graph draws the run in a webview under its CSP', async () => {
+  const b = bosun();
+  const run = created;
+  assert(run, 'no run from an earlier test');
+  const drawn = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.dispose();
+      reject(new Error('the graph webview never reported a drawing (blocked script?)'));
+    }, 20_000);
+    const sub = b.graph.onDidRender((count) => {
+      clearTimeout(timer);
+      sub.dispose();
+      resolve(count);
+    });
+  });
+  await vscode.commands.executeCommand('bosun.showGraph', { runId: run.id });
+  const count = await drawn;
+  const tasks = b.cache.tasksOf(run.id).length;
+  assert(tasks > 0 && count === tasks, `drew ${String(count)} nodes for ${String(tasks)} tasks`);
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+});
+
 test('answering the prompt from VS Code settles the task everywhere', async () => {
   const b = bosun();
   const prompt = b.queue.all().find((p) => p.runId === created?.id);
