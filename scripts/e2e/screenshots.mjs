@@ -148,6 +148,15 @@ async function main() {
     await page.locator('.part.sidebar').waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
     await page.screenshot({ path: join(opts.out, 'review.png') });
     checks.push(`screenshot ${join(opts.out, 'review.png')}`);
+
+    await runPaletteCommand(page, 'Bosun: Show Task Graph');
+    await page.locator('.quick-input-widget', { hasText: 'Which run?' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    await page.keyboard.press('Enter');
+    const graph = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+    await graph.locator('g.node').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    checks.push('Show Task Graph draws the run in a webview');
+    await page.screenshot({ path: join(opts.out, 'graph.png') });
+    checks.push(`screenshot ${join(opts.out, 'graph.png')}`);
   } catch (err) {
     // A picture of the failure says more than the locator that timed out.
     await page?.screenshot({ path: d('failure.png') }).catch(() => undefined);

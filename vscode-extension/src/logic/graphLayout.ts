@@ -30,7 +30,7 @@ export interface GraphModel {
   readonly edges: readonly GraphEdge[];
 }
 
-export const NODE_W = 180;
+export const NODE_W = 220;
 export const NODE_H = 44;
 const GAP_X = 70;
 const GAP_Y = 24;
