@@ -27,7 +27,7 @@ from bosun.board.store import Store
 from bosun.engine.core import Engine
 from bosun.engine.ports import NullGitPlane
 from bosun.engine.settings import EngineSettings
-from bosun_protocol.entities import AttemptOutcome, RunOptions, RunState, TaskState
+from bosun_protocol.entities import AttemptOutcome, RunOptions, RunState
 
 
 def make_dag(n: int, seed: int, total_work_s: float) -> tuple[list[TaskSpec], dict[str, float]]:
@@ -174,9 +174,13 @@ async def recovery_time(tmp: Path) -> tuple[float, float, int]:
     assert code == -signal.SIGKILL, code
     runner = LatencyRunner({})
     gate = asyncio.Event()
+    full = asyncio.Event()
 
     async def hang(request: AttemptRequest) -> AttemptReport:
         runner.first.set()
+        runner.started += 1
+        if runner.started >= 64:
+            full.set()
         await gate.wait()
         return AttemptReport(outcome=AttemptOutcome.FINISHED)
 
@@ -188,15 +192,13 @@ async def recovery_time(tmp: Path) -> tuple[float, float, int]:
     ready_s = time.perf_counter() - started
     await runner.first.wait()
     first_s = time.perf_counter() - started
-    await engine.dispatcher._flush()
+    await full.wait()  # every slot is busy again
     [run] = await store.list_runs(limit=1)
-    # The killed daemon had 64 attempts (attempt 1) running: each is now a counted,
-    # re-queued failure — back in ready/failed, or already running again as attempt 2.
-    crashed = sum(
-        1
-        for t in await store.list_tasks(run.id)
-        if t.attempt == 2 or (t.attempt == 1 and t.state in (TaskState.READY, TaskState.FAILED))
-    )
+    crashed = 0
+    for t in await store.list_tasks(run.id):
+        if t.attempt:
+            attempts = await store.list_attempts(t.id)
+            crashed += sum(1 for a in attempts if a.outcome is AttemptOutcome.CRASHED)
     gate.set()
     await engine.stop()
     await store.close()

@@ -45,6 +45,10 @@ _O = AttemptOutcome
 HUMAN_OPTIONS = [A.RETRY, A.ABANDON, A.SPAWN]
 
 
+async def _nothing() -> None:
+    return None
+
+
 class AttemptDriver:
     """Drives tasks through their attempts."""
 
@@ -81,17 +85,25 @@ class AttemptDriver:
         e.active[task_id] = handle
         try:
             points.failpoint(points.TASK_LEASED)
-            await e.store.start_attempt(task_id, n)
-            points.failpoint(points.ATTEMPT_STARTED)
+            # The attempt row is written while the attempt starts (one durable write less
+            # on the slot's path); recovery opens it if a crash comes first.
+            opening = asyncio.ensure_future(self._open(task_id, n))
             live = e.runs.get(run.id)
             if live is None or live.state is RunState.CANCELLED:
                 handle.stop("cancel", "the run was cancelled")
-            report = await self._attempt(run, task, handle)
+            try:
+                report = await self._attempt(run, task, handle)
+            finally:
+                await opening
             await self._conclude(run, task, handle, report)
         finally:
             e.active.pop(task_id, None)
             e.humans.withdraw_approvals(task_id)
             handle.finished.set()
+
+    async def _open(self, task_id: int, number: int) -> None:
+        await self.engine.store.start_attempt(task_id, number)
+        points.failpoint(points.ATTEMPT_STARTED)
 
     async def _attempt(self, run: Run, task: Task, handle: ActiveAttempt) -> AttemptReport:
         e = self.engine
@@ -162,18 +174,21 @@ class AttemptDriver:
             )
             return
         if report.outcome is _O.FINISHED and report.needs_human is None:
-            # Kept until the attempt closes: QA after a restart, and review, read it.
-            # Both writes at once: the board's group commit makes them one transaction.
-            _, moved = await asyncio.gather(
+            # The report is kept until the attempt closes (QA after a restart, and review,
+            # read it). Both writes go at once (group commit makes them one transaction)
+            # and QA starts with them: its verdict is used only if the move succeeded.
+            judging = task.profile is not Profile.MERGER
+            _, moved, judged = await asyncio.gather(
                 e.store.journal_put(
                     REPORTS,
                     str(task.id),
                     {"summary": report.summary, "files": report.files_changed},
                 ),
                 self._move(task.id, handle, _S.AWAITING_QA),
+                e.merging.judge(run, task, handle, report) if judging else _nothing(),
             )
             if moved is not None:
-                await e.merging.after_finish(run, moved, handle, report)
+                await e.merging.after_finish(run, moved, handle, report, judged)
             else:  # the task was moved under us (cancelled): close the attempt anyway
                 await self.finish(task.id, handle.number, report, _O.INTERRUPTED)
             return

@@ -51,17 +51,24 @@ class Merging:
         self.engine = engine
 
     async def after_finish(
-        self, run: Run, task: Task, handle: ActiveAttempt, report: AttemptReport
+        self,
+        run: Run,
+        task: Task,
+        handle: ActiveAttempt,
+        report: AttemptReport,
+        judged: tuple[QAReport | None, str] | None = None,
     ) -> None:
-        """A finished attempt (task awaiting_qa): judge it, then review or merge."""
+        """A finished attempt (task awaiting_qa): judge it (unless `judged` already),
+        then review or merge."""
         e = self.engine
         if task.profile is Profile.MERGER:
             await self._publish(task, handle, report)
             return
-        qa, error = await self._judge(run, task, handle, report)
+        qa, error = judged or await self.judge(run, task, handle, report)
         if handle.stop_reason is not None:
             await self._stopped(task, handle, report)
             return
+        handle.free_slot()  # the verdict is in: what follows is bookkeeping and git
         n = handle.number
         if qa is None:
             report.error = f"QA could not run: {error}"
@@ -84,12 +91,12 @@ class Merging:
             await self._move(task.id, _S.AWAITING_QA, _S.AWAITING_REVIEW, verdicts=qa.verdicts)
             return
         await e.drivers.finish(task.id, n, report, _O.QA_PASSED, qa.verdicts)
-        handle.free_slot()
         await self.merge(task.id)
 
-    async def _judge(
+    async def judge(
         self, run: Run, task: Task, handle: ActiveAttempt, report: AttemptReport
     ) -> tuple[QAReport | None, str]:
+        """QA's report (retrying QA's own errors), or None and the last error."""
         e = self.engine
         error = ""
         request = QARequest(

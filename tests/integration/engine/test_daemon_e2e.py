@@ -11,7 +11,7 @@ import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from bosun.cli.demo_command import OBJECTIVE, make_sample_repo
@@ -69,7 +69,7 @@ async def answer_prompts_until_done(c: Client, run_id: int) -> dict[str, Any]:
     while True:
         run = (await c.request("bosun/getRun", {"runId": run_id}))["run"]
         if run["state"] in ("completed", "failed", "cancelled"):
-            return run
+            return cast(dict[str, Any], run)
         queue = (await c.request("bosun/humanQueue", {"runId": run_id}))["prompts"]
         for prompt in queue:
             action = "approve" if prompt["kind"] == "tool_approval" else "retry"
@@ -194,3 +194,48 @@ async def test_sigkill_at_an_engine_failpoint_then_restart_completes_the_run(
             readme = next(t for t in tasks if t["key"] == "readme")
             detail = await c.request("bosun/getTask", {"taskId": readme["id"]})
             assert [a["outcome"] for a in detail["attempts"]] == ["interrupted", "qa_passed"]
+
+
+class PlainLspClient(Client):
+    """An editor with no bosun plugin: answers prompts through window/showMessageRequest."""
+
+    progress: list[dict[str, Any]]
+    asked: list[str]
+
+    def _dispatch(self, msg: dict[str, Any]) -> None:
+        method = msg.get("method")
+        if method == "window/showMessageRequest" and "id" in msg:
+            self.asked.append(msg["params"]["message"])
+            titles = [a["title"] for a in msg["params"]["actions"]]
+            self._send({"jsonrpc": "2.0", "id": msg["id"], "result": {"title": titles[0]}})
+            return
+        if method == "$/progress":
+            self.progress.append(msg["params"]["value"])
+        super()._dispatch(msg)
+
+
+async def test_plain_lsp_client_sees_progress_and_answers_with_a_message_action(
+    daemon: Daemon,
+) -> None:
+    daemon.start()
+    c = cast(PlainLspClient, await PlainLspClient.connect(daemon.ws.socket_path, initialize=False))
+    c.progress, c.asked = [], []
+    try:
+        await c.request(
+            "initialize",
+            {"processId": os.getpid(), "capabilities": {"window": {"workDoneProgress": True}}},
+        )
+        c.notify("initialized", {})
+        run = (await c.request("bosun/createRun", {"objective": OBJECTIVE}))["run"]
+        while (await c.request("bosun/getRun", {"runId": run["id"]}))["run"]["state"] not in (
+            "completed",
+            "failed",
+        ):
+            await asyncio.wait_for(c.notifications.get(), RUN_TIMEOUT)
+        final = (await c.request("bosun/getRun", {"runId": run["id"]}))["run"]
+        assert final["state"] == "completed"
+        assert any("README" in text for text in c.asked)  # the ask_human prompt, answered
+        kinds = [v["kind"] for v in c.progress]
+        assert kinds[0] == "begin" and "report" in kinds
+    finally:
+        await c.close()
