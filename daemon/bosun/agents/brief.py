@@ -65,10 +65,12 @@ async def build_brief(store: Store, request: AttemptRequest) -> str:
     """The brief for `request`."""
     task, run = request.task, request.run
     parts = [
-        f"# Objective of run {run.id}\n{run.objective.strip()}",
+        # No run, task or branch ids beyond the design document's path: a replayed run
+        # (new ids) then sends the same requests as the recording.
+        f"# Objective of the run\n{run.objective.strip()}",
         f"# Your task: {task.key} — {task.title}\n"
         f"Profile: {task.profile.value}. Attempt {request.attempt} of {task.max_retries + 1}. "
-        f"Branch `{request.branch}`. {_where(request)}",
+        f"{_where(request)}",
     ]
     if task.description.strip():
         parts.append(f"## Description\n{task.description.strip()[:_DESCRIPTION_CHARS]}")

@@ -30,6 +30,7 @@ from bosun.llm.errors import (
     ContextTooLongError,
     ModelError,
     QuotaExceededError,
+    ScenarioError,
     UnknownModelError,
 )
 from bosun.llm.gateway import ModelGateway
@@ -163,7 +164,8 @@ class WorkerLoop:
             except QuotaExceededError as exc:
                 why = f"the provider's quota is spent: {exc.message}"
                 return _Ending(AttemptOutcome.BUDGET_EXCEEDED, error=why, needs_human=why)
-            except (AuthenticationError, UnknownModelError) as exc:
+            except (AuthenticationError, UnknownModelError, ScenarioError) as exc:
+                # No retry can succeed (a key, a name, a script or a recording is wrong).
                 why = f"the model cannot be used: {exc.message}"
                 return _Ending(AttemptOutcome.ERROR, error=why, needs_human=why)
             except ModelError as exc:
@@ -254,7 +256,7 @@ class WorkerLoop:
             claimed_files=finish.files_changed if finish else [],
             ending=ending.error or ending.outcome.value,
         )
-        return AttemptReport(
+        report = AttemptReport(
             outcome=ending.outcome,
             summary=redact(action.summary),
             files_changed=action.files_changed,
@@ -264,6 +266,21 @@ class WorkerLoop:
             human_options=ending.human_options or [],
             turns=self.turn,
         )
+        await self._note(_render(report))
+        return report
+
+
+def _render(report: AttemptReport) -> str:
+    """The after-action report as the transcript's last message."""
+    lines = [f"After-action report: {report.outcome.value} after {report.turns} turn(s)"]
+    if report.error:
+        lines.append(f"error: {report.error}")
+    lines.append(f"summary: {report.summary}")
+    lines.append(f"files changed: {', '.join(report.files_changed) or 'none'}")
+    lines += [f"decision: {d}" for d in report.decisions]
+    if report.needs_human:
+        lines.append(f"needs a human: {report.needs_human}")
+    return "\n".join(lines)
 
 
 def _redacted(text: str | None) -> str | None:

@@ -60,6 +60,9 @@ async def test_finish_path_writes_file_runs_it_and_reports(
     streamed = "".join(c.text for _, _, c in h.chunks)
     assert "Writing the module." in streamed
     assert "→ write_file" in streamed
+    last = messages[-1].content
+    assert last.startswith("After-action report: finished after 3 turn(s)")
+    assert "files changed: hello.py" in last
 
 
 TOOL_ERROR = """
@@ -513,3 +516,24 @@ async def test_a_relative_worktree_falls_back_to_the_one_on_the_board(
     assert report.outcome is AttemptOutcome.FINISHED
     assert (Path(task.worktree or "") / "hello.py").exists()
     assert "hello.py" not in os.listdir()  # nothing written to the daemon's directory
+
+
+OFF_SCRIPT = """
+[[reply]]
+role = "coder"
+turn = 1
+[[reply.tool_calls]]
+name = "list_directory"
+arguments = {}
+"""
+
+
+async def test_a_script_without_an_answer_asks_a_human_instead_of_retrying(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory(OFF_SCRIPT)
+    task = await h.task()
+    report = await h.agents().run_attempt(h.request(task))
+
+    assert report.outcome is AttemptOutcome.ERROR
+    assert "no reply for role=coder" in (report.needs_human or "")
