@@ -240,12 +240,7 @@ test('review opens the task diff from git objects with a lens per hunk', async (
 
 /** Run git in `cwd`; rejects with git's stderr. */
 function git(cwd: string, ...args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`git ${args.join(' ')}: ${stderr}`));
-      else resolve();
-    });
-  });
+  return exec('git', args, cwd);
 }
 
 test('the task graph draws the run in a webview under its CSP', async () => {
@@ -335,6 +330,38 @@ test('cancelling the objective prompt creates nothing', async () => {
   const { runs } = await b.daemon.request('bosun/listRuns', { limit: 50 });
   assert(runs.length === before, `daemon has ${String(runs.length)} runs, expected ${String(before)}`);
 });
+
+test('when the daemon restarts the extension reconnects and redraws', async () => {
+  const b = bosun();
+  const before = await b.daemon.request('bosun/status', {});
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const bosunPath = config().get<string>('command');
+  assert(folder && bosunPath, 'no workspace folder or bosun.command');
+  const states: string[] = [];
+  const sub = b.daemon.onDidChangeState((s) => states.push(s));
+  try {
+    await exec(bosunPath, ['daemon', 'stop'], folder);
+    await until('the connection to drop', () => states.some((s) => s !== 'connected'));
+    await until('the extension to reconnect', () => b.daemon.state === 'connected');
+  } finally {
+    sub.dispose();
+  }
+  const after = await b.daemon.request('bosun/status', {});
+  assert(after.bootId !== before.bootId, 'the same daemon answered; it did not restart');
+  const id = created?.id;
+  assert(id !== undefined, 'no run from an earlier test');
+  await until('the run to be drawn from the new daemon', () => b.runsRows().some((r) => r.runId === id));
+});
+
+/** Run a command to completion; rejects with its stderr. */
+function exec(command: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, timeout: 30_000 }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`${command} ${args.join(' ')}: ${err.message}\n${stderr}`));
+      else resolve();
+    });
+  });
+}
 
 test('a missing bosun fails with the fix, and fixing it reconnects and redraws', async () => {
   const b = bosun();
