@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bosun.cli.common import (
@@ -290,6 +291,25 @@ def cmd_log(args: argparse.Namespace) -> int:
 # --- decisions -----------------------------------------------------------------------------
 
 
+def _act(
+    args: argparse.Namespace,
+    method: str,
+    params: dict[str, Any],
+    describe: Callable[[dict[str, Any]], str],
+) -> int:
+    """Send one request; print its result as JSON or as `describe` words it."""
+
+    async def body(client: Any) -> int:
+        res = await client.request(method, params)
+        if args.json:
+            print_json(res)
+        else:
+            print(describe(res))
+        return EXIT_OK
+
+    return run_async(with_client(args, body))
+
+
 def cmd_resolve(args: argparse.Namespace) -> int:
     """Answer the prompt a task waits on."""
     params: dict[str, Any] = {"taskId": args.task, "action": args.action, "by": "cli"}
@@ -304,46 +324,32 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     if args.always:
         params["always"] = True
 
-    async def body(client: Any) -> int:
-        res = await client.request("bosun/resolveTask", params)
-        if args.json:
-            print_json(res)
-            return EXIT_OK
-        task = res.get("task") or {}
-        print(f"task {args.task}: {args.action} → {task.get('state', 'done')}")
-        if res.get("spawned"):
-            print(f"  replacement: #{res['spawned']['id']} {res['spawned']['key']}")
-        return EXIT_OK
+    def describe(res: dict[str, Any]) -> str:
+        state = (res.get("task") or {}).get("state", "done")
+        spawned = res.get("spawned")
+        extra = f"\n  replacement: #{spawned['id']} {spawned['key']}" if spawned else ""
+        return f"task {args.task}: {args.action} → {state}{extra}"
 
-    return run_async(with_client(args, body))
+    return _act(args, "bosun/resolveTask", params, describe)
 
 
 def cmd_interrupt(args: argparse.Namespace) -> int:
     """Stop an active task now (its processes are killed) and ask a human."""
-
-    async def body(client: Any) -> int:
-        res = await client.request(
-            "bosun/interruptTask", {"taskId": args.task, "reason": args.reason}
-        )
-        if args.json:
-            print_json(res)
-        else:
-            print(f"task {args.task} interrupted: {res['task']['state']}")
-        return EXIT_OK
-
-    return run_async(with_client(args, body))
+    return _act(
+        args,
+        "bosun/interruptTask",
+        {"taskId": args.task, "reason": args.reason},
+        lambda res: f"task {args.task} interrupted: {res['task']['state']}",
+    )
 
 
-def _run_control(method: str) -> Any:
+def _run_control(method: str) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
-        async def body(client: Any) -> int:
-            res = await client.request(method, {"runId": args.run, "reason": args.reason})
-            if args.json:
-                print_json(res)
-            else:
-                print(f"run {args.run}: {res['run']['state']}")
-            return EXIT_OK
-
-        return run_async(with_client(args, body))
+        return _act(
+            args,
+            method,
+            {"runId": args.run, "reason": args.reason},
+            lambda res: f"run {args.run}: {res['run']['state']}",
+        )
 
     return command

@@ -144,8 +144,9 @@ async def _line_with(stream: asyncio.StreamReader, text: str) -> list[str]:
             return seen
 
 
-async def test_log_follow_streams_a_live_attempt_until_the_task_completes(git_repo: Path) -> None:
-    state = git_repo / ".bosun"
+def _held_on_approval(repo: Path) -> None:
+    """Configure `repo` so the director's first write waits for a human's approval."""
+    state = repo / ".bosun"
     state.mkdir(mode=0o700)
     (state / "scenario.toml").write_text(FOLLOWED)
     (state / "config.toml").write_text(
@@ -153,15 +154,23 @@ async def test_log_follow_streams_a_live_attempt_until_the_task_completes(git_re
         '[engine]\ntest_command = "true"\n'
         '[[tools.policy]]\naction = "ask"\ntool = "write_file"\n'
     )
+
+
+async def _next_prompt(client: Client) -> dict[str, Any]:
+    while True:
+        method, params = await client.notifications.get()
+        if method == "bosun/humanPrompt":
+            prompt: dict[str, Any] = params["prompt"]
+            return prompt
+
+
+async def test_log_follow_streams_a_live_attempt_until_the_task_completes(git_repo: Path) -> None:
+    _held_on_approval(git_repo)
     assert bosun(git_repo, "daemon", "start").returncode == 0
     try:
         async with await Client.connect(find_workspace(git_repo).socket_path) as client:
             run = (await client.request("bosun/createRun", {"objective": "design"}))["run"]
-            while True:  # the director waits on a human's approval of its write_file
-                method, params = await client.notifications.get()
-                if method == "bosun/humanPrompt":
-                    prompt = params["prompt"]
-                    break
+            prompt = await _next_prompt(client)  # the director waits on the approval
             follow = await asyncio.create_subprocess_exec(
                 *BOSUN, "-C", str(git_repo), "log", str(prompt["taskId"]), "--follow",
                 stdout=asyncio.subprocess.PIPE, env=_env(),
@@ -179,5 +188,33 @@ async def test_log_follow_streams_a_live_attempt_until_the_task_completes(git_re
         assert "Design written; finishing up." in live  # streamed, not in the stored part
         assert "→ finish" in live
         assert run["id"] == 1
+    finally:
+        bosun(git_repo, "daemon", "stop")
+
+
+async def test_interrupt_pause_resume_and_cancel_from_the_command_line(git_repo: Path) -> None:
+    _held_on_approval(git_repo)
+    assert bosun(git_repo, "daemon", "start").returncode == 0
+    try:
+        async with await Client.connect(find_workspace(git_repo).socket_path) as client:
+            started = await asyncio.to_thread(
+                bosun, git_repo, "run", "design", "--detach", "--json"
+            )
+            assert started.returncode == 0, started.stderr
+            run = json.loads(started.stdout)
+            prompt = await _next_prompt(client)
+            task = str(prompt["taskId"])
+            stopped = await asyncio.to_thread(bosun, git_repo, "interrupt", task, "--json")
+            assert stopped.returncode == 0, stopped.stderr
+            interrupt = await _next_prompt(client)  # the interrupted task asks what next
+        assert interrupt["kind"] == "interrupted"
+        steps = [("pause", "paused"), ("resume", "running"), ("cancel", "cancelled")]
+        for command, state in steps:
+            out = bosun(git_repo, command, str(run["id"]), "--json")
+            assert out.returncode == 0, out.stderr
+            assert json.loads(out.stdout)["run"]["state"] == state
+        shown = bosun(git_repo, "cancel", str(run["id"]))
+        assert shown.returncode == 1
+        assert "already" in shown.stderr
     finally:
         bosun(git_repo, "daemon", "stop")
