@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,8 +91,7 @@ class Merging:
         if e.review_gate_for(run):
             await self._move(task.id, _S.AWAITING_QA, _S.AWAITING_REVIEW, verdicts=qa.verdicts)
             return
-        await e.drivers.finish(task.id, n, report, _O.QA_PASSED, qa.verdicts)
-        await self.merge(task.id)
+        await self.merge(task.id, e.drivers.finish(task.id, n, report, _O.QA_PASSED, qa.verdicts))
 
     async def judge(
         self, run: Run, task: Task, handle: ActiveAttempt, report: AttemptReport
@@ -147,18 +147,28 @@ class Merging:
 
     # -- merging ----------------------------------------------------------------------------
 
-    async def merge(self, task_id: int) -> Task | None:
-        """Merge a task that passed QA (and review) into its run branch, then complete it."""
+    async def merge(self, task_id: int, closing: Awaitable[None] | None = None) -> Task | None:
+        """Merge a task that passed QA (and review) into its run branch, then complete it.
+
+        `closing` (closing the attempt's record) runs alongside the git work: either order
+        survives a crash (recovery judges again, or merges what QA passed).
+        """
         e = self.engine
         task = await e.store.get_task(task_id)
-        try:
-            outcome = await e.git.merge_task(task.id)
-        except BosunError as exc:
+        merging = e.git.merge_task(task.id)
+        if closing is None:
+            outcome: MergeOutcome | BaseException
+            [outcome] = await asyncio.gather(merging, return_exceptions=True)
+        else:
+            _, outcome = await asyncio.gather(closing, merging, return_exceptions=True)
+        if isinstance(outcome, BosunError):
             await e.humans.ask(
-                task.id, PromptKind.NEEDS_HUMAN, f"merging failed: {exc.message}",
+                task.id, PromptKind.NEEDS_HUMAN, f"merging failed: {outcome.message}",
                 [A.RETRY, A.ABANDON], expected=task.state,
             )  # fmt: skip
             return None
+        if isinstance(outcome, BaseException):
+            raise outcome
         if outcome.status == "conflict":
             await self._conflict(task, outcome)
             return None
@@ -166,15 +176,32 @@ class Merging:
         return await self._complete(task)
 
     async def _complete(self, task: Task) -> Task | None:
-        done, _ = await asyncio.gather(
+        # Dependents whose only unfinished dependency is this task are promoted in the
+        # same group commit, right behind it: one durable write less on the chain.
+        e = self.engine
+        graph = e.graph
+        follow = [
+            d
+            for d in graph.dependents.get(task.id, ())
+            if (node := graph.nodes.get(d)) is not None
+            and node.state is _S.PLANNED
+            and not node.held
+            and all(
+                x == task.id or graph.nodes[x].state is _S.COMPLETE
+                for x in node.deps
+                if x in graph.nodes
+            )
+        ]
+        done, _, *_promoted = await asyncio.gather(
             self._move(task.id, task.state, _S.COMPLETE, reason=None),
-            self.engine.store.journal_delete(REPORTS, str(task.id)),
+            e.store.journal_delete(REPORTS, str(task.id)),
+            *[self._move(d, _S.PLANNED, _S.READY) for d in follow],
         )
         if done is None:
             return None
         points.failpoint(points.TASK_COMPLETED)
         try:
-            await self.engine.git.release_task(task.id)
+            await e.git.release_task(task.id)
         except BosunError as exc:  # gc cleans up what is left
             log.warning("releasing task %d's worktree failed: %s", task.id, exc)
         return done

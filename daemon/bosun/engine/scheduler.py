@@ -38,6 +38,7 @@ class Dispatcher:
         self._demote: set[int] = set()
         self._flushing = False
         self._settle: set[int] = set()
+        self._pump_scheduled = False
 
     # -- board notices -------------------------------------------------------------------
 
@@ -65,10 +66,23 @@ class Dispatcher:
                 self._settle.add(task.run_id)
         if self._promote or self._demote or self._settle:
             self._schedule_flush()
-        if task.state is _S.READY and not self._flushing:
-            # During a promotion batch the pump waits for the whole batch, so the task
-            # with the longest chain wins the slot, not the first one committed.
-            self.pump()
+        if task.state is _S.READY:
+            if engine.graph.demotable(task.id):  # made ready while a dependency was added
+                self._demote.add(task.id)
+                self._schedule_flush()
+            elif not self._flushing:
+                self._pump_soon()
+
+    def _pump_soon(self) -> None:
+        # After the current burst of notices (one group commit's worth, delivered in one
+        # go): the task with the longest chain wins the slot, not the first one committed.
+        if not self._pump_scheduled:
+            self._pump_scheduled = True
+            asyncio.get_running_loop().call_soon(self._scheduled_pump)
+
+    def _scheduled_pump(self) -> None:
+        self._pump_scheduled = False
+        self.pump()
 
     def _schedule_flush(self) -> None:
         if not self._flushing and not self.engine.stopping:

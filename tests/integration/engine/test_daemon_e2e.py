@@ -239,3 +239,31 @@ async def test_plain_lsp_client_sees_progress_and_answers_with_a_message_action(
         assert kinds[0] == "begin" and "report" in kinds
     finally:
         await c.close()
+
+
+async def test_tool_approval_keeps_the_task_active_until_a_client_approves(
+    daemon: Daemon, repo: Path
+) -> None:
+    config = repo / ".bosun" / "config.toml"
+    rule = '\n[[tools.policy]]\naction = "ask"\ntool = "run_command"\ncommand = "*unittest*"\n'
+    config.write_text(config.read_text() + rule)
+    daemon.start()
+    async with client(daemon) as c:
+        run = (await c.request("bosun/createRun", {"objective": OBJECTIVE}))["run"]
+        prompt = None
+        while prompt is None:
+            method, params = await asyncio.wait_for(c.notifications.get(), RUN_TIMEOUT)
+            if method == "bosun/humanPrompt" and params["prompt"]["kind"] == "tool_approval":
+                prompt = params["prompt"]
+        assert prompt["approval"]["tool"] == "run_command"
+        task = (await c.request("bosun/getTask", {"taskId": prompt["taskId"]}))["task"]
+        assert task["state"] == "active" and "approval" in task["reason"]
+        await c.request(
+            "bosun/resolveTask",
+            {"promptId": prompt["promptId"], "action": "approve", "always": True},
+        )
+        final = await answer_prompts_until_done(c, run["id"])
+        assert final["state"] == "completed", final
+        events = (await c.request("bosun/eventsSince", {"after": 0, "limit": 10000}))["events"]
+        kinds = [e["data"].get("kind") for e in events if e["kind"] == "human.prompt"]
+        assert kinds.count("tool_approval") == 1  # "always" covered the later calls
