@@ -36,6 +36,7 @@ T = TypeVar("T")
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.S)
 _SPACE = re.compile(r"\s+")
+_CANNOT_RUN = (126, 127)  # the shell's "not executable" and "command not found"
 
 
 class _Judgement(BaseModel):
@@ -135,6 +136,13 @@ class Strategist:
             if check is None:
                 return QAReport(passed=False, error="QA was cancelled")
             checks.append(check)
+            if check.exit_code in _CANNOT_RUN:
+                # The command itself is missing or not executable: no attempt can fix
+                # that, so it is QA's error (a human fixes the command), not a failure.
+                why = f"the test command `{command}` could not run (exit {check.exit_code})"
+                return QAReport(
+                    passed=False, checks=checks, error=f"{why}: {check.output_tail[-500:]}"
+                )
             ok = check.exit_code == 0
             verdicts.append(
                 Verdict(

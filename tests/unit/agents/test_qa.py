@@ -243,3 +243,16 @@ async def test_qa_never_tests_the_daemon_directory_in_place_of_the_worktree(
     lost = await h.agents().run_qa(request)
     assert not lost.passed
     assert "no worktree" in (lost.error or "")
+
+
+async def test_a_missing_test_command_is_a_qa_error_not_a_failed_attempt(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory(_scenario((1, GOOD)))
+    task = await h.task(criteria=CRITERIA)
+    request = h.qa_request(task, REPORT, test_command="no-such-test-runner-xyz --all")
+    report = await h.agents().run_qa(request)
+
+    assert not report.passed
+    assert "could not run (exit 127)" in (report.error or "")
+    assert "no-such-test-runner-xyz" in (report.error or "")
