@@ -67,6 +67,8 @@ export class Daemon implements vscode.Disposable {
   private readonly handlers = new Map<string, (params: unknown) => void>();
   private current: ConnectionState = 'disconnected';
   private lastProblem: string | undefined;
+  /** Settles when the last spawned process has exited and its stderr is fully read. */
+  private childClosed: Promise<void> = Promise.resolve();
 
   /** Fires on every connection state change. */
   readonly onDidChangeState = this.stateEmitter.event;
@@ -218,6 +220,8 @@ export class Daemon implements vscode.Disposable {
     } catch (err) {
       if (this.client === client) this.client = undefined;
       void client.stop(1000).catch(() => undefined);
+      // A daemon that died says why on stderr; wait (briefly) until all of it is read.
+      await withDeadline(this.childClosed, 2000, () => new Error('still running')).catch(() => undefined);
       const tail = this.stderrTail.slice(-3).join(' | ');
       this.fail(`The bosun daemon did not start: ${err instanceof Error ? err.message : String(err)}${tail ? ` (stderr: ${tail})` : ''}`);
     }
@@ -245,6 +249,11 @@ export class Daemon implements vscode.Disposable {
   private spawnDaemon(launch: Extract<Launch, { ok: true }>): Promise<ChildProcess> {
     return new Promise((resolve, reject) => {
       const child = spawn(launch.command, [...launch.args], { cwd: launch.cwd, env: process.env, stdio: 'pipe' });
+      this.childClosed = new Promise((closed) => {
+        child.once('close', () => {
+          closed();
+        });
+      });
       child.once('error', (err) => {
         reject(new Error(`cannot run ${launch.command}: ${err.message}`));
       });

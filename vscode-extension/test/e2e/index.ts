@@ -5,7 +5,8 @@
  */
 
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import * as vscode from 'vscode';
@@ -362,6 +363,43 @@ function exec(command: string, args: string[], cwd: string): Promise<void> {
     });
   });
 }
+
+/** Point bosun.command at a fake for the body, then restore it and wait to reconnect. */
+async function withFakeBosun(script: string, body: () => Promise<void>, timeoutSeconds?: number): Promise<void> {
+  const b = bosun();
+  const dir = mkdtempSync(join(tmpdir(), 'bosun-fake-'));
+  const fake = join(dir, 'bosun');
+  writeFileSync(fake, `#!/bin/sh\n${script}\n`);
+  chmodSync(fake, 0o755);
+  const good = config().inspect<string>('command')?.workspaceValue;
+  const goodTimeout = config().inspect<number>('requestTimeoutSeconds')?.workspaceValue;
+  try {
+    if (timeoutSeconds !== undefined) await config().update('requestTimeoutSeconds', timeoutSeconds, vscode.ConfigurationTarget.Workspace);
+    await config().update('command', fake, vscode.ConfigurationTarget.Workspace);
+    await body();
+  } finally {
+    await config().update('requestTimeoutSeconds', goodTimeout, vscode.ConfigurationTarget.Workspace);
+    await config().update('command', good, vscode.ConfigurationTarget.Workspace);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await until('the daemon to reconnect', () => b.daemon.state === 'connected');
+}
+
+test('a bosun that dies at start fails with its stderr, not a hang', async () => {
+  const b = bosun();
+  await withFakeBosun("echo \"ModuleNotFoundError: No module named 'bosun'\" >&2; exit 1", async () => {
+    await until('the connection to fail', () => b.daemon.state === 'failed');
+    assert(/No module named 'bosun'/.test(b.daemon.problem ?? ''), `problem: ${String(b.daemon.problem)}`);
+  });
+});
+
+test('a bosun that never answers initialize fails at the time limit', async () => {
+  const b = bosun();
+  await withFakeBosun('exec sleep 60', async () => {
+    await until('the connection to fail', () => b.daemon.state === 'failed', 20_000);
+    assert(/did not answer initialize within 2 s/.test(b.daemon.problem ?? ''), `problem: ${String(b.daemon.problem)}`);
+  }, 2);
+});
 
 test('a missing bosun fails with the fix, and fixing it reconnects and redraws', async () => {
   const b = bosun();
