@@ -206,7 +206,7 @@ class WorkerLoop:
                 return _Ending(
                     AttemptOutcome.INTERRUPTED,
                     error="waiting for a human's answer",
-                    needs_human=control.question,
+                    needs_human=_question(control),
                     human_options=control.options,
                 )
         return None
@@ -268,6 +268,13 @@ class WorkerLoop:
         )
         await self._note(_render(report))
         return report
+
+
+def _question(ask: AskHuman) -> str:
+    """The question as a human sees it, with the agent's suggested answers."""
+    if not ask.options:
+        return ask.question
+    return f"{ask.question}\n(suggested answers: {' | '.join(ask.options)})"
 
 
 def _render(report: AttemptReport) -> str:

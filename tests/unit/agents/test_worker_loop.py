@@ -162,7 +162,9 @@ async def test_ask_human_stops_the_attempt_with_the_question(
     report = await h.agents().run_attempt(h.request(task))
 
     assert report.outcome is AttemptOutcome.INTERRUPTED
-    assert report.needs_human == "Which greeting: formal or casual?"
+    assert report.needs_human == (
+        "Which greeting: formal or casual?\n(suggested answers: formal | casual)"
+    )
     assert report.human_options == ["formal", "casual"]
 
 
