@@ -11,6 +11,7 @@ import type { Message } from './protocol';
 export const TRANSCRIPT_SCHEME = 'bosun-transcript';
 const PAGE = 500;
 const MAX_PAGES = 20;
+const REDRAW_MS = 300;
 
 /** The URI of a task's transcript (latest attempt when `attempt` is omitted). */
 export function transcriptUri(taskId: number, attempt?: number): vscode.Uri {
@@ -28,14 +29,29 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
   private readonly open = new Set<string>();
+  private readonly pending = new Map<number, NodeJS.Timeout>();
 
   constructor(
     private readonly daemon: Daemon,
     private readonly cache: RunCache,
   ) {}
 
-  /** Redraw the open transcripts of a task (called when it changes). */
+  /**
+   * Redraw the open transcripts of a task (called when it changes). Deltas arrive many
+   * times a second while an agent writes: coalesce them into one refetch per interval.
+   */
   taskChanged(taskId: number): void {
+    if (this.pending.has(taskId)) return;
+    this.pending.set(
+      taskId,
+      setTimeout(() => {
+        this.pending.delete(taskId);
+        this.redraw(taskId);
+      }, REDRAW_MS),
+    );
+  }
+
+  private redraw(taskId: number): void {
     for (const key of this.open) {
       const uri = vscode.Uri.parse(key);
       if (parse(uri).taskId === taskId) this.changed.fire(uri);
@@ -64,6 +80,7 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
   }
 
   dispose(): void {
+    for (const timer of this.pending.values()) clearTimeout(timer);
     this.changed.dispose();
   }
 }
