@@ -79,7 +79,13 @@ def inspect_base(root: Path, base_branch: str | None) -> BaseFacts:
                 f"the repository at {root} has no commits yet. Make a first commit "
                 "(`git commit --allow-empty -m init`) and start the run again."
             )
-        branches = {h.name: h.commit.hexsha for h in repo.heads}
+        # Not `repo.heads`: GitPython walks refs/heads itself and fails on the `.lock`
+        # files git holds while another worktree or run is updating a ref; git does not.
+        listing = repo.git.for_each_ref("--format=%(objectname) %(refname)", "refs/heads")
+        branches = {
+            ref.removeprefix("refs/heads/"): sha
+            for sha, _, ref in (line.partition(" ") for line in listing.splitlines())
+        }
         if base_branch is None:
             if repo.head.is_detached:
                 raise WorkspaceError(

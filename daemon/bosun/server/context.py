@@ -5,6 +5,7 @@ Packages that serve requests add their service as a typed attribute here.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,3 +32,5 @@ class DaemonContext:
     request_shutdown: Callable[[str], None] = lambda reason: None
     # Services registered by packages (git plane, engine…), by name.
     services: dict[str, Any] = field(default_factory=dict)
+    # Set once every service has started; requests that need one wait for it.
+    ready: asyncio.Event = field(default_factory=asyncio.Event)

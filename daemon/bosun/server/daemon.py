@@ -28,7 +28,7 @@ from bosun.errors import WorkspaceError
 from bosun.server import listeners
 from bosun.server.context import DaemonContext
 from bosun.server.hub import Hub
-from bosun.server.services import Stopper, start_services, stop_services
+from bosun.server.services import Stopper, check_sandbox, start_services, stop_services
 from bosun.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -141,12 +141,21 @@ class Daemon:
         unsubscribe = store.subscribe(self.hub.on_board_event)
         stoppers: list[Stopper] = []
         try:
-            stoppers = await start_services(ctx)
+            await check_sandbox(ctx)  # a configured sandbox that cannot run fails start
             await self._listen(ctx)
             self._announce(ctx)
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop, f"signal {sig.name}")
+            # Clients are answered from the board from here on; the git plane, the
+            # watcher and the engine (with its crash recovery) start behind them.
+            try:
+                await start_services(ctx, stoppers)
+            except Exception:
+                log.exception("a service failed to start; stopping")
+                raise
+            ctx.ready.set()
+            log.info("services ready")
             await self._stop.wait()
         finally:
             for srv in self._servers:

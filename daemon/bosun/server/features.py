@@ -36,9 +36,25 @@ def to_rpc_error(exc: BosunError) -> JsonRpcException:
     return JsonRpcException(exc.message, code=int(exc.code), data=exc.data or None)
 
 
+# Answerable from the board alone, so they are served while services still start.
+BOARD_ONLY = frozenset(
+    {
+        "bosun/status",
+        "bosun/listRuns",
+        "bosun/getRun",
+        "bosun/getTask",
+        "bosun/transcript",
+        "bosun/eventsSince",
+        "bosun/shutdown",
+    }
+)
+
+
 async def call_handler(fn: Handler, ctx: DaemonContext, method: str, params: Any) -> Any:
     """Run one handler, turning bosun and validation errors into JSON-RPC errors."""
     spec = METHODS[method]
+    if method not in BOARD_ONLY and not ctx.ready.is_set():
+        await ctx.ready.wait()
     try:
         if params is None:
             params = spec.params.model_validate({})

@@ -20,16 +20,23 @@ log = logging.getLogger(__name__)
 Stopper = Callable[[], Awaitable[None]]
 
 
-async def start_services(ctx: DaemonContext) -> list[Stopper]:
-    """Start everything the daemon runs besides its listeners."""
-    from bosun.git.service import GitService
+async def check_sandbox(ctx: DaemonContext) -> None:
+    """Probe command confinement once; a mode configured but unavailable raises."""
     from bosun.tools.sandbox import sandbox_report
-    from bosun.watch import WorkspaceWatcher
 
-    stoppers: list[Stopper] = []
     report = await asyncio.to_thread(sandbox_report, ctx.settings.tools.sandbox)
     ctx.services["sandbox_mode"] = f"{report.mode.value} ({report.reason})"
     ctx.services["sandbox"] = report.as_dict()
+
+
+async def start_services(ctx: DaemonContext, stoppers: list[Stopper]) -> None:
+    """Start everything the daemon runs besides its listeners.
+
+    Each started service's stopper is appended at once, so a failure half-way still
+    stops what did start.
+    """
+    from bosun.git.service import GitService
+    from bosun.watch import WorkspaceWatcher
 
     git = GitService(ctx.workspace, ctx.settings.git, ctx.store)
     gc = await git.start()
@@ -66,7 +73,6 @@ async def start_services(ctx: DaemonContext) -> list[Stopper]:
         log.info("engine not installed: runs are recorded but not executed")
     else:
         stoppers.append(await engine_mod.start_engine(ctx))
-    return stoppers
 
 
 async def stop_services(stoppers: list[Stopper]) -> None:

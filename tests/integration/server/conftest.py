@@ -58,9 +58,18 @@ class RunningDaemon:
         self.proc.wait(timeout=30)
 
 
-def start_daemon(repo: Path, *extra: str) -> RunningDaemon:
-    """Start `bosun daemon serve` for `repo` with TCP and WebSocket on free ports."""
+IDLE_SCENARIO = Path(__file__).parents[2] / "fixtures" / "scenarios" / "idle.toml"
+
+
+def start_daemon(repo: Path, *extra: str, config: str = "") -> RunningDaemon:
+    """Start `bosun daemon serve` for `repo` with TCP and WebSocket on free ports.
+
+    Runs created in these tests start for real, but the director asks a human at once
+    (tests/fixtures/scenarios/idle.toml): the protocol is under test, not the engine.
+    """
     ws = Workspace(repo)
+    ws.ensure_state_dir()
+    ws.config_path.write_text(f'[llm]\ndefault_model = "scripted:{IDLE_SCENARIO}"\n' + config)
     proc, info = start_daemon_process(ws, ["--tcp", "0", "--ws", "0", *extra], detach=True)
     return RunningDaemon(ws, proc, info)
 

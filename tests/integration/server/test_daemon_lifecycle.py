@@ -44,9 +44,12 @@ async def test_two_clients_see_each_change_in_the_same_order(daemon: RunningDaem
                     out.append(params["event"]["seq"])
             return out
 
-        sa, sb = await seqs(a), await seqs(b)
-        assert sa == sb == sorted(sa)
-        assert len(sa) == 10
+        # The engine keeps working on those runs, so compare up to `last`: both clients
+        # saw the same events, in seq order, with no gap.
+        sa = [x for x in await seqs(a) if x <= last]
+        sb = [x for x in await seqs(b) if x <= last]
+        assert sa == sb
+        assert sa == list(range(sa[0], last + 1))
     finally:
         await a.close()
         await b.close()
@@ -67,12 +70,16 @@ async def test_kill_9_then_restart_keeps_runs_and_continues_the_sequence(git_rep
         async with await Client.connect(d2.workspace.socket_path) as c:
             runs = (await c.request("bosun/listRuns", {}))["runs"]
             assert sorted(r["id"] for r in runs) == sorted(ids)
-            after = await c.request("bosun/eventsSince", {"after": 0})
-            assert after["events"] == before["events"]
+            after = await c.request("bosun/eventsSince", {"after": 0, "limit": 10000})
+            # Every event is still there; recovery may have appended more since.
+            assert after["events"][: len(before["events"])] == before["events"]
             new = (await c.request("bosun/createRun", {"objective": "after restart"}))["run"]
-            events = (await c.request("bosun/eventsSince", {"after": before["lastSeq"]}))["events"]
-            assert events[0]["seq"] == before["lastSeq"] + 1
-            assert events[0]["runId"] == new["id"]
+            page = await c.request("bosun/eventsSince", {"after": before["lastSeq"]})
+            seqs = [e["seq"] for e in page["events"]]
+            assert seqs == list(range(before["lastSeq"] + 1, before["lastSeq"] + 1 + len(seqs)))
+            assert any(
+                e["kind"] == "run.created" and e["runId"] == new["id"] for e in page["events"]
+            )
     finally:
         d2.kill()
 

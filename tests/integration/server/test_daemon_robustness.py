@@ -119,10 +119,7 @@ async def test_slow_client_is_cut_off_and_others_keep_getting_notifications(
     from tests.integration.server.conftest import start_daemon
 
     # A tiny per-client queue makes "slow" reachable quickly.
-    cfg = git_repo / ".bosun"  # type: ignore[operator]
-    cfg.mkdir(exist_ok=True)
-    (cfg / "config.toml").write_text("[server]\nclient_queue_bytes = 65536\n")
-    d = start_daemon(git_repo)  # type: ignore[arg-type]
+    d = start_daemon(git_repo, config="[server]\nclient_queue_bytes = 65536\n")  # type: ignore[arg-type]
     try:
         slow = await Raw.unix(d.workspace.socket_path)
         await slow.initialize()

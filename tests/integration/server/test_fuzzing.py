@@ -7,11 +7,11 @@ import asyncio
 import json
 from typing import Any
 
-from bosun.server.launcher import start_daemon_process
 from bosun.workspace import Workspace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.integration.server.conftest import start_daemon
 from tests.integration.server.rawclient import Raw
 
 json_values = st.recursive(
@@ -60,8 +60,8 @@ class _Daemon:
 def _ensure_daemon(repo_factory: Any) -> Workspace:
     if _Daemon.ws is None:
         repo = repo_factory()
-        proc, _info = start_daemon_process(Workspace(repo), detach=True)
-        _Daemon.ws, _Daemon.pid = Workspace(repo), proc.pid
+        d = start_daemon(repo)
+        _Daemon.ws, _Daemon.pid = d.workspace, d.proc.pid
     return _Daemon.ws
 
 

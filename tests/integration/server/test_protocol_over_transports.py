@@ -51,7 +51,7 @@ async def test_create_run_is_notified_and_listed(daemon: RunningDaemon, transpor
         assert [r["id"] for r in listed["runs"]] == [run["id"]]
         got = await req(client, "bosun/getRun", {"runId": run["id"]})
         assert got["run"]["objective"] == "add a CLI"
-        assert got["tasks"] == []
+        assert [t["key"] for t in got["tasks"]] == ["director"]
 
 
 async def test_invalid_params_error_names_the_field(daemon: RunningDaemon, transport: str) -> None:

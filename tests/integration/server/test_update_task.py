@@ -40,8 +40,11 @@ async def test_cycle_is_refused_naming_it_and_nothing_changes(git_repo: Path) ->
             with pytest.raises(RpcError) as info:
                 await c.request(
                     "bosun/updateTask",
-                    {"taskId": ids["schema"], "addDependencies": [ids["ui"]],
-                     "description": "should not stick"},
+                    {
+                        "taskId": ids["schema"],
+                        "addDependencies": [ids["ui"]],
+                        "description": "should not stick",
+                    },
                 )
             assert info.value.rpc_code == -32053
             assert "schema" in info.value.message and "ui" in info.value.message
@@ -60,9 +63,13 @@ async def test_swap_dependency_and_edit_fields_in_one_request(git_repo: Path) ->
         async with await Client.connect(d.workspace.socket_path) as c:
             res = await c.request(
                 "bosun/updateTask",
-                {"taskId": ids["ui"], "removeDependencies": [ids["api"]],
-                 "addDependencies": [ids["schema"]], "title": "Build UI first",
-                 "acceptanceCriteria": ["renders the list"]},
+                {
+                    "taskId": ids["ui"],
+                    "removeDependencies": [ids["api"]],
+                    "addDependencies": [ids["schema"]],
+                    "title": "Build UI first",
+                    "acceptanceCriteria": ["renders the list"],
+                },
             )
             task = res["task"]
             assert task["dependencies"] == [ids["schema"]]
