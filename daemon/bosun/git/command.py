@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Mapping
@@ -59,8 +60,13 @@ class GitOutput:
         return self.returncode == 0
 
 
+# Provider keys and tokens the daemon holds never reach git or what git may start
+# (filters, credential helpers): hooks are off, but this closes the rest.
+_SECRETISH = re.compile(r"(API_KEY|APIKEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.I)
+
+
 def _base_env(extra: Mapping[str, str] | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED and not _SECRETISH.search(k)}
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["LC_ALL"] = "C"
     env["GIT_OPTIONAL_LOCKS"] = "0"

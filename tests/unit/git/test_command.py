@@ -44,3 +44,17 @@ def test_non_utf8_output_round_trips(git_repo: Path) -> None:
     cli.run(git_repo, "add", "-A")
     out = cli.run(git_repo, "diff", "--cached", "-z", "--name-only")
     assert out.stdout.split("\0")[0] == name
+
+
+def test_git_never_sees_the_daemons_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Provider keys in the daemon's environment are not passed to git."""
+    from bosun.git.command import _base_env
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-leak")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-should-not-leak")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    env = _base_env(None)
+    assert "OPENAI_API_KEY" not in env and "GITHUB_TOKEN" not in env
+    assert env["HOME"] == str(tmp_path)
