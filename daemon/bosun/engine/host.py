@@ -31,13 +31,9 @@ class EngineHost(BoardFrameworkHost):
         retries = self.engine.max_retries_for(run)
         specs = [
             TaskSpec(
-                key=s.key,
-                title=s.title,
-                description=s.description,
-                profile=s.profile,
-                phase=creator.key,
+                **s.model_dump(exclude={"depends_on"}),
                 depends_on=[*s.depends_on, creator.key],
-                acceptance_criteria=s.acceptance_criteria,
+                phase=creator.key,
                 max_retries=retries,
                 parent_id=ctx.task_id,
             )
