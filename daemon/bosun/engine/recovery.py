@@ -62,6 +62,10 @@ async def recover(engine: Engine) -> None:
             e.runs.pop(run.id, None)
             e.spawn(e.lifecycle.start_run(run.id), f"restart-run-{run.id}")
             continue
+        if not tasks and run.state is RunState.RUNNING:
+            # Started, but the crash came before its director task: nothing is behind it.
+            e.spawn(e.lifecycle.create_director(run), f"director-{run.id}")
+            continue
         planned: list[int] = []
         for task in tasks:
             if task.state is _S.ACTIVE:

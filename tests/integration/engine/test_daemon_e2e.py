@@ -116,8 +116,11 @@ async def test_lifecycle_over_the_protocol_first_answer_wins(daemon: Daemon) -> 
             if method == "bosun/promptResolved":
                 resolved = params
         assert resolved["by"] == "alice" and resolved["action"] == "retry"
+        seen: set[str] = set()
+        alice.on_notification(lambda method, _: seen.add(method))
         final = await answer_prompts_until_done(alice, run["id"])
         assert final["state"] == "completed", final
+        assert "bosun/transcriptDelta" in seen  # live transcript text reached the client
         tasks = (await alice.request("bosun/getRun", {"runId": run["id"]}))["tasks"]
         assert {t["state"] for t in tasks} == {"complete"}
 

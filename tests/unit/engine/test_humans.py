@@ -187,3 +187,11 @@ async def test_crashed_attempt_counts_and_the_run_completes_after_restart(harnes
     await h.wait_run(run.id, {RunState.COMPLETED})
     outcomes = [a.outcome for a in await store.list_attempts(t.id)]
     assert outcomes == [_O.CRASHED, _O.QA_PASSED]
+
+
+async def test_a_run_that_crashed_before_its_director_gets_one_on_restart(harness, store) -> None:
+    run = await store.create_run("crashed early", None)
+    await store.update_run(run.id, event="t", state=RunState.RUNNING)
+    h = await harness(ScriptedRunner())
+    done = await h.wait_run(run.id, {RunState.COMPLETED})
+    assert [t.key for t in await store.list_tasks(done.id)] == ["director"]
