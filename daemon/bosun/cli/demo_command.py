@@ -42,7 +42,7 @@ def add_parsers(sub: Any) -> None:
 
 def scenario_path() -> Path:
     """The demo's scripted scenario shipped with bosun.agents."""
-    return Path(str(resources.files("bosun.agents") / "scenarios" / "demo.toml"))
+    return Path(str(resources.files("bosun.llm") / "scenarios" / "demo.toml"))
 
 
 def _git(repo: Path, *args: str) -> str:

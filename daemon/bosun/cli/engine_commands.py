@@ -182,12 +182,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {}
     if args.model:
         options["model"] = args.model
-    if model == "scripted:demo":
-        # The shipped `demo` name means the whole scripted demo run (bosun.agents'),
-        # not the model layer's one-reply placeholder.
-        from bosun.cli.demo_command import scenario_path
-
-        options["model"] = f"scripted:{scenario_path()}"
     if args.workers:
         options["workers"] = args.workers
     if args.review:

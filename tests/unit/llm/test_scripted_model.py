@@ -188,9 +188,15 @@ def test_missing_files_and_unknown_names_are_clear(tmp_path: Path) -> None:
         load_scenario("nope")
 
 
-async def test_the_shipped_demo_scenario_answers_every_role_of_a_small_run() -> None:
+async def test_the_shipped_demo_scenario_answers_every_role_of_the_demo_run() -> None:
     assert "demo" in shipped_scenarios()
     model = ScriptedModel(load_scenario("demo"))
-    for role in ("director", "planner", "coder", "strategist", "writer"):
-        response = await model.complete(REQUEST, CallContext(role=role, task_key="hello"))
-        assert response.text or response.tool_calls
+    for role, key in (
+        ("director", "director"),
+        ("planner", "plan"),
+        ("coder", "slugify"),
+        ("coder", "top-words"),
+        ("writer", "readme"),
+    ):
+        response = await model.complete(REQUEST, CallContext(role=role, task_key=key))
+        assert response.text or response.tool_calls, (role, key)
