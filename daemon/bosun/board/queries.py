@@ -58,6 +58,15 @@ def list_runs(conn: sqlite3.Connection, limit: int, before_id: int | None) -> li
     return many(conn, Run, sql, (before_id, limit))
 
 
+def count_runs(conn: sqlite3.Connection, states: Collection[str]) -> tuple[int, int]:
+    """How many runs there are, and how many of them are in `states`."""
+    marks = ",".join("?" * len(states)) or "NULL"
+    row = conn.execute(
+        f"SELECT COUNT(*), COALESCE(SUM(state IN ({marks})), 0) FROM runs", tuple(states)
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
 def list_tasks(
     conn: sqlite3.Connection, run_id: int, states: Collection[TaskState] | None
 ) -> list[Task]:

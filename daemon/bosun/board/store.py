@@ -162,6 +162,11 @@ class Store:
         limit = max(1, min(limit, 1000))
         return await self._read(partial(queries.list_runs, limit=limit, before_id=before_id))
 
+    async def count_runs(self, active: Collection[RunState]) -> tuple[int, int]:
+        """(all runs, runs in one of the `active` states), without reading the rows."""
+        states = [s.value for s in active]
+        return await self._read(partial(queries.count_runs, states=states))
+
     async def update_run(
         self,
         run_id: int,

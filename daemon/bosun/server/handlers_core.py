@@ -20,7 +20,7 @@ _ACTIVE_RUN_STATES = {RunState.PENDING, RunState.PLANNING, RunState.RUNNING, Run
 @handler("bosun/status")
 async def status(ctx: DaemonContext, _: m.Empty) -> m.StatusResult:
     """Daemon identity and health."""
-    runs = await ctx.store.list_runs(limit=1000)
+    runs, active = await ctx.store.count_runs(_ACTIVE_RUN_STATES)
     sandbox = ctx.services.get("sandbox_mode", "unknown")
     return m.StatusResult(
         version=__version__,
@@ -31,8 +31,8 @@ async def status(ctx: DaemonContext, _: m.Empty) -> m.StatusResult:
         started_at=ctx.started_at,
         uptime_s=(datetime.now(UTC) - ctx.started_at).total_seconds(),
         clients=ctx.client_count(),
-        runs=len(runs),
-        active_runs=sum(1 for r in runs if r.state in _ACTIVE_RUN_STATES),
+        runs=runs,
+        active_runs=active,
         last_seq=ctx.store.last_seq,
         boot_id=ctx.boot_id,
         sandbox=str(sandbox),

@@ -144,3 +144,14 @@ async def test_data_that_is_not_json_is_refused_before_writing(store: Store) -> 
         await store.journal_put("k", "v", {"bad": object()})
     assert store.last_seq == seq
     assert await store.journal_get("k", "v") is None
+
+
+async def test_count_runs_counts_all_and_those_in_the_given_states(store: Store) -> None:
+    from bosun_protocol.entities import RunOptions, RunState
+
+    assert await store.count_runs({RunState.RUNNING}) == (0, 0)
+    runs = [await store.create_run(f"o{i}", RunOptions()) for i in range(3)]
+    await store.update_run(runs[0].id, event="run.started", state=RunState.RUNNING)
+    assert await store.count_runs({RunState.RUNNING}) == (3, 1)
+    assert await store.count_runs({RunState.RUNNING, RunState.PENDING}) == (3, 3)
+    assert await store.count_runs(set()) == (3, 0)
