@@ -137,6 +137,12 @@ class Engine:
         self.settings = getattr(settings, "engine", settings)
         self.dispatcher.pump()
 
+    def touch(self, task_id: int) -> None:
+        """A sign of life from a task's attempt (e.g. streamed model text): not stalled."""
+        handle = self.active.get(task_id)
+        if handle is not None:
+            handle.last_activity = self.loop_time()
+
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run a coroutine the engine owns; its failure is logged, never lost."""
         task = asyncio.create_task(coro, name=name)

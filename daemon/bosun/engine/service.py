@@ -21,8 +21,12 @@ log = logging.getLogger(__name__)
 DELTA_LIMIT = 16_384
 
 
-def _delta_sink(notifier: Notifier) -> Callable[[int, int, Any], None]:
+def _delta_sink(
+    notifier: Notifier, engines: list[Engine] | None = None
+) -> Callable[[int, int, Any], None]:
     def on_delta(task_id: int, attempt: int, chunk: Any) -> None:
+        for engine in engines or ():
+            engine.touch(task_id)  # streaming text is a sign of life
         text = str(getattr(chunk, "text", chunk))[:DELTA_LIMIT]
         if text:
             notifier.transcript_delta(
@@ -38,7 +42,9 @@ def _delta_sink(notifier: Notifier) -> Callable[[int, int, Any], None]:
     return on_delta
 
 
-def build_runner(ctx: DaemonContext, notifier: Notifier) -> AgentRunner:
+def build_runner(
+    ctx: DaemonContext, notifier: Notifier, engines: list[Engine] | None = None
+) -> AgentRunner:
     """The daemon's AgentRunner: a registered one, or `bosun.agents.runner.Agents`."""
     given = ctx.services.get("agents")
     if given is not None:
@@ -46,7 +52,7 @@ def build_runner(ctx: DaemonContext, notifier: Notifier) -> AgentRunner:
     runner_mod = importlib.import_module("bosun.agents.runner")
     factory = getattr(runner_mod, "build_agents", None)
     if factory is not None:
-        return cast(AgentRunner, factory(ctx, on_delta=_delta_sink(notifier)))
+        return cast(AgentRunner, factory(ctx, on_delta=_delta_sink(notifier, engines)))
     from bosun.llm.gateway import ModelGateway
     from bosun.tools import Policy, ToolExecutor, build_registry, current_sandbox
 
@@ -58,7 +64,7 @@ def build_runner(ctx: DaemonContext, notifier: Notifier) -> AgentRunner:
         executor,
         ctx.store,
         settings,
-        on_delta=_delta_sink(notifier),
+        on_delta=_delta_sink(notifier, engines),
         sandbox=current_sandbox(settings.tools.sandbox),
         hidden_paths=[ctx.workspace.state_dir],
     )
@@ -78,7 +84,7 @@ async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
     git: GitPlane = (
         ServiceGitPlane(git_service) if git_service is not None else NullGitPlane(ctx.store)
     )
-    runner = build_runner(ctx, notifier)
+    runner = build_runner(ctx, notifier, engine_box)
     engine = Engine(ctx.store, git, runner, ctx.settings.engine, ctx.boot_id, notifier=notifier)
     engine_box.append(engine)
     await engine.start()

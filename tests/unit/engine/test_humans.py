@@ -195,3 +195,29 @@ async def test_a_run_that_crashed_before_its_director_gets_one_on_restart(harnes
     h = await harness(ScriptedRunner())
     done = await h.wait_run(run.id, {RunState.COMPLETED})
     assert [t.key for t in await store.list_tasks(done.id)] == ["director"]
+
+
+async def test_bad_requests_get_clear_errors_and_change_nothing(harness) -> None:
+    from bosun.errors import InvalidStateError, InvalidTransitionError, NotFoundError
+
+    runner = ScriptedRunner(steps={"director": [plan(sub("x"))]})
+    h = await harness(runner)
+    run = await h.run()
+    await h.wait_run(run.id, {RunState.COMPLETED})
+    x = await h.store.get_task_by_key(run.id, "x")
+    with pytest.raises(InvalidTransitionError, match="not waiting for a human"):
+        await h.engine.humans.resolve(ResolveTaskParams(task_id=x.id, action=ResolveAction.RETRY))
+    with pytest.raises(NotFoundError):
+        await h.engine.humans.resolve(
+            ResolveTaskParams(prompt_id="nope", action=ResolveAction.RETRY)
+        )
+    with pytest.raises(InvalidTransitionError, match="complete"):
+        await h.engine.decisions.interrupt(x.id, "too late")
+    for control in (h.engine.lifecycle.pause, h.engine.lifecycle.resume):
+        with pytest.raises(InvalidStateError):
+            await control(run.id)
+    with pytest.raises(InvalidStateError, match="already completed"):
+        await h.engine.lifecycle.cancel(run.id, "")
+    with pytest.raises(InvalidStateError):
+        await h.engine.lifecycle.replan(run.id, "more")
+    assert (await h.store.get_task(x.id)).state is _S.COMPLETE
