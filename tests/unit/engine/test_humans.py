@@ -118,7 +118,7 @@ async def test_interrupt_stops_the_attempt_records_it_and_asks(harness) -> None:
     await h.wait_run(run.id, {RunState.COMPLETED})
 
 
-async def test_time_limit_and_stall_end_attempts_as_failures(harness) -> None:
+async def test_stalled_attempts_end_as_counted_failures(harness) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("x"))], "x": [hang(), hang(), finish()]})
     h = await harness(runner, stall_timeout_s=0.2, cancel_grace_s=0.5)
     run = await h.run()
@@ -221,3 +221,14 @@ async def test_bad_requests_get_clear_errors_and_change_nothing(harness) -> None
     with pytest.raises(InvalidStateError):
         await h.engine.lifecycle.replan(run.id, "more")
     assert (await h.store.get_task(x.id)).state is _S.COMPLETE
+
+
+async def test_time_limit_ends_an_attempt_as_timeout_and_it_counts(harness) -> None:
+    runner = ScriptedRunner(steps={"director": [plan(sub("x"))], "x": [hang()]})
+    h = await harness(runner, task_time_limit_s=0.2, cancel_grace_s=0.5, max_retries=1)
+    run = await h.run()
+    x = await h.wait_task(run.id, "x", {_S.WAITING_HUMAN})
+    outcomes = [a.outcome for a in await h.store.list_attempts(x.id)]
+    assert outcomes == [_O.TIMEOUT, _O.TIMEOUT]
+    assert h.engine.humans.task_prompt(x.id).kind is PromptKind.RETRIES_SPENT
+    assert all(r.cancel.is_set() for r in runner.requests["x"])  # each was told to stop
