@@ -150,25 +150,27 @@ class Merging:
     async def merge(self, task_id: int, closing: Awaitable[None] | None = None) -> Task | None:
         """Merge a task that passed QA (and review) into its run branch, then complete it.
 
-        `closing` (closing the attempt's record) runs alongside the git work: either order
-        survives a crash (recovery judges again, or merges what QA passed).
+        `closing` (closing the attempt's record) runs alongside: its write is queued first,
+        so the board commits it no later than the completion (the writer is first in,
+        first out), and a crash in between leaves a closed attempt on a task recovery
+        merges again — never a complete task with an open attempt.
         """
+        if closing is None:
+            return await self._merge_and_complete(task_id)
+        _, done = await asyncio.gather(closing, self._merge_and_complete(task_id))
+        return done
+
+    async def _merge_and_complete(self, task_id: int) -> Task | None:
         e = self.engine
         task = await e.store.get_task(task_id)
-        merging = e.git.merge_task(task.id)
-        if closing is None:
-            outcome: MergeOutcome | BaseException
-            [outcome] = await asyncio.gather(merging, return_exceptions=True)
-        else:
-            _, outcome = await asyncio.gather(closing, merging, return_exceptions=True)
-        if isinstance(outcome, BosunError):
+        try:
+            outcome = await e.git.merge_task(task.id)
+        except BosunError as exc:
             await e.humans.ask(
-                task.id, PromptKind.NEEDS_HUMAN, f"merging failed: {outcome.message}",
+                task.id, PromptKind.NEEDS_HUMAN, f"merging failed: {exc.message}",
                 [A.RETRY, A.ABANDON], expected=task.state,
             )  # fmt: skip
             return None
-        if isinstance(outcome, BaseException):
-            raise outcome
         if outcome.status == "conflict":
             await self._conflict(task, outcome)
             return None
