@@ -133,7 +133,8 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
       }
       await sync.reload();
       try {
-        queue.replace((await daemon.request('bosun/humanQueue', {})).prompts);
+        const mark = queue.mark();
+        queue.replace((await daemon.request('bosun/humanQueue', {})).prompts, mark);
       } catch (err) {
         output.appendLine(`[bosun] ${describeError('bosun/humanQueue', err)}`);
       }

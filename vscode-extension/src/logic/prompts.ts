@@ -61,6 +61,8 @@ export function resolveParams(prompt: Pick<HumanPrompt, 'promptId' | 'taskId'>, 
 export class PromptQueue {
   private readonly open = new Map<string, HumanPrompt>();
   private readonly answered = new Map<string, PromptResolved>();
+  private readonly addedIn = new Map<string, number>();
+  private generation = 0;
   private readonly listeners = new Set<() => void>();
 
   /** Call `listener` after every change; returns the unsubscribe function. */
@@ -69,10 +71,20 @@ export class PromptQueue {
     return () => this.listeners.delete(listener);
   }
 
-  /** Replace the queue with a fresh listing (after a (re)connect). */
-  replace(prompts: readonly HumanPrompt[]): void {
+  /** Call just before asking for a listing; hand the mark to `replace`. */
+  mark(): number {
+    this.generation += 1;
+    return this.generation;
+  }
+
+  /**
+   * Replace the queue with a listing requested at `mark` (after a (re)connect). Prompts
+   * notified while the listing was on its way are newer than it and stay; answered ones go.
+   */
+  replace(prompts: readonly HumanPrompt[], mark: number): void {
+    const newer = [...this.open.values()].filter((p) => (this.addedIn.get(p.promptId) ?? 0) >= mark);
     this.open.clear();
-    for (const p of prompts) if (!this.answered.has(p.promptId)) this.open.set(p.promptId, p);
+    for (const p of [...prompts, ...newer]) if (!this.answered.has(p.promptId)) this.open.set(p.promptId, p);
     this.emit();
   }
 
@@ -80,6 +92,7 @@ export class PromptQueue {
   add(prompt: HumanPrompt): boolean {
     if (this.open.has(prompt.promptId) || this.answered.has(prompt.promptId)) return false;
     this.open.set(prompt.promptId, prompt);
+    this.addedIn.set(prompt.promptId, this.generation);
     this.emit();
     return true;
   }

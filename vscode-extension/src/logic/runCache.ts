@@ -83,10 +83,13 @@ export class RunCache {
     this.emit();
   }
 
-  /** Drop runs not in `keep` (a full listing no longer has them). */
-  retainRuns(keep: ReadonlySet<number>): void {
-    for (const id of [...this.runs.keys()]) {
-      if (!keep.has(id)) {
+  /**
+   * Drop runs not in `keep`, a listing taken at `seq`; a run seen after that seq was
+   * created after the listing and stays.
+   */
+  retainRuns(keep: ReadonlySet<number>, seq: number): void {
+    for (const [id, entry] of [...this.runs.entries()]) {
+      if (!keep.has(id) && entry.seq <= seq) {
         this.runs.delete(id);
         this.tasks.delete(id);
       }

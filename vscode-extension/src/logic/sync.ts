@@ -82,7 +82,7 @@ export class RunSync {
     const { runs } = await this.request('bosun/listRuns', { limit: RUN_PAGE });
     const details = await Promise.all(runs.map((r) => this.request('bosun/getRun', { runId: r.id })));
     for (const d of details) this.cache.putRunWithTasks(d.run, d.tasks, status.lastSeq);
-    this.cache.retainRuns(new Set(runs.map((r) => r.id)));
+    this.cache.retainRuns(new Set(runs.map((r) => r.id)), status.lastSeq);
     this.cache.advanceTo(status.lastSeq);
   }
 

@@ -11,124 +11,27 @@ import { dirname, join } from 'node:path';
 
 import * as vscode from 'vscode';
 
-import type { Ui } from '../../src/commands';
 import type { BosunApi } from '../../src/extension';
 import type { Run } from '../../src/protocol';
+import { assert, bosun, config, eventually, exec, runCases, scripted, setApi, test, until } from './suite';
 
-const TEST_TIMEOUT_MS = 60_000;
-
-interface Case {
-  readonly name: string;
-  readonly fn: () => Promise<void>;
-}
-const cases: Case[] = [];
-function test(name: string, fn: () => Promise<void>): void {
-  cases.push({ name, fn });
-}
-
-function assert(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new Error(message);
-}
-
-let api: BosunApi | undefined;
-function bosun(): BosunApi {
-  assert(api, 'the extension did not activate');
-  return api;
-}
-
-/**
- * Resolve when `check()` holds, re-checking on every daemon state, cache or prompt change:
- * waits on what the extension reports, never on a fixed sleep.
- */
-function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
-  const b = bosun();
-  return new Promise((resolve, reject) => {
-    const subs: { dispose(): void }[] = [];
-    const done = (err?: Error): void => {
-      clearTimeout(timer);
-      for (const s of subs) s.dispose();
-      if (err) reject(err);
-      else resolve();
-    };
-    const probe = (): void => {
-      try {
-        if (check()) done();
-      } catch (err) {
-        done(err instanceof Error ? err : new Error(String(err)));
-      }
-    };
-    const timer = setTimeout(() => {
-      done(new Error(`timed out after ${ms} ms waiting for ${what} (daemon: ${b.daemon.state}${b.daemon.problem ? `, ${b.daemon.problem}` : ''})`));
-    }, ms);
-    subs.push(b.daemon.onDidChangeState(probe));
-    subs.push({ dispose: b.cache.onChange(probe) }, { dispose: b.queue.onChange(probe) });
-    probe();
-  });
-}
-
-/** Like `until`, for checks that ask the daemon; re-checked on every change seen. */
-function eventually(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const b = bosun();
-  return new Promise((resolve, reject) => {
-    let done = false;
-    let running = false;
-    let again = false;
-    const finish = (err?: unknown): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      off();
-      if (err === undefined) resolve();
-      else reject(err instanceof Error ? err : new Error(`${what}: check failed`));
-    };
-    const probe = async (): Promise<void> => {
-      if (running) {
-        again = true;
-        return;
-      }
-      running = true;
-      try {
-        do {
-          again = false;
-          if (await check()) finish();
-          // `again` is set by probes that arrived while this one awaited the daemon.
-        } while ((again as boolean) && !done);
-      } catch (err) {
-        finish(err);
-      } finally {
-        running = false;
-      }
-    };
-    const timer = setTimeout(() => {
-      finish(new Error(`timed out after ${String(ms)} ms waiting for ${what}`));
-    }, ms);
-    const off = b.cache.onChange(() => void probe());
-    void probe();
-  });
-}
-
-/** Prompts that answer from a script instead of waiting for a person. */
-function scripted(inputs: string[], picks: string[][]): Ui {
-  return {
-    input: () => Promise.resolve(inputs.shift()),
-    pickOne: (items) => {
-      const want = picks.shift()?.[0];
-      return Promise.resolve(items.find((i) => i.label === want));
-    },
-    pickMany: (items) => {
-      const want = picks.shift() ?? [];
-      return Promise.resolve(items.filter((i) => want.includes(i.label)));
-    },
-  };
-}
-
-const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('bosun');
 let created: Run | undefined;
+/** A run whose first task asks a human at once (the needs-human scenario). */
+let stalled: Run | undefined;
+
+/** Create a run on the needs-human scenario: its task stalls and asks a human. */
+async function stalledRun(objective: string): Promise<Run> {
+  const ext = vscode.extensions.getExtension<BosunApi>('bosun.bosun');
+  assert(ext, 'extension not found');
+  const scenario = join(ext.extensionPath, 'test', 'e2e', 'needs-human.toml');
+  const { run } = await bosun().daemon.request('bosun/createRun', { objective, options: { model: `scripted:${scenario}`, maxRetries: 0 } });
+  return run;
+}
 
 test('the extension activates and connects to the daemon', async () => {
   const ext = vscode.extensions.getExtension<BosunApi>('bosun.bosun');
   assert(ext, 'extension bosun.bosun is not installed');
-  api = await ext.activate();
+  setApi(await ext.activate());
   await until('the daemon to connect', () => bosun().daemon.state === 'connected');
 });
 
@@ -184,9 +87,8 @@ test('the status bar shows the new run', async () => {
 
 test('a human prompt shows in Needs you with its answers', async () => {
   const b = bosun();
-  const run = created;
-  assert(run, 'no run from an earlier test');
-  // With the offline scripted model the director stalls and, retries spent, asks a human.
+  const run = await stalledRun('Explain the build in BUILDING.md');
+  stalled = run;
   await until('a prompt for the run', () => b.queue.all().some((p) => p.runId === run.id), 45_000);
   const prompt = b.queue.all().find((p) => p.runId === run.id);
   assert(prompt, 'prompt vanished');
@@ -198,7 +100,7 @@ test('a human prompt shows in Needs you with its answers', async () => {
 
 test('the transcript of the waiting task opens with its messages', async () => {
   const b = bosun();
-  const prompt = b.queue.all().find((p) => p.runId === created?.id);
+  const prompt = b.queue.all().find((p) => p.runId === stalled?.id);
   assert(prompt?.taskId, 'no waiting task');
   await vscode.commands.executeCommand('bosun.showTranscript', { taskId: prompt.taskId });
   const doc = vscode.window.activeTextEditor?.document;
@@ -208,41 +110,38 @@ test('the transcript of the waiting task opens with its messages', async () => {
   await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
 });
 
-test('review opens the task diff from git objects with a lens per hunk', async () => {
+test('review shows a task awaiting review from git objects, and approving every hunk merges it', async () => {
   const b = bosun();
-  const prompt = b.queue.all().find((p) => p.runId === created?.id);
-  const task = prompt?.taskId ? b.cache.task(prompt.taskId) : undefined;
-  assert(task?.worktree, 'no waiting task with a worktree');
-  // Stand in for the agent: commit a change on the task's branch in its worktree.
-  const wt = task.worktree;
-  writeFileSync(join(wt, 'README.md'), '# Sample project, reviewed\n\nA repository the end-to-end tests work on.\n');
-  writeFileSync(join(wt, 'NOTES.md'), 'written by the task\n');
-  await git(wt, 'add', '-A');
-  await git(wt, '-c', 'user.name=Agent', '-c', 'user.email=agent@bosun.invalid', 'commit', '-q', '-m', 'task work');
-  await vscode.commands.executeCommand('bosun.reviewTask', { taskId: task.id });
-  const review = b.reviews.state(task.id);
-  assert(review, 'no review opened');
-  assert(review.diff.files.map((f) => f.path).sort().join(',') === 'NOTES.md,README.md', `files ${review.diff.files.map((f) => f.path).join(',')}`);
+  const run = created;
+  assert(run, 'no run from an earlier test');
+  // The run has the review gate on: the demo director's design waits for review.
+  const waiting = (): number | undefined => b.cache.tasksOf(run.id).find((t) => t.state === 'awaiting_review')?.id;
+  await until('a task awaiting review', () => waiting() !== undefined, 60_000);
+  const taskId = waiting();
+  assert(taskId !== undefined, 'task left review');
+  await vscode.commands.executeCommand('bosun.reviewTask', { taskId });
+  const review = b.reviews.state(taskId);
+  assert(review && review.diff.files.length > 0, 'no review, or a review of nothing');
   const head = vscode.window.activeTextEditor?.document;
   assert(head?.uri.scheme === 'bosun-git', `active editor is ${String(head?.uri.toString())}`);
   const path = head.uri.path.replace(/^\//, '');
-  const expected = path === 'NOTES.md' ? 'written by the task\n' : '# Sample project, reviewed\n\nA repository the end-to-end tests work on.\n';
-  assert(head.getText() === expected, `head side of ${path}: ${JSON.stringify(head.getText())}`);
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
+  const truth = await exec('git', ['show', `${review.diff.headCommit}:${path}`], folder);
+  assert(head.getText() === truth, `head side of ${path} differs from git show`);
   const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', head.uri);
-  const titles = lenses.map((l) => l.command?.title ?? '');
   const hunks = review.file(path)?.hunks ?? [];
-  assert(titles.filter((t) => t === 'Approve hunk').length === hunks.length && hunks.length > 0, `lenses: ${titles.join(' | ')}`);
-  const first = hunks[0];
-  assert(first, 'no hunk');
-  await vscode.commands.executeCommand('bosun.review.decide', task.id, first.id, 'approve');
-  assert(review.tally().approved === 1, `tally ${JSON.stringify(review.tally())}`);
+  const approveLenses = lenses.filter((l) => l.command?.title === 'Approve hunk').length;
+  assert(hunks.length > 0 && approveLenses === hunks.length, `${String(approveLenses)} lenses for ${String(hunks.length)} hunks`);
+  for (const id of review.hunkIds()) await vscode.commands.executeCommand('bosun.review.decide', taskId, id, 'approve');
+  assert(review.tally().undecided === 0, `tally ${JSON.stringify(review.tally())}`);
+  const sent = await vscode.commands.executeCommand<boolean>('bosun.review.submit', taskId);
+  assert(sent, 'the daemon refused the review');
+  await until('the task to leave review', () => b.cache.task(taskId)?.state !== 'awaiting_review');
+  const { task } = await b.daemon.request('bosun/getTask', { taskId });
+  assert(task.state !== 'awaiting_review', `daemon still has it in ${String(task.state)}`);
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 });
 
-/** Run git in `cwd`; rejects with git's stderr. */
-function git(cwd: string, ...args: string[]): Promise<void> {
-  return exec('git', args, cwd);
-}
 
 test('the task graph draws the run in a webview under its CSP', async () => {
   const b = bosun();
@@ -268,7 +167,7 @@ test('the task graph draws the run in a webview under its CSP', async () => {
 
 test('answering the prompt from VS Code settles the task everywhere', async () => {
   const b = bosun();
-  const prompt = b.queue.all().find((p) => p.runId === created?.id);
+  const prompt = b.queue.all().find((p) => p.runId === stalled?.id);
   assert(prompt?.taskId, 'no prompt to answer');
   const taskId = prompt.taskId;
   b.setUi(scripted([], [['Abandon']]));
@@ -285,7 +184,7 @@ test('answering the prompt from VS Code settles the task everywhere', async () =
 
 test('a prompt answered by another client disappears here', async () => {
   const b = bosun();
-  const { run } = await b.daemon.request('bosun/createRun', { objective: 'Document the release process' });
+  const run = await stalledRun('Document the release process');
   await until('a prompt for the second run', () => b.queue.all().some((p) => p.runId === run.id), 45_000);
   const prompt = b.queue.all().find((p) => p.runId === run.id);
   assert(prompt, 'prompt vanished');
@@ -354,16 +253,6 @@ test('when the daemon restarts the extension reconnects and redraws', async () =
   await until('the run to be drawn from the new daemon', () => b.runsRows().some((r) => r.runId === id));
 });
 
-/** Run a command to completion; rejects with its stderr. */
-function exec(command: string, args: string[], cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd, timeout: 30_000 }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`${command} ${args.join(' ')}: ${err.message}\n${stderr}`));
-      else resolve();
-    });
-  });
-}
-
 /** Point bosun.command at a fake for the body, then restore it and wait to reconnect. */
 async function withFakeBosun(script: string, body: () => Promise<void>, timeoutSeconds?: number): Promise<void> {
   const b = bosun();
@@ -418,35 +307,5 @@ test('a missing bosun fails with the fix, and fixing it reconnects and redraws',
   await until('the run to be drawn again', () => b.runsRows().some((r) => r.id === `run:${String(run.id)}`));
 });
 
-/** Run every case in order; print and record the results; reject if any failed. */
-export async function run(): Promise<void> {
-  const results: { name: string; ok: boolean; ms: number; error?: string }[] = [];
-  for (const c of cases) {
-    const start = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        c.fn(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => {
-            reject(new Error(`test timed out after ${String(TEST_TIMEOUT_MS)} ms`));
-          }, TEST_TIMEOUT_MS);
-        }),
-      ]);
-      results.push({ name: c.name, ok: true, ms: Date.now() - start });
-      console.log(`ok - ${c.name}`);
-    } catch (err) {
-      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
-      results.push({ name: c.name, ok: false, ms: Date.now() - start, error });
-      console.log(`not ok - ${c.name}\n${error}`);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  const failed = results.filter((r) => !r.ok).length;
-  const line = `${String(results.length - failed)} passed, ${String(failed)} failed`;
-  console.log(line);
-  const out = process.env.BOSUN_E2E_RESULTS;
-  if (out) writeFileSync(out, JSON.stringify({ results, summary: line }, null, 2));
-  if (failed) throw new Error(line);
-}
+/** Entry point VS Code calls (extensionTestsPath). */
+export const run = runCases;

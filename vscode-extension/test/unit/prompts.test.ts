@@ -15,7 +15,7 @@ test('a prompt answered by another client leaves the queue and cannot come back'
   q.add(prompt('1'));
   q.resolved({ promptId: '1', runId: 1, by: 'cli', action: 'abandon' });
   assert.equal(q.add(prompt('1')), false);
-  q.replace([prompt('1'), prompt('2')]);
+  q.replace([prompt('1'), prompt('2')], q.mark());
   assert.deepEqual(q.all().map((p) => p.promptId), ['2']);
   assert.equal(q.answer('1')?.by, 'cli');
 });
@@ -50,4 +50,14 @@ test('a tool approval tooltip shows the tool and its arguments', () => {
   assert.match(tip, /Tool `run_command`/);
   assert.match(tip, /"cmd": "rm -rf build"/);
   assert.match(tip, /Answers: Approve, Deny…/);
+});
+
+test('a prompt notified while a listing is on its way survives the older listing', () => {
+  const q = new PromptQueue();
+  q.add(prompt('0'));
+  const mark = q.mark();
+  q.add(prompt('2'));
+  // The listing was taken before prompt 2 opened and after prompt 0 was answered elsewhere.
+  q.replace([prompt('1')], mark);
+  assert.deepEqual(q.all().map((p) => p.promptId), ['1', '2']);
 });

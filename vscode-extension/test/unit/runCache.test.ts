@@ -48,7 +48,15 @@ test('retainRuns forgets runs and their tasks', () => {
   const cache = new RunCache();
   cache.putRunWithTasks(run(1), [task(1, 1)], 1);
   cache.putRunWithTasks(run(2), [task(2, 2)], 1);
-  cache.retainRuns(new Set([2]));
+  cache.retainRuns(new Set([2]), 5);
   assert.deepEqual(cache.allRuns().map((r) => r.id), [2]);
   assert.equal(cache.task(1), undefined);
+});
+
+test('a run created after a listing was taken survives that listing', () => {
+  const cache = new RunCache();
+  cache.putRun(run(1), 3);
+  cache.putRun(run(9), 8);
+  cache.retainRuns(new Set(), 5);
+  assert.deepEqual(cache.allRuns().map((r) => r.id), [9]);
 });
