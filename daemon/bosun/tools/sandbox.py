@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +65,10 @@ def bwrap_argv(
     cwd: Path | None = None,
 ) -> list[str]:
     """The bubblewrap command line: read-only system, no network, own pid namespace."""
+    # /tmp becomes private below; a Python environment that lives there (a checkout
+    # under /tmp, as CI may make) must stay visible, read-only, or the project's test
+    # command cannot even start.
+    shown = sorted({p for p in interpreter_prefixes() if _under(p, Path("/tmp"))})
     out = [
         bwrap,
         # Run as root, bwrap keeps every capability unless told otherwise, and
@@ -80,6 +85,8 @@ def bwrap_argv(
         "--proc", "/proc",
         "--tmpfs", "/tmp",
     ]  # fmt: skip
+    for path in shown:
+        out += ["--ro-bind", str(path), str(path)]
     for path in hidden:
         if path.is_dir() and not path.is_symlink():
             out += ["--tmpfs", str(path)]
@@ -89,6 +96,15 @@ def bwrap_argv(
     out += ["--bind", str(tmp), str(tmp), "--bind", str(worktree), str(worktree)]
     out += ["--chdir", str(cwd or worktree), "--", *argv]
     return out
+
+
+def interpreter_prefixes() -> list[Path]:
+    """Where the running Python and its environment live (resolved)."""
+    return [Path(p).resolve() for p in {sys.prefix, sys.base_prefix}]
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
 
 
 def _probe_bwrap() -> tuple[bool, str]:
