@@ -6,7 +6,7 @@
 //   node24 scripts/e2e/screenshots.mjs --env ENV_FILE --ext DIR --bosun PATH --vsix FILE --out DIR [--keep]
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { cleanupScratch, freePort, gitWorkspace, killGroup, launchChromium, readEnvFile, scratch, startGroup, sweep } from './harness.mjs';
@@ -37,16 +37,30 @@ async function runPaletteCommand(page, title) {
   await page.keyboard.press('Enter');
 }
 
-/** Start an objective through the palette: the command, its input box, its options. */
-async function startObjectiveFromPalette(page, objective) {
+/**
+ * Start an objective through the palette: the command, its input box, its options
+ * (ticking "Review gate", or "Choose the model…" and typing `model`).
+ */
+async function startObjectiveFromPalette(page, objective, { reviewGate = false, model } = {}) {
   const input = page.locator('.quick-input-widget input');
   await runPaletteCommand(page, 'Bosun: Start an Objective');
-  // The objective input box replaces the palette.
   await page.locator('.quick-input-widget', { hasText: 'What should be done' }).waitFor({ timeout: STEP_TIMEOUT_MS });
   await input.fill(objective);
   await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget', { hasText: 'Options for this run' }).waitFor({ timeout: STEP_TIMEOUT_MS });
-  await page.keyboard.press('Enter');
+  const options = page.locator('.quick-input-widget', { hasText: 'Options for this run' });
+  await options.waitFor({ timeout: STEP_TIMEOUT_MS });
+  const tick = async (label) => {
+    await options.locator('.quick-input-list .monaco-list-row', { hasText: label }).locator('input[type=checkbox], .monaco-checkbox, .quick-input-list-checkbox').first().click();
+  };
+  if (reviewGate) await tick('Review gate');
+  if (model) await tick('Choose the model');
+  // OK, not Enter: Enter on a focused checkbox would toggle it back.
+  await options.getByRole('button', { name: 'OK' }).click();
+  if (model) {
+    await page.locator('.quick-input-widget', { hasText: 'provider:model' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    await input.fill(model);
+    await page.keyboard.press('Enter');
+  }
 }
 
 async function main() {
@@ -100,43 +114,40 @@ async function main() {
     }
     await page.locator('.statusbar-item', { hasText: 'Bosun' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
 
-    await startObjectiveFromPalette(page, OBJECTIVE);
+    // Run 1: the demo scenario with the review gate on; its design waits for review.
+    await startObjectiveFromPalette(page, OBJECTIVE, { reviewGate: true });
     const row = page.locator('.monaco-list-row', { hasText: OBJECTIVE }).first();
     await row.waitFor({ timeout: STEP_TIMEOUT_MS });
     checks.push('a run started from the command palette shows in the Runs tree');
     await page.locator('.statusbar-item', { hasText: /Bosun #\d+/ }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
     checks.push('the status bar names the active run');
+    await page.locator('.monaco-list-row', { hasText: 'awaiting review' }).first().waitFor({ timeout: 60_000 });
+    checks.push('the design task reaches awaiting review in the tree');
 
-    // Under the offline scripted model the director soon asks a human: a prompt.
-    const needsYou = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Needs You' }) });
-    await needsYou.locator('.monaco-list-row').first().waitFor({ timeout: 60_000 });
-    checks.push('the prompt is listed under Needs you');
+    // Run 2: a scenario whose task stalls and asks a human (model chosen in the options).
     mkdirSync(opts.out, { recursive: true });
+    const scenario = join(opts.ext, 'test', 'e2e', 'needs-human.toml');
+    await startObjectiveFromPalette(page, 'Explain the build in BUILDING.md', { model: `scripted:${scenario}` });
     const toast = page.locator('.notification-toast', { hasText: 'needs you' }).first();
-    await toast.waitFor({ timeout: STEP_TIMEOUT_MS });
+    await toast.waitFor({ timeout: 60_000 });
     checks.push('the prompt pops up as a notification with its answers');
     await toast.screenshot({ path: join(opts.out, 'prompt.png') });
     checks.push(`screenshot ${join(opts.out, 'prompt.png')}`);
+    const needsYou = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Needs You' }) });
+    await needsYou.locator('.monaco-list-row').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    checks.push('the prompt is listed under Needs you');
     await page.keyboard.press('Escape');
     await page.locator('.notification-toast').first().waitFor({ state: 'detached', timeout: 5000 }).catch(() => undefined);
-    const taskRow = page.locator('.monaco-list-row', { hasText: 'Design and plan' }).first();
+    const taskRow = page.locator('.monaco-list-row', { hasText: 'awaiting review' }).first();
     await taskRow.hover();
-    // Let the task's tooltip (criteria, reason) open before the picture.
+    // Let the task's tooltip (criteria, verdicts) open before the picture.
     await page.locator('.monaco-hover, .workbench-hover', { hasText: 'Acceptance criteria' }).first().waitFor({ timeout: STEP_TIMEOUT_MS }).catch(() => undefined);
     await page.screenshot({ path: join(opts.out, 'sidebar.png') });
     checks.push(`screenshot ${join(opts.out, 'sidebar.png')}`);
 
-    // Stand in for the agent: a change on the waiting task's branch, then review it.
-    const worktrees = join(world.ws, '.bosun', 'worktrees');
-    // The task's own worktree (the others are the daemon's warm pool).
-    const wt = readdirSync(worktrees).filter((n) => /^task-\d+$/.test(n)).map((n) => join(worktrees, n)).find((p) => existsSync(join(p, 'README.md')));
-    if (!wt) throw new Error(`no task worktree under ${worktrees}`);
-    writeFileSync(join(wt, 'README.md'), '# Sample project\n\nA repository the end-to-end tests work on.\n\n## Export\n\n`export --json` prints the records as JSON.\n');
-    const git = (...a) => execFileSync('git', a, { cwd: wt, stdio: 'pipe' });
-    git('add', '-A');
-    git('-c', 'user.name=Agent', '-c', 'user.email=agent@bosun.invalid', 'commit', '-q', '-m', 'Document --json');
     await runPaletteCommand(page, 'Bosun: Review Changes');
     await page.locator('.quick-input-widget', { hasText: 'Which task?' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    await page.locator('.quick-input-widget input').fill('awaiting_review');
     await page.keyboard.press('Enter');
     await page.locator('.codelens-decoration', { hasText: 'Approve hunk' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
     checks.push('Review Changes opens the task diff with a lens per hunk');
@@ -151,6 +162,7 @@ async function main() {
 
     await runPaletteCommand(page, 'Bosun: Show Task Graph');
     await page.locator('.quick-input-widget', { hasText: 'Which run?' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    await page.locator('.quick-input-widget input').fill(OBJECTIVE.slice(0, 20));
     await page.keyboard.press('Enter');
     const graph = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
     await graph.locator('g.node').first().waitFor({ timeout: STEP_TIMEOUT_MS });

@@ -68,7 +68,7 @@ async function pickRun(d: CommandDeps, target: Target, filter: (r: Run) => boole
     void vscode.window.showInformationMessage('Bosun: no run to act on.');
     return undefined;
   }
-  return (await d.ui().pickOne(items, { title: 'Which run?' }))?.value;
+  return (await d.ui().pickOne(items, { title: 'Which run?', matchOnDescription: true }))?.value;
 }
 
 async function pickTask(d: CommandDeps, target: Target, states?: readonly TaskState[]): Promise<Task | undefined> {
@@ -81,7 +81,7 @@ async function pickTask(d: CommandDeps, target: Target, states?: readonly TaskSt
     void vscode.window.showInformationMessage('Bosun: no task to act on.');
     return undefined;
   }
-  return (await d.ui().pickOne(items, { title: 'Which task?' }))?.value;
+  return (await d.ui().pickOne(items, { title: 'Which task?', matchOnDescription: true }))?.value;
 }
 
 async function send(d: CommandDeps, method: string, params: object, done?: string): Promise<unknown> {

@@ -17,7 +17,7 @@ export function treeItem(node: NodeModel, expanded: boolean): vscode.TreeItem {
   const item = new vscode.TreeItem(node.label, collapsible);
   item.id = node.id;
   item.description = node.description;
-  item.tooltip = new vscode.MarkdownString(node.tooltip);
+  item.tooltip = new vscode.MarkdownString(node.tooltip, true);
   item.iconPath = new vscode.ThemeIcon(node.icon, node.color ? new vscode.ThemeColor(node.color) : undefined);
   item.contextValue = node.contextValue;
   if (node.kind === 'prompt') item.command = { command: 'bosun.resolveTask', title: 'Resolve', arguments: [node] };

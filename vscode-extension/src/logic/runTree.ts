@@ -67,7 +67,8 @@ export function taskTooltip(task: Task): string {
     const verdicts = new Map((task.verdicts ?? []).map((v) => [v.criterion, v]));
     const lines = criteria.map((c) => {
       const v = verdicts.get(c);
-      const mark = v === undefined ? '◻' : v.passed ? '✅' : '❌';
+      // Theme icons, not emoji: they render with every font and follow the theme.
+      const mark = v === undefined ? '$(circle-outline)' : v.passed ? '$(pass-filled)' : '$(error)';
       return `- ${mark} ${c}${v?.evidence ? ` — ${v.evidence}` : ''}`;
     });
     parts.push(`**Acceptance criteria**\n\n${lines.join('\n')}`);

@@ -54,9 +54,9 @@ test('the tooltip lists acceptance criteria with their QA verdicts', () => {
   });
   const tip = taskTooltip(t);
   assert.match(tip, /Add a flag/);
-  assert.match(tip, /✅ flag parses — test_flag ok/);
-  assert.match(tip, /❌ docs updated/);
-  assert.match(tip, /◻ tests pass/);
+  assert.match(tip, /\$\(pass-filled\) flag parses — test_flag ok/);
+  assert.match(tip, /\$\(error\) docs updated/);
+  assert.match(tip, /\$\(circle-outline\) tests pass/);
 });
 
 test('needs-you lists only waiting tasks across runs, longest waiting first', () => {
