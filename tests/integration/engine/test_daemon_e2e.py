@@ -65,13 +65,16 @@ async def client(d: Daemon) -> AsyncIterator[Client]:
 
 
 async def answer_prompts_until_done(c: Client, run_id: int) -> dict[str, Any]:
-    """Answer every prompt the way the demo does, until the run ends."""
+    """Answer the scenario's prompts the way the demo does, until the run ends."""
     while True:
         run = (await c.request("bosun/getRun", {"runId": run_id}))["run"]
         if run["state"] in ("completed", "failed", "cancelled"):
             return cast(dict[str, Any], run)
         queue = (await c.request("bosun/humanQueue", {"runId": run_id}))["prompts"]
         for prompt in queue:
+            # The scenario asks one question and (with a policy) one approval; anything
+            # else means the run went off its script: fail with the reason, do not loop.
+            assert prompt["kind"] in ("ask_human", "tool_approval"), prompt
             action = "approve" if prompt["kind"] == "tool_approval" else "retry"
             with contextlib.suppress(RpcError):
                 await c.request(
