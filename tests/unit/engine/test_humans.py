@@ -232,3 +232,17 @@ async def test_time_limit_ends_an_attempt_as_timeout_and_it_counts(harness) -> N
     assert outcomes == [_O.TIMEOUT, _O.TIMEOUT]
     assert h.engine.humans.task_prompt(x.id).kind is PromptKind.RETRIES_SPENT
     assert all(r.cancel.is_set() for r in runner.requests["x"])  # each was told to stop
+
+
+async def test_daemon_shutdown_requeues_running_work_without_counting_it(harness) -> None:
+    runner = ScriptedRunner(steps={"director": [plan(sub("x"))], "x": [hang(), finish()]})
+    h = await harness(runner, max_retries=0)
+    run = await h.run()
+    x = await h.wait_task(run.id, "x", {_S.ACTIVE})
+    await runner.wait_running(1)
+    await h.engine.stop()
+    assert (await h.store.get_task(x.id)).state is _S.READY
+    h2 = await harness(runner, max_retries=0)  # the next daemon picks it up
+    await h2.wait_run(run.id, {RunState.COMPLETED})
+    outcomes = [a.outcome for a in await h.store.list_attempts(x.id)]
+    assert outcomes == [_O.INTERRUPTED, _O.QA_PASSED]  # max_retries=0, yet no human needed
