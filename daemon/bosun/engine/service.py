@@ -57,7 +57,11 @@ def build_runner(
     from bosun.tools import Policy, ToolExecutor, build_registry, current_sandbox
 
     settings = ctx.settings
-    gateway = ModelGateway(settings.llm, recorder=ctx.store, recordings=ctx.store)
+    # Relative `scripted:` scenario paths resolve against the repository, not the cwd.
+    gateway = ModelGateway(
+        settings.llm, recorder=ctx.store, recordings=ctx.store, scenario_dir=ctx.workspace.root
+    )
+    ctx.services["gateway"] = gateway  # settings reloads and client keys reach it
     executor = ToolExecutor(build_registry(settings.tools), Policy.from_settings(settings.tools))
     agents = runner_mod.Agents(
         gateway,
@@ -90,4 +94,11 @@ async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
     await engine.start()
     ctx.services["engine"] = engine
     log.info("engine started: %d live run(s) recovered", len(engine.runs))
-    return engine.stop
+
+    async def stop() -> None:
+        await engine.stop()
+        gateway = ctx.services.pop("gateway", None)
+        if gateway is not None:
+            await gateway.aclose()
+
+    return stop

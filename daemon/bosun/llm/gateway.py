@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from collections import defaultdict
@@ -61,6 +62,11 @@ def _plus(spent: Cost, reserved: Cost) -> Cost:
     return _sum(spent, reserved) if reserved.input_tokens or reserved.output_tokens else spent
 
 
+def _log_close_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger(__name__).warning("closing a replaced model failed: %s", task.exception())
+
+
 class ModelGateway:
     """Shared by every worker of a daemon: models, rate limiters and budgets live here."""
 
@@ -91,6 +97,19 @@ class ModelGateway:
         # Tokens promised to calls in flight, so concurrent calls cannot jointly overspend.
         self._reserved: defaultdict[_Scope, Cost] = defaultdict(Cost)
         self._budget_lock = asyncio.Lock()
+
+    def update_settings(self, settings: LlmSettings) -> None:
+        """Use new settings (reloaded file, keys sent by a client) from the next call on.
+
+        Models are rebuilt on next use so that new keys and addresses take effect; calls
+        in flight finish on the model they started with.
+        """
+        self.settings = settings
+        self.retrying.settings = settings.retry
+        old, self._models = self._models, {}
+        for model in old.values():
+            task = asyncio.get_running_loop().create_task(model.aclose())
+            task.add_done_callback(_log_close_failure)
 
     def _retrying(self, error: TransientError, tries: int, wait: float) -> None:
         if isinstance(error, RateLimitError) and error.provider:

@@ -21,6 +21,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from bosun import __version__
+from bosun.server.client_settings import apply_client_options
 from bosun.server.context import DaemonContext
 from bosun.server.features import install_features
 from bosun.server.framing import encode_body, encode_frame
@@ -111,6 +112,15 @@ class Connection:
         """Queue an encoded JSON body, framing it when the transport needs it."""
         self._outbox.put(encode_frame(body) if self.framed else body)
 
+    def show_message(self, kind: int, message: str) -> None:
+        """`window/showMessage` to this client (1 error, 2 warning, 3 info)."""
+        note = {
+            "jsonrpc": "2.0",
+            "method": "window/showMessage",
+            "params": {"type": kind, "message": message},
+        }
+        self.send_body(encode_body(note))
+
     def send_error(self, msg_id: Any, code: int, message: str, data: Any = None) -> None:
         """Answer with a JSON-RPC error."""
         error: dict[str, Any] = {"code": int(code), "message": message}
@@ -191,6 +201,10 @@ class Connection:
                 f"client speaks protocol {client_version}, daemon {PROTOCOL_VERSION}",
             )
             return False
+        problem = apply_client_options(self.ctx, options)
+        if problem is not None:
+            # The session goes on with the daemon's settings; the user is told why.
+            self.show_message(2, f"Bosun ignored your settings: {problem}")
         self.initialized = True
         self.client_options = options
         return True

@@ -6,11 +6,13 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bosun_protocol.methods import COMMANDS, METHODS
+from lsprotocol import types
 from pydantic import ValidationError
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from bosun.errors import BosunError
+from bosun.server.client_settings import apply_client_options
 from bosun.server.context import DaemonContext
 from bosun.server.registry import HANDLERS, Handler
 from bosun.server.wire import describe_validation_error, to_plain
@@ -92,8 +94,22 @@ def _bind_command(name: str, ctx: DaemonContext) -> Any:
     return run
 
 
+def _on_configuration(ctx: DaemonContext, conn: Connection) -> Any:
+    def changed(params: Any) -> None:
+        settings = to_plain(getattr(params, "settings", None))
+        if not isinstance(settings, dict):
+            return
+        inner = settings.get("settings", settings)  # `{settings: {...}}` or the table itself
+        problem = apply_client_options(ctx, {"settings": inner})
+        if problem is not None:
+            conn.show_message(2, f"Bosun ignored your settings: {problem}")
+
+    return changed
+
+
 def install_features(server: LanguageServer, ctx: DaemonContext, conn: Connection) -> None:
     """Register every handler and command on this connection's server."""
+    server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(_on_configuration(ctx, conn))
     if not HANDLERS:
         _load_handlers()
     for method, fn in HANDLERS.items():

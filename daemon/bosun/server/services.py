@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bosun.config import Settings
+from bosun.server.client_settings import client_overrides
 from bosun.server.context import DaemonContext
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,17 @@ async def start_services(ctx: DaemonContext, stoppers: list[Stopper]) -> None:
     def apply_settings(settings: Settings) -> None:
         ctx.settings = settings
         git.update_settings(settings.git)
+        gateway = ctx.services.get("gateway")
+        if gateway is not None:
+            gateway.update_settings(settings.llm)
         engine = ctx.services.get("engine")
         if engine is not None and hasattr(engine, "update_settings"):
             engine.update_settings(settings)
 
-    watcher = WorkspaceWatcher(ctx.workspace, ctx.store, apply_settings)
+    ctx.services["apply_settings"] = apply_settings
+    watcher = WorkspaceWatcher(
+        ctx.workspace, ctx.store, apply_settings, overrides=lambda: client_overrides(ctx)
+    )
     # The watcher proves its watch exists before start() returns (a few hundred ms);
     # the daemon need not wait for that to answer clients.
     watching = asyncio.create_task(watcher.start(), name="watcher-start")
