@@ -43,7 +43,8 @@ from bosun.board.fields import (
     run_columns,
     task_columns,
 )
-from bosun.board.models import UNSET, NewMessage, RecordedCall, TaskSpec, Unset
+from bosun.board.models import UNSET, NewMessage, TaskSpec, Unset
+from bosun.board.store_records import RecordsMixin
 from bosun.board.transitions import check_transition
 from bosun.board.writer import Notice, Writer, in_thread, storage_error
 
@@ -53,7 +54,7 @@ T = TypeVar("T")
 Listener = Callable[[Event, Run | None, Task | None], None]
 
 
-class Store:
+class Store(RecordsMixin):
     """The board's API; every write is durable when it returns."""
 
     def __init__(
@@ -378,51 +379,3 @@ class Store:
             queries.transcript, task_id=task_id, attempt=attempt, after_id=after_id, limit=limit
         )
         return await self._read(op)
-
-    async def record_call(
-        self,
-        run_id: int,
-        task_id: int | None,
-        attempt: int | None,
-        role: str,
-        key: str,
-        turn: int,
-        request: Mapping[str, Any],
-        response: Mapping[str, Any],
-    ) -> None:
-        """Keep one model call (request and answer) for replay."""
-        op = partial(
-            record_writes.record_call,
-            run_id=run_id,
-            task_id=task_id,
-            attempt=attempt,
-            role=role,
-            key=key,
-            turn=turn,
-            request=json_data(request, "request"),
-            response=json_data(response, "response"),
-        )
-        await self._writer.submit(op)
-
-    async def recorded_calls(self, run_id: int) -> list[RecordedCall]:
-        """Every recorded call of a run, in order."""
-        return await self._read(partial(queries.recorded_calls, run_id=run_id))
-
-    async def journal_put(self, kind: str, key: str, data: Mapping[str, Any]) -> None:
-        """Write (or replace) a journal entry, durably."""
-        op = partial(
-            record_writes.journal_put, kind=kind, key=key, data=json_data(data, "journal data")
-        )
-        await self._writer.submit(op)
-
-    async def journal_get(self, kind: str, key: str) -> dict[str, Any] | None:
-        """A journal entry's data, or None."""
-        return await self._read(partial(queries.journal_get, kind=kind, key=key))
-
-    async def journal_delete(self, kind: str, key: str) -> None:
-        """Remove a journal entry (no error when absent)."""
-        await self._writer.submit(partial(record_writes.journal_delete, kind=kind, key=key))
-
-    async def journal_list(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
-        """Every entry of a journal kind, by key."""
-        return await self._read(partial(queries.journal_list, kind=kind))

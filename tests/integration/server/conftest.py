@@ -58,6 +58,17 @@ class RunningDaemon:
         self.proc.wait(timeout=30)
 
 
+def init_repo(path: Path) -> Path:
+    """A repository at `path` (created) with one empty commit on main."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=path, check=True)
+    ident = ["-c", "user.email=t@e.invalid", "-c", "user.name=T"]
+    subprocess.run(
+        ["git", *ident, "commit", "-q", "--allow-empty", "-m", "init"], cwd=path, check=True
+    )
+    return path
+
+
 IDLE_SCENARIO = Path(__file__).parents[2] / "fixtures" / "scenarios" / "idle.toml"
 
 

@@ -14,7 +14,7 @@ from bosun.client import Client
 from bosun.server.launcher import DaemonStartError, start_daemon_process
 from bosun.workspace import Workspace
 
-from tests.integration.server.conftest import RunningDaemon, start_daemon
+from tests.integration.server.conftest import RunningDaemon, init_repo, start_daemon
 
 
 def bosun(repo: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
@@ -105,24 +105,7 @@ def test_socket_and_state_dir_are_private(daemon: RunningDaemon) -> None:
 
 def test_long_workspace_path_gets_a_short_socket(tmp_path: Path) -> None:
     deep = tmp_path / ("d" * 60) / ("e" * 60)
-    deep.mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=deep, check=True)
-    subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.email=t@e.invalid",
-            "-c",
-            "user.name=T",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "init",
-        ],
-        cwd=deep,
-        check=True,
-    )
+    init_repo(deep)
     ws = Workspace(deep)
     assert len(os.fsencode(ws.socket_path)) < 108
     d = start_daemon(deep)

@@ -11,7 +11,7 @@ from bosun.workspace import Workspace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.integration.server.conftest import start_daemon
+from tests.integration.server.conftest import init_repo, start_daemon
 from tests.integration.server.rawclient import Raw
 
 json_values = st.recursive(
@@ -88,28 +88,10 @@ async def _throw(ws: Workspace, payloads: list[bytes], initialize: bool) -> None
 def test_daemon_survives_random_messages_and_frames(tmp_path_factory: Any) -> None:
     import os
     import signal
-    import subprocess
 
     def make_repo() -> Any:
         repo = tmp_path_factory.mktemp("fuzz") / "repo"
-        repo.mkdir()
-        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
-        subprocess.run(
-            [
-                "git",
-                "-c",
-                "user.email=t@e.invalid",
-                "-c",
-                "user.name=T",
-                "commit",
-                "-q",
-                "--allow-empty",
-                "-m",
-                "init",
-            ],
-            cwd=repo,
-            check=True,
-        )
+        init_repo(repo)
         return repo
 
     ws = _ensure_daemon(make_repo)
