@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 from bosun.llm.errors import ReplayDivergenceError
@@ -52,9 +53,47 @@ def first_difference(recorded: Any, current: Any, path: str = "") -> str | None:
     return None
 
 
+# What necessarily differs between a run and its replay: the run's and tasks' numbers,
+# commit ids, and measured durations. Masked on both sides before comparing.
+_VOLATILE = (
+    (re.compile(r"\b(run|task)([-_ /]?)(\d+)\b", re.I), r"\1\2<n>"),
+    (re.compile(r"#\d+\b"), "#<n>"),
+    (re.compile(r"\b[0-9a-f]{7,40}\b"), "<sha>"),
+    (re.compile(r"\b\d+\.\d+\s?(s|ms|sec|seconds)?\b"), "<t>"),
+)
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, str):
+        for pattern, repl in _VOLATILE:
+            value = pattern.sub(repl, value)
+        return value
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
 def comparable(request: dict[str, Any]) -> dict[str, Any]:
-    """The part of a request that must match: max_tokens may vary with budgets left."""
-    return {k: v for k, v in request.items() if k != "max_tokens"}
+    """The part of a request that must match between a run and its replay.
+
+    What was asked of the model must match: the prompts, the task, and the model's own
+    earlier turns (which replay serves, so they match unless the run went elsewhere).
+    What the environment answered (tool output: test timings, listings, commit ids)
+    is not compared, only which call it answers; max_tokens varies with budget left.
+    """
+    out = {k: v for k, v in request.items() if k != "max_tokens"}
+    messages = out.get("messages")
+    if isinstance(messages, list):
+        out["messages"] = [
+            {k: v for k, v in m.items() if k != "content"}
+            if isinstance(m, dict) and m.get("role") == "tool"
+            else m
+            for m in messages
+        ]
+    masked: dict[str, Any] = _mask(out)
+    return masked
 
 
 class ReplayModel(Model):

@@ -200,3 +200,22 @@ async def test_the_shipped_demo_scenario_answers_every_role_of_the_demo_run() ->
     ):
         response = await model.complete(REQUEST, CallContext(role=role, task_key=key))
         assert response.text or response.tool_calls, (role, key)
+
+
+def test_replay_compares_what_was_asked_not_ids_or_tool_output() -> None:
+    from bosun.llm.replay import comparable, first_difference
+
+    def req(user: str, tool_output: str) -> dict[str, object]:
+        return {
+            "max_tokens": 100,
+            "messages": [
+                {"role": "user", "content": user},
+                {"role": "tool", "tool_call_id": "c1", "content": tool_output},
+            ],
+        }
+
+    recorded = req("Task #3 on bosun/run-1 (commit 1a2b3c4d)", "4 passed in 0.31s")
+    rerun = req("Task #7 on bosun/run-2 (commit 9f8e7d6c)", "4 passed in 0.12s")
+    assert first_difference(comparable(recorded), comparable(rerun)) is None
+    changed = req("Task #7 on bosun/run-2 (commit 9f8e7d6c), and also delete tests", "")
+    assert first_difference(comparable(recorded), comparable(changed)) is not None
