@@ -34,7 +34,13 @@ from bosun.engine.core import ActiveAttempt
 from bosun.engine.host import EngineHost
 from bosun.engine.merging import REPORTS
 from bosun.engine.supervision import supervise
-from bosun.errors import BosunError, BudgetExceededError, ConflictError, InvalidTransitionError
+from bosun.errors import (
+    BosunError,
+    BudgetExceededError,
+    ConflictError,
+    GitError,
+    InvalidTransitionError,
+)
 
 if TYPE_CHECKING:
     from bosun.engine.core import Engine
@@ -111,12 +117,16 @@ class AttemptDriver:
             if task.profile is not Profile.MERGER and await e.phoenix.should_reset(task):
                 await e.git.reset_worktree(task.id)
             task = await e.git.acquire_worktree(task.id)
+            if not task.worktree:
+                # Never fall back to the daemon's own directory: that is the user's tree.
+                raise GitError(f"task #{task.id} has no worktree after acquiring one")
+            handle.worktree = Path(task.worktree)
             notes = await e.phoenix.notes(task.id)
             request = AttemptRequest(
                 run=run,
                 task=task,
                 attempt=handle.number,
-                worktree=Path(task.worktree) if task.worktree else Path("."),
+                worktree=handle.worktree,
                 branch=task.branch or "",
                 history=await e.phoenix.history(task),
                 guidance=notes.guidance,

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bosun_protocol.entities import Run, RunState, Task
@@ -48,6 +49,8 @@ class ActiveAttempt:
     human_wait: float = 0.0  # seconds spent waiting for a human's approval
     waiting_since: float | None = None
     finished: asyncio.Event = field(default_factory=asyncio.Event)  # the driver is done
+    # Where this attempt works; QA checks the same directory.
+    worktree: Path | None = None
     # Frees the worker slot (idempotent): merging after QA needs no worker.
     free_slot: Callable[[], None] = lambda: None
 

@@ -99,11 +99,18 @@ class Merging:
         """QA's report (retrying QA's own errors), or None and the last error."""
         e = self.engine
         error = ""
+        worktree = handle.worktree
+        if worktree is None:  # re-checking after a restart: the git plane knows it
+            found = (await e.git.acquire_worktree(task.id)).worktree
+            worktree = Path(found) if found else None
+        if worktree is None:
+            # QA must never run in the daemon's directory (the user's own checkout).
+            return None, f"task #{task.id} has no worktree to check"
         request = QARequest(
             run=run,
             task=task,
             attempt=handle.number,
-            worktree=Path(task.worktree) if task.worktree else Path("."),
+            worktree=worktree,
             report=report,
             test_command=e.settings.test_command,
             cancel=handle.cancel,

@@ -6,6 +6,9 @@ can be measured (and unit-tested) without worktrees.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from typing import Protocol
 
 from bosun_protocol.entities import Run, Task
@@ -41,6 +44,9 @@ class GitPlane(Protocol):
     async def reset_worktree(self, task_id: int) -> None: ...
 
 
+_SCRATCH: str | None = None
+
+
 class NullGitPlane:
     """A git plane that records nothing in git: every merge is clean, landing succeeds."""
 
@@ -58,8 +64,16 @@ class NullGitPlane:
         return "0" * 40
 
     async def acquire_worktree(self, task_id: int) -> Task:
-        """The task as it is; no worktree."""
-        return await self.store.get_task(task_id)
+        """The task with an empty scratch directory as its worktree (there is no git here).
+
+        Never the daemon's own directory: that is the user's checkout.
+        """
+        global _SCRATCH
+        if _SCRATCH is None:
+            _SCRATCH = tempfile.mkdtemp(prefix="bosun-null-plane-")
+            atexit.register(shutil.rmtree, _SCRATCH, True)
+        task = await self.store.get_task(task_id)
+        return task.model_copy(update={"worktree": _SCRATCH})
 
     async def commit(self, task_id: int, attempt: int, summary: str) -> str | None:
         """Nothing to commit."""

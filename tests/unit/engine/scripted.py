@@ -82,6 +82,7 @@ class ScriptedRunner:
     steps: dict[str, list[Step]] = field(default_factory=dict)
     qa_fail: dict[str, int] = field(default_factory=dict)  # key → attempts failing QA
     requests: dict[str, list[AttemptRequest]] = field(default_factory=lambda: defaultdict(list))
+    qa_requests: list[QARequest] = field(default_factory=list)
     running: int = 0
     peak: int = 0
     order: list[str] = field(default_factory=list)
@@ -110,6 +111,7 @@ class ScriptedRunner:
     async def run_qa(self, request: QARequest) -> QAReport:
         from bosun_protocol.entities import Verdict
 
+        self.qa_requests.append(request)
         left = self.qa_fail.get(request.task.key, 0)
         if left:
             self.qa_fail[request.task.key] = left - 1
