@@ -155,7 +155,6 @@ async def test_attempts_and_qa_never_work_in_the_daemons_own_directory(harness) 
     places = [r.worktree for reqs in runner.requests.values() for r in reqs]
     places += [q.worktree for q in runner.qa_requests]
     assert len(runner.qa_requests) >= 3  # director, a (failed), a again
-    here = os.path.realpath(os.getcwd())
     for place in places:
         assert place.is_absolute()
-        assert os.path.realpath(place) != here
+        assert str(place) != os.getcwd()
