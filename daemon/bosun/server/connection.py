@@ -77,6 +77,7 @@ class Connection:
         self.peer = peer
         self.framed = framed
         self.initialized = False
+        self.client_options: dict[str, Any] = {}  # initializationOptions, once initialized
         self.closed = asyncio.Event()
         self.stopped = asyncio.Event()  # set once queued output is flushed and transport closed
         self._token = token
@@ -223,8 +224,6 @@ class Connection:
             self.send_error(msg_id, code, f"{method}: {text}")
 
     # --- closing ---------------------------------------------------------------
-
-    client_options: dict[str, Any] = {}  # noqa: RUF012 - replaced at initialize
 
     def close(self) -> None:
         """Disconnect (idempotent); pending requests are cancelled."""
