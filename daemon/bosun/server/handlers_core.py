@@ -106,7 +106,10 @@ async def transcript(ctx: DaemonContext, params: m.TranscriptParams) -> m.Transc
 async def events_since(ctx: DaemonContext, params: m.EventsSinceParams) -> m.EventsSinceResult:
     """Events after a seq, for a client's resync."""
     events, more = await ctx.store.events_since(params.after, params.limit, run_id=params.run_id)
-    return m.EventsSinceResult(events=events, more=more, last_seq=ctx.store.last_seq)
+    # A committed event is readable a moment before the store's counter moves (that
+    # happens once its listeners ran): never report a newest seq below what we return.
+    newest = max(ctx.store.last_seq, events[-1].seq if events else 0)
+    return m.EventsSinceResult(events=events, more=more, last_seq=newest)
 
 
 @handler("bosun/shutdown")
