@@ -47,6 +47,9 @@ class Hub:
 
     def on_board_event(self, event: Event, run: Run | None, task: Task | None) -> None:
         """Store listener: notify every initialized client, in seq order."""
+        targets = [c for c in self.connections if c.initialized and not c.closed.is_set()]
+        if not targets:
+            return  # runs inside the board's writer: encode nothing nobody will read
         bodies: list[bytes] = []
         if run is not None:
             bodies.append(
@@ -58,9 +61,7 @@ class Hub:
             )
         bodies.append(_notification("bosun/event", _dump(EventNotification(event=event))))
         framed = b"".join(encode_frame(b) for b in bodies)
-        for conn in list(self.connections):
-            if not conn.initialized or conn.closed.is_set():
-                continue
+        for conn in targets:
             if conn.framed:
                 conn.send_raw(framed)
             else:

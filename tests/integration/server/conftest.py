@@ -137,7 +137,8 @@ async def session(d: RunningDaemon, transport: str) -> AsyncIterator[LanguageCli
     """An initialized client; shut down politely at the end."""
     client = await connect(d, transport)
     needs_token = transport in ("tcp", "ws")
-    await client.initialize_session(init_params(d.token if needs_token else None))
+    result = await client.initialize_session(init_params(d.token if needs_token else None))
+    client.initialize_result = result  # type: ignore[attr-defined]
     try:
         yield client
     finally:

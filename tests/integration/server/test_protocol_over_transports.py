@@ -34,9 +34,11 @@ async def test_status_names_the_workspace_and_protocol(
 
 async def test_initialize_reports_bosun_identity(daemon: RunningDaemon, transport: str) -> None:
     async with session(daemon, transport) as client:
-        # pytest-lsp keeps no result; ask again on a fresh field: status carries the boot id
-        st = await req(client, "bosun/status")
-        assert st["bootId"] == daemon.info["boot_id"]
+        experimental = plain(client.initialize_result.capabilities.experimental)
+        bosun = experimental["bosun"]
+        assert bosun["bootId"] == daemon.info["boot_id"]
+        assert bosun["protocolVersion"] == "0.1.0"
+        assert bosun["workspace"] == str(daemon.workspace.root)
 
 
 async def test_create_run_is_notified_and_listed(daemon: RunningDaemon, transport: str) -> None:
