@@ -7,10 +7,11 @@ directly; it starts the daemon when none is running. Runs outlive the editor.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
+import socket
 import sys
+import threading
 from typing import Any
 
 from bosun.cli.common import EXIT_OK, guarded, workspace_of
@@ -25,66 +26,73 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=guarded(cmd_lsp))
 
 
-async def _pump_in(stdin: asyncio.StreamReader, sock: asyncio.StreamWriter) -> None:
-    while chunk := await stdin.read(_CHUNK):
-        sock.write(chunk)
-        await sock.drain()
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _pump_in(in_fd: int, sock: socket.socket) -> None:
+    """Editor → daemon, until the editor closes stdin (then half-close the socket)."""
     with contextlib.suppress(OSError):
-        sock.write_eof()
+        while chunk := os.read(in_fd, _CHUNK):
+            sock.sendall(chunk)
+        sock.shutdown(socket.SHUT_WR)
 
 
-async def _pump_out(sock: asyncio.StreamReader, out_fd: int) -> None:
-    loop = asyncio.get_running_loop()
-    while chunk := await sock.read(_CHUNK):
-        view = memoryview(chunk)
-        while view:
-            try:
-                n = os.write(out_fd, view)
-            except BlockingIOError:
-                # The editor is not reading; wait until stdout is writable again.
-                fut: asyncio.Future[None] = loop.create_future()
-                loop.add_writer(out_fd, fut.set_result, None)
-                try:
-                    await fut
-                finally:
-                    loop.remove_writer(out_fd)
-                continue
-            view = view[n:]
+def _pump_out(sock: socket.socket, out_fd: int) -> None:
+    """Daemon → editor, until the daemon closes. A slow editor blocks only this copy,
+    which pushes back on the daemon's socket (the daemon never waits on a client)."""
+    with contextlib.suppress(OSError):
+        while chunk := sock.recv(_CHUNK):
+            _write_all(out_fd, chunk)
 
 
-async def relay(args: argparse.Namespace) -> int:
-    """Connect (starting the daemon if needed) and copy bytes until either side closes."""
+def _connect(path: str) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def relay(args: argparse.Namespace) -> int:
+    """Connect (starting the daemon if needed) and copy bytes until the daemon closes.
+
+    Two blocking copies, one per direction, rather than an event loop: each message then
+    costs one read and one write in the relay, nothing else (the relay's share of a
+    round trip is what issue 2's 2 ms p99 target through `bosun lsp` measures)."""
     from bosun.server.launcher import spawn_daemon
 
     ws = workspace_of(args)
     try:
-        reader, writer = await asyncio.open_unix_connection(str(ws.socket_path))
+        sock = _connect(str(ws.socket_path))
     except OSError:
         if args.no_start:
             raise
-        await asyncio.to_thread(spawn_daemon, ws)
-        reader, writer = await asyncio.open_unix_connection(str(ws.socket_path))
-    loop = asyncio.get_running_loop()
-    stdin = asyncio.StreamReader(limit=_CHUNK)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
-    out_fd = sys.stdout.fileno()
-    os.set_blocking(out_fd, False)
-    inbound = asyncio.create_task(_pump_in(stdin, writer))
-    outbound = asyncio.create_task(_pump_out(reader, out_fd))
+        spawn_daemon(ws)
+        sock = _connect(str(ws.socket_path))
+    in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
+    os.set_blocking(in_fd, True)
+    os.set_blocking(out_fd, True)
     # The daemon closing ends the session; the editor closing stdin does too once the
-    # daemon has answered what was in flight (it closes after `exit`).
-    await outbound
-    inbound.cancel()
-    with contextlib.suppress(asyncio.CancelledError, OSError):
-        await inbound
-    writer.close()
+    # daemon has answered what was in flight (it closes after `exit`). The inbound copy
+    # is a daemon thread: it may sit in read() on stdin when the daemon goes away.
+    inbound = threading.Thread(target=_pump_in, args=(in_fd, sock), daemon=True)
+    inbound.start()
+    try:
+        _pump_out(sock, out_fd)
+    finally:
+        sock.close()
     return EXIT_OK
 
 
 def cmd_lsp(args: argparse.Namespace) -> int:
     """Run the relay."""
     try:
-        return asyncio.run(relay(args))
+        return relay(args)
     except (ConnectionError, FileNotFoundError) as exc:
         print(f"bosun lsp: cannot reach the daemon: {exc}", file=sys.stderr)
         return 1
