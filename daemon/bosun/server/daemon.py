@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -155,6 +156,11 @@ class Daemon:
                 log.exception("a service failed to start; stopping")
                 raise
             ctx.ready.set()
+            # What exists now (modules, classes, models, the engine's graph) lives as
+            # long as the daemon. Freezing it takes it out of the collector's reach: a
+            # full collection walked ~75k objects for 50-110 ms here, which surfaced as
+            # the p99 of status round trips and board transitions.
+            gc.freeze()
             log.info("services ready")
             await self._stop.wait()
         finally:
