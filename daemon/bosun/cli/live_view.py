@@ -50,6 +50,7 @@ class LiveView:
         self.ended: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._early: list[tuple[str, dict[str, Any]]] = []
         self._seen: dict[int, tuple[str, int]] = {}
+        self._state: str | None = None
         self._answered: set[str] = set()
         self._jobs: set[asyncio.Task[None]] = set()
         client.on_notification(self.on_notification)
@@ -103,6 +104,9 @@ class LiveView:
     def _run(self, run: dict[str, Any]) -> None:
         if run["id"] != self.run_id:
             return
+        if run["state"] != self._state and run["state"] not in ENDED:
+            self._state = run["state"]  # planning, running, paused, landing
+            self.say(f"run {run['id']} {run['state']}")
         if run["state"] in ENDED and not self.ended.done():
             self.say(f"run {run['id']} {run['state']} ({cost_text(run['cost'])})")
             self.ended.set_result(run)

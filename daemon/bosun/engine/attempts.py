@@ -66,7 +66,7 @@ class AttemptDriver:
         e = self.engine
         node = e.graph.nodes.get(task_id)
         run = e.runs.get(node.run_id) if node is not None else None
-        if node is None or run is None or run.state is not RunState.RUNNING:
+        if node is None or run is None or run.state not in (RunState.PLANNING, RunState.RUNNING):
             return
         n = node.attempt + 1
         holder = f"{e.boot_id}:{task_id}:{n}"

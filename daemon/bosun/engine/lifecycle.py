@@ -1,5 +1,15 @@
-"""Runs: start (branch + director task), progress, completion and landing, cancel,
-pause, resume, replan.
+"""Runs: start (branch + director task), planning and running, completion and landing,
+cancel, pause, resume, replan.
+
+A run is `planning` from its start while only its director and planners have work: they
+decompose the objective. It becomes `running` when the first worker task (any profile
+but director and planner) is dispatched, the moment the plan turns into work. A replan
+does not take a running run back to `planning`: work has been done and goes on beside
+the new planner (the state would flicker for every replan otherwise). Pausing a planning
+run and resuming it returns it to `planning` or `running`, by the same rule.
+
+A replay run (model `replay:N`) is a check, not work to deliver: it completes without
+landing; its work stays on its branch for comparison.
 
 A run is done when every task is complete or abandoned: then it lands (the git plane
 fast-forwards the base branch when that is safe) and completes; when landing needs a
@@ -11,6 +21,7 @@ still move, or a human prompt is open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -37,11 +48,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _R = RunState
 ENDED = frozenset({_R.COMPLETED, _R.FAILED, _R.CANCELLED})
+# Tasks dispatch in these run states; a paused or landing run starts no new attempt.
+DISPATCHING = frozenset({_R.PLANNING, _R.RUNNING})
+LIVE = frozenset({_R.PLANNING, _R.RUNNING, _R.PAUSED})
+# The profiles that decompose the objective: the run is planning while only they work.
+PLANNING_PROFILES = frozenset({Profile.DIRECTOR, Profile.PLANNER})
 DIRECTOR_CRITERIA = [
     "A design document states the objective, assumptions, constraints, expected outputs "
     "and the plan, and is written in the repository",
     "Planner tasks covering the plan are created with create_subtasks",
 ]
+
+
+def is_replay(run: Run) -> bool:
+    """Whether the run replays a recorded run (its model is `replay:N`)."""
+    return (run.options.model or "").startswith("replay:")
 
 
 class Lifecycle:
@@ -52,7 +73,11 @@ class Lifecycle:
         self._settling: set[int] = set()
 
     async def start_run(self, run_id: int) -> Run:
-        """pending → running: run branch, then the director task."""
+        """pending → planning: run branch, the director task, then the state.
+
+        The director exists before the run leaves `pending`, so no planning run is ever
+        without it (a crash in between restarts a pending run, and creating the director
+        is idempotent)."""
         e = self.engine
         run = await e.store.get_run(run_id)
         if run.state is not _R.PENDING:
@@ -66,11 +91,11 @@ class Lifecycle:
                 run_id, event="run.failed", state=_R.FAILED, reason=exc.message
             )
             raise
+        await self.create_director(run)
         run = await e.store.update_run(
-            run_id, event="run.started", expected_state=_R.PENDING, state=_R.RUNNING
+            run_id, event="run.started", expected_state=_R.PENDING, state=_R.PLANNING
         )
         e.runs[run_id] = run
-        await self.create_director(run)
         points.failpoint(points.RUN_STARTED)
         return await e.store.get_run(run_id)
 
@@ -93,18 +118,50 @@ class Lifecycle:
         )
         await e.store.create_tasks(run.id, [spec])
 
-    def touch(self, run_id: int) -> None:
-        """A task of the run changed state: report progress (coalesced by the notifier)."""
-        run = self.engine.runs.get(run_id)
-        if run is not None:
-            self.engine.notifier.run_progress(run, self.engine.graph.run_counts(run_id))
+    def touch(self, run_id: int, task: Task | None = None) -> None:
+        """A task of the run changed state: report progress (coalesced by the notifier);
+        a worker task dispatched in a planning run makes it running."""
+        e = self.engine
+        run = e.runs.get(run_id)
+        if run is None:
+            return
+        e.notifier.run_progress(run, e.graph.run_counts(run_id))
+        if (
+            run.state is _R.PLANNING
+            and task is not None
+            and task.state is TaskState.ACTIVE
+            and task.profile not in PLANNING_PROFILES
+        ):
+            e.spawn(self.planned(run_id, task.key), f"run-{run_id}-running")
+
+    async def planned(self, run_id: int, key: str | None = None) -> None:
+        """planning → running: worker tasks are being dispatched (a no-op otherwise)."""
+        # Paused, cancelled or already running: a conflict; resume decides again later.
+        with contextlib.suppress(ConflictError):
+            await self.engine.store.update_run(
+                run_id,
+                event="run.running",
+                expected_state=_R.PLANNING,
+                state=_R.RUNNING,
+                data={"firstWorker": key} if key else None,
+            )
+
+    async def _state_after_planning(self, run_id: int) -> RunState:
+        """`running` once a worker task was ever dispatched, else `planning`."""
+        for task in await self.engine.store.list_tasks(run_id):
+            if task.profile not in PLANNING_PROFILES and task.attempt > 0:
+                return _R.RUNNING
+        return _R.PLANNING
 
     async def settle(self, run_id: int) -> None:
         """Finish the run if every task is complete or abandoned."""
         e = self.engine
         run = e.runs.get(run_id)
-        if run is None or run.state not in (_R.RUNNING, _R.PAUSED) or run_id in self._settling:
+        if run is None or run.state not in LIVE or run_id in self._settling:
             return
+        if run.state is _R.PLANNING and await self._state_after_planning(run_id) is _R.RUNNING:
+            # A worker was dispatched but the daemon stopped before the run said so.
+            await self.planned(run_id)
         counts = e.graph.counts.get(run_id)
         if not counts or any(n for s, n in counts.items() if s not in TERMINAL):
             return
@@ -122,6 +179,10 @@ class Lifecycle:
         e = self.engine
         run = await e.store.update_run(run_id, event="run.landing", state=_R.LANDING)
         points.failpoint(points.RUN_LANDING)
+        if is_replay(run):
+            return await self.end(
+                run_id, _R.COMPLETED, f"a replay is not landed; the work is on {run.run_branch}"
+            )
         if not e.settings.land_on_completion:
             return await self.end(
                 run_id, _R.COMPLETED, f"not landed (engine.land_on_completion is off); the "
@@ -215,27 +276,32 @@ class Lifecycle:
         return None
 
     async def pause(self, run_id: int) -> Run:
-        """Start no new attempts (running ones finish)."""
-        return await self._switch(run_id, _R.RUNNING, _R.PAUSED, "run.paused")
+        """Start no new attempts (running ones finish); from planning or running."""
+        run = await self.engine.store.get_run(run_id)
+        if run.state not in DISPATCHING:
+            raise InvalidStateError(f"run {run_id} is {run.state.value}, not planning or running")
+        return await self.engine.store.update_run(
+            run_id, event="run.paused", expected_state=run.state, state=_R.PAUSED
+        )
 
     async def resume(self, run_id: int) -> Run:
-        """Dispatch again."""
-        run = await self._switch(run_id, _R.PAUSED, _R.RUNNING, "run.resumed")
+        """Dispatch again: back to planning, or running once workers were dispatched."""
+        run = await self.engine.store.get_run(run_id)
+        if run.state is not _R.PAUSED:
+            raise InvalidStateError(f"run {run_id} is {run.state.value}, not paused")
+        to = await self._state_after_planning(run_id)
+        run = await self.engine.store.update_run(
+            run_id, event="run.resumed", expected_state=_R.PAUSED, state=to
+        )
         await self.settle(run_id)
         self.engine.dispatcher.pump()
         return run
-
-    async def _switch(self, run_id: int, frm: RunState, to: RunState, event: str) -> Run:
-        run = await self.engine.store.get_run(run_id)
-        if run.state is not frm:
-            raise InvalidStateError(f"run {run_id} is {run.state.value}, not {frm.value}")
-        return await self.engine.store.update_run(run_id, event=event, expected_state=frm, state=to)
 
     async def replan(self, run_id: int, guidance: str) -> Task:
         """A planner task that sees the run as it is and the human's guidance."""
         e = self.engine
         run = await e.store.get_run(run_id)
-        if run.state not in (_R.RUNNING, _R.PAUSED):
+        if run.state not in LIVE:
             raise InvalidStateError(f"run {run_id} is {run.state.value}; only live runs replan")
         tasks = await e.store.list_tasks(run_id)
         number = 1 + sum(1 for t in tasks if t.key.startswith("replan-"))

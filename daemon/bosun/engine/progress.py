@@ -180,6 +180,8 @@ class HubNotifier:
         token = f"bosun-run-{run.id}"
         key = (conn.id, run.id)
         message, percent = progress_message(counts)
+        if run.state.value in ("planning", "paused", "landing"):
+            message = f"{run.state.value}: {message}"  # running is the ordinary case
         finished = run.state.value in ("completed", "failed", "cancelled")
         if key not in self._begun:
             if finished:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _S = TaskState
+_DISPATCHING = (RunState.PLANNING, RunState.RUNNING)  # see lifecycle.py
 
 
 class Dispatcher:
@@ -47,7 +48,7 @@ class Dispatcher:
         engine = self.engine
         if run is not None and run.id in engine.runs:
             engine.runs[run.id] = run
-            if run.state is RunState.RUNNING:
+            if run.state in _DISPATCHING:
                 self.pump()
         if event.task_id is not None and (handle := engine.active.get(event.task_id)):
             handle.last_activity = engine.loop_time()
@@ -61,7 +62,7 @@ class Dispatcher:
             if engine.graph.demotable(task.id):
                 self._demote.add(task.id)
         if old is not task.state:
-            engine.lifecycle.touch(task.run_id)
+            engine.lifecycle.touch(task.run_id, task)
             if task.state in TERMINAL or old in TERMINAL:
                 self._settle.add(task.run_id)
         if self._promote or self._demote or self._settle:
@@ -139,7 +140,7 @@ class Dispatcher:
         if not engine.graph.has_ready():
             return
         admissible = {
-            run_id: run.state is RunState.RUNNING
+            run_id: run.state in _DISPATCHING
             and self.running_by_run[run_id] < engine.workers_for(run)
             for run_id, run in engine.runs.items()
         }

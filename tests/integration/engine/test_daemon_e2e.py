@@ -89,7 +89,7 @@ async def test_lifecycle_over_the_protocol_first_answer_wins(daemon: Daemon) -> 
     daemon.start()
     async with client(daemon) as alice, client(daemon) as bob:
         run = (await alice.request("bosun/createRun", {"objective": OBJECTIVE}))["run"]
-        assert run["state"] == "running"
+        assert run["state"] == "planning"  # the director decomposes the objective first
         prompt = None
         while prompt is None:
             method, params = await asyncio.wait_for(alice.notifications.get(), RUN_TIMEOUT)
@@ -137,7 +137,7 @@ async def test_pause_resume_and_cancel_over_the_protocol(daemon: Daemon) -> None
         with pytest.raises(RpcError):
             await c.request("bosun/pauseRun", {"runId": run["id"]})
         resumed = (await c.request("bosun/resumeRun", {"runId": run["id"]}))["run"]
-        assert resumed["state"] == "running"
+        assert resumed["state"] in ("planning", "running")  # running once a worker started
         planner = await c.request("bosun/replan", {"runId": run["id"], "guidance": "also X"})
         assert planner["task"]["profile"] == "planner"
         cancelled = (await c.request("bosun/cancelRun", {"runId": run["id"]}))["run"]
