@@ -42,12 +42,32 @@ class FileDiff(WireModel):
     old_mode: str | None = None
     new_mode: str | None = None
     hunks: list[Hunk] = Field(default_factory=list)
+    added_lines: int = Field(default=0, description="Lines added in this file, counted in full.")
+    removed_lines: int = Field(default=0, description="Lines removed, counted in full.")
+    truncated: bool = Field(
+        default=False,
+        description="Hunks left out to keep the answer under `maxBytes`; ask for this "
+        "`path` alone to see them. Approving the task still merges the whole file.",
+    )
+
+
+# A diff answer must fit the 16 MiB message limit with room to spare; larger diffs (an
+# agent that wrote a generated file or a dump) are answered file by file.
+DIFF_BYTES_DEFAULT = 4 << 20
+DIFF_BYTES_MAX = 12 << 20
 
 
 class TaskDiffParams(WireModel):
-    """Which task's diff to show."""
+    """Which task's diff to show, and how much of it at most."""
 
     task_id: int
+    path: str | None = Field(default=None, description="Only this file (repository path).")
+    max_bytes: int = Field(
+        default=DIFF_BYTES_DEFAULT,
+        ge=4096,
+        le=DIFF_BYTES_MAX,
+        description="Budget for hunk lines in the answer; files past it come `truncated`.",
+    )
 
 
 class TaskDiffResult(WireModel):
@@ -57,6 +77,7 @@ class TaskDiffResult(WireModel):
     base_commit: str
     head_commit: str
     files: list[FileDiff]
+    truncated: bool = Field(default=False, description="At least one file is `truncated`.")
 
 
 class ApproveDecision(WireModel):

@@ -12,6 +12,7 @@ from bosun_protocol.review import FileDiff, FileStatus, Hunk
 
 from bosun.errors import GitError
 from bosun.git.command import GitCli, split_z
+from bosun.git.diff_budget import count_lines
 from bosun.git.merges import commit_tree
 
 _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -120,6 +121,7 @@ def _read(cli: GitCli, root: Path, base: str, head: str) -> list[tuple[str, File
             kind = "binary" if binary else "mode"
             body = [index, f"{old_mode}->{new_mode}"]
             hunks = [Hunk(id=hunk_id(path, kind, body), header=kind, lines=[])]
+        added, removed = count_lines(hunks)
         diff = FileDiff(
             path=shown(path),
             status=_STATUS.get(status[:1], "modified"),
@@ -127,6 +129,8 @@ def _read(cli: GitCli, root: Path, base: str, head: str) -> list[tuple[str, File
             old_mode=old_mode,
             new_mode=new_mode,
             hunks=hunks,
+            added_lines=added,
+            removed_lines=removed,
         )
         files.append((path, diff))
     return files

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from bosun_protocol.entities import Run, Task
-from bosun_protocol.review import GcResult, LandRunResult, TaskDiffResult
+from bosun_protocol.review import DIFF_BYTES_DEFAULT, GcResult, LandRunResult, TaskDiffResult
 
-from bosun.errors import GitError, InvalidStateError
+from bosun.errors import GitError, InvalidStateError, NotFoundError
 from bosun.git import points
 from bosun.git.board import GitBoard
 from bosun.git.command import GitCli
 from bosun.git.conflicts import ResolutionRefusedError
+from bosun.git.diff_budget import fit_diff
 from bosun.git.hunks import Selection, build_selection, read_diff
 from bosun.git.landing import land_run
 from bosun.git.merges import MergeOutcome, Merger
@@ -255,11 +256,21 @@ class GitService:
             raise InvalidStateError(f"task {task_id} has no commits to show yet")
         return task, task.base_commit, head
 
-    async def task_diff(self, task_id: int) -> TaskDiffResult:
-        """Files and hunks between the task's base and head."""
+    async def task_diff(
+        self, task_id: int, *, path: str | None = None, max_bytes: int = DIFF_BYTES_DEFAULT
+    ) -> TaskDiffResult:
+        """Files and hunks between the task's base and head, within `max_bytes` of hunks
+        (see diff_budget); with `path`, only that file."""
         _, base, head = await self._task_span(task_id)
         files = await asyncio.to_thread(read_diff, self.cli, self.root, base, head)
-        return TaskDiffResult(task_id=task_id, base_commit=base, head_commit=head, files=files)
+        if path is not None:
+            files = [f for f in files if f.path == path]
+            if not files:
+                raise NotFoundError(f"task {task_id} did not change {path!r}", data={"path": path})
+        files, truncated = fit_diff(files, max_bytes)
+        return TaskDiffResult(
+            task_id=task_id, base_commit=base, head_commit=head, files=files, truncated=truncated
+        )
 
     async def select_hunks(self, task_id: int, hunk_ids: list[str]) -> Selection:
         """Make only these hunks mergeable; the rest are recorded as rejected."""

@@ -48,7 +48,7 @@ def git_of(ctx: DaemonContext) -> GitService:
 @handler("bosun/taskDiff")
 async def task_diff(ctx: DaemonContext, params: TaskDiffParams) -> TaskDiffResult:
     """A task's files and hunks between its base and head."""
-    return await git_of(ctx).task_diff(params.task_id)
+    return await git_of(ctx).task_diff(params.task_id, path=params.path, max_bytes=params.max_bytes)
 
 
 @handler("bosun/reviewTask")
