@@ -8,6 +8,7 @@ build pydantic models with `model_validate`, so handlers receive validated model
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Generator
 from typing import Any
@@ -115,7 +116,9 @@ class BosunProtocol(LanguageServerProtocol):
         if (user_handler := self.fm.features.get(types.EXIT)) is not None:
             yield user_handler, args, None
         if self.on_exit is not None:
-            self.on_exit()
+            # After this handler's own bookkeeping: closing now cancels the future pygls
+            # is about to resolve for it, which it then logs as an error on every exit.
+            asyncio.get_running_loop().call_soon(self.on_exit)
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(

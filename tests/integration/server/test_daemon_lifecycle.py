@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from bosun.client import Client
 from bosun.server.launcher import DaemonStartError, start_daemon_process
 from bosun.workspace import Workspace
 
-from tests.integration.server.conftest import RunningDaemon, init_repo, start_daemon
+from tests.integration.server.conftest import RunningDaemon, init_repo, session, start_daemon
 
 
 def bosun(repo: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
@@ -178,3 +179,17 @@ def test_unwritable_state_dir_is_reported(git_repo: Path) -> None:
     state.chmod(0o500)
     res = bosun(git_repo, "daemon", "start")
     assert res.returncode == 1 and "state directory" in res.stderr
+
+
+async def test_clients_that_shut_down_politely_leave_no_error_in_the_log(git_repo: Path) -> None:
+    d = start_daemon(git_repo)
+    try:
+        for transport in ("unix", "lsp", "tcp"):
+            async with session(d, transport) as client:
+                await client.protocol.send_request_async("bosun/status", {})
+    finally:
+        d.kill(signal.SIGTERM)
+    entries = [json.loads(line) for line in d.workspace.log_dir.joinpath("daemon.log").open()]
+    errors = [e for e in entries if e["level"] in ("error", "critical")]
+    assert errors == []
+    assert any("client" in e["msg"] for e in entries)  # the sessions were logged at all
