@@ -106,7 +106,7 @@ class FakeProvider:
     async def _handle(self, request: Request, out: ResponseWriter) -> None:
         self.requests.append(request)
         self.received.set()
-        reply = self.replies.popleft() if self.replies else self.default
+        reply = self.choose(request)
         if reply.fault is not None:
             await self.send_fault(reply, out)
             return
@@ -131,6 +131,13 @@ class FakeProvider:
                     return
             await out.chunk(event)
         await out.end()
+
+    def choose(self, request: Request) -> FakeReply:
+        """The answer to `request`: the next queued reply, else the default.
+
+        A subclass may answer from the request itself (tests/fakes/scenario_provider.py).
+        """
+        return self.replies.popleft() if self.replies else self.default
 
     async def send_fault(self, reply: FakeReply, out: ResponseWriter) -> None:
         """Answer with the provider's error for `reply.fault`."""
