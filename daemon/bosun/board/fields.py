@@ -6,6 +6,7 @@ in the caller, before the write is queued) and turned into column values.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from enum import Enum
 from functools import cache
@@ -92,6 +93,22 @@ def json_data(data: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
     except (pydantic_core.PydanticSerializationError, ValueError, TypeError) as exc:
         raise InvalidBoardInputError(f"{what} is not JSON-serialisable: {exc}") from exc
     return dict(data)
+
+
+def plain_json(data: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
+    """`data` as it will read back from its JSON column, refused unless it is JSON.
+
+    Done by the caller, before the write is queued, so the writer can hand the result
+    to listeners as it is instead of parsing the text it stored (see WriteTx.emit).
+    """
+    if not data:
+        return {}
+    try:
+        text = pydantic_core.to_json(data)
+    except (pydantic_core.PydanticSerializationError, ValueError, TypeError) as exc:
+        raise InvalidBoardInputError(f"{what} is not JSON-serialisable: {exc}") from exc
+    plain: dict[str, Any] = json.loads(text)
+    return plain
 
 
 def assignments(columns: Mapping[str, Any]) -> tuple[str, list[Any]]:

@@ -40,6 +40,7 @@ from bosun.board.fields import (
     TASK_FIELDS,
     TRANSITION_FIELDS,
     json_data,
+    plain_json,
     run_columns,
     task_columns,
 )
@@ -227,7 +228,9 @@ class Store(RecordsMixin):
     ) -> Task:
         """Move a task expected → to, compare-and-swap on (id, state, lease holder)."""
         check_transition(expected, to)
-        columns = task_columns(fields, TRANSITION_FIELDS, "transition")
+        # Everything is checked and encoded here, on the caller's side: the writer only
+        # runs SQL (it holds the write lock for the whole batch).
+        columns = task_columns(fields, TRANSITION_FIELDS, "transition") if fields else {}
         op = partial(
             task_writes.transition,
             task_id=task_id,
@@ -235,7 +238,7 @@ class Store(RecordsMixin):
             to=to,
             holder=holder,
             lease=lease,
-            event_data=json_data(event_data, "event_data"),
+            event_data=plain_json(event_data, "event_data"),
             columns=columns,
         )
         return await self._writer.submit(op)

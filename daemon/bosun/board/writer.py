@@ -1,18 +1,21 @@
 """The board's single writer: group commit of concurrent writes, one transaction each.
 
 Every write is a plain function `op(tx) -> result` run inside the writer connection's
-thread. One coroutine takes whatever writes are queued, runs them all in one
+thread. Writes queue up; a batch of whatever is queued runs in one
 `BEGIN IMMEDIATE … COMMIT` (one fsync for the whole batch under synchronous=FULL), each
 under its own SAVEPOINT so a request that fails (a lost compare-and-swap, a refused
 edit) is rolled back alone and the others still commit.
 
-Why whole batches run in the thread: aiosqlite hops between the event loop and its
-worker thread once per statement. A transition is five statements (savepoint, update,
-select, insert event, release) plus its share of BEGIN and COMMIT. Measured with
-bench/board_transitions.py on this 2-core machine, a hop costs 60–290 µs depending
-on load, while statements shipped five per hop cost 12–50 µs each: per-statement
-hops would spend more time switching threads than writing. So the writer hops once
-per batch, and every op is a plain function over the sqlite3 connection.
+Why the writer drains its queue inside the connection's thread: aiosqlite hops
+between the event loop and its worker thread once per call, and on this 2-core machine
+a hop costs 60–290 µs, more under load (the other thread must win the GIL and the
+CPU). The first write after an idle spell starts a drain (one hop); the drain commits
+batch after batch in the thread, taking whatever queued up during the previous commit,
+until the queue is empty. So an idle writer commits a lone write at once, a busy one
+batches, and the next batch starts the moment COMMIT returns instead of waiting for the
+event loop to wake, announce and hand the next batch over. Each committed batch is
+handed back to the loop with one `call_soon_threadsafe`: announcing and resuming its
+callers overlaps the next batch's fsync.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import contextlib
 import json
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +35,7 @@ import aiosqlite
 import pydantic_core
 from bosun_protocol.entities import Event, Run, Task
 
-from bosun.board.codec import now, ts
+from bosun.board.codec import now
 from bosun.board.errors import BoardStorageError
 from bosun.errors import BosunError
 from bosun.failpoints import failpoint
@@ -68,8 +72,9 @@ class WriteTx:
         self.conn = conn
         self.notices: list[Notice] = []
         # One clock reading per request: its rows and its events carry the same time.
+        # `now()` is UTC, so isoformat() is exactly codec.ts() (and half its cost).
         self.moment = now()
-        self.stamp = ts(self.moment)
+        self.stamp = self.moment.isoformat()
 
     def emit(
         self,
@@ -80,17 +85,27 @@ class WriteTx:
         data: dict[str, Any] | None = None,
         run: Run | None = None,
         task: Task | None = None,
+        plain: bool = False,
     ) -> Event:
-        """Append an event in this transaction; it is announced only if we commit."""
-        text = pydantic_core.to_json(data or {}).decode()
+        """Append an event in this transaction; it is announced only if we commit.
+
+        `plain=True` promises that `data` holds only JSON values (str, int, float,
+        bool, None, lists and str-keyed dicts of them) that read back unchanged, so the
+        listeners can get `data` itself instead of a parsed copy of its text.
+        """
+        body = data or {}
+        text = pydantic_core.to_json(body).decode()
         cur = self.conn.execute(
             "INSERT INTO events (ts, kind, run_id, task_id, data) VALUES (?, ?, ?, ?, ?)",
             (self.stamp, kind, run_id, task_id, text),
         )
         assert cur.lastrowid is not None
-        # The listeners get data exactly as a later events_since() will read it back.
-        body = json.loads(text)
-        event = Event(
+        if not plain:
+            # The listeners get data exactly as a later events_since() will read it back.
+            body = json.loads(text)
+        # Every field is built here from checked values: validating again would only
+        # cost the writer time while it holds the write lock.
+        event = Event.model_construct(
             seq=cur.lastrowid, ts=self.moment, kind=kind, run_id=run_id, task_id=task_id, data=body
         )
         self.notices.append(Notice(event, run, task))
@@ -165,22 +180,36 @@ class Writer:
         self._path = path
         self._announce = announce
         self._max_batch = MAX_BATCH if group_commit else 1
-        self._queue: asyncio.Queue[_Request[Any] | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        # Shared with the drain in the connection's thread, always under the lock:
+        # whether a drain is running, and the writes it has not taken yet.
+        self._lock = threading.Lock()
+        self._pending: list[_Request[Any]] = []
+        self._draining = False
+        self._drains: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self.transactions = 0
         self.writes = 0
 
     def start(self) -> None:
-        """Start the writer coroutine (owned by this object, stopped by `close`)."""
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="board-writer")
+        """Bind to the running loop (drains are owned by this object, ended by `close`)."""
+        self._loop = asyncio.get_running_loop()
 
     async def submit(self, op: Callable[[WriteTx], T]) -> T:
         """Queue `op`; returns its result once the transaction holding it committed."""
-        if self._closed:
+        if self._closed or self._loop is None:
             raise BoardStorageError(f"the board {self._path} is closed")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Request(op, future))
+        future: asyncio.Future[T] = self._loop.create_future()
+        with self._lock:
+            self._pending.append(_Request(op, future))
+            idle = not self._draining
+            self._draining = True
+        if idle:
+            # A task, not a direct hop: writes submitted in this same loop iteration
+            # are queued by the time the drain starts, and share its first commit.
+            drain = self._loop.create_task(self._drain(), name="board-writer")
+            self._drains.add(drain)
+            drain.add_done_callback(self._drains.discard)
         return await future
 
     async def close(self) -> None:
@@ -188,34 +217,49 @@ class Writer:
         if self._closed:
             return
         self._closed = True
-        self._queue.put_nowait(None)
-        if self._task is not None:
-            await self._task
+        while self._drains:
+            await asyncio.gather(*self._drains, return_exceptions=True)
 
-    async def _run(self) -> None:
-        stop = False
-        while not stop:
-            first = await self._queue.get()
-            if first is None:
-                break
-            batch: list[_Request[Any]] = [first]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                nxt = self._queue.get_nowait()
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
-            try:
-                await self._commit(batch)
-            except Exception as exc:  # never let the writer die: callers would hang
-                log.exception("board writer failed on a batch of %d", len(batch))
-                for req in batch:
-                    req.fail(exc)
-                    req.settle()
-
-    async def _commit(self, batch: list[_Request[Any]]) -> None:
+    async def _drain(self) -> None:
         try:
-            await in_thread(self._conn, lambda raw: _apply(raw, batch))
+            await in_thread(self._conn, self._drain_in_thread)
+        except Exception:  # never let a write hang: fail whatever is still queued
+            log.exception("board writer failed")
+            with self._lock:
+                stranded, self._pending = self._pending, []
+                self._draining = False
+            error = BoardStorageError(f"the board {self._path} writer failed; see the log")
+            for req in stranded:
+                req.fail(error)
+                req.settle()
+
+    def _drain_in_thread(self, conn: sqlite3.Connection) -> None:
+        """Commit batch after batch until nothing is queued (runs in the thread)."""
+        loop = self._loop
+        assert loop is not None
+        batch: list[_Request[Any]] = []
+        try:
+            while True:
+                with self._lock:
+                    batch = self._pending[: self._max_batch]
+                    del self._pending[: self._max_batch]
+                    if not batch:
+                        self._draining = False
+                        return
+                self._commit(conn, batch)
+                loop.call_soon_threadsafe(self._finish, batch)
+                batch = []
+        except BaseException:
+            # Unexpected (the loop is gone?): give the batch in hand back, unsettled,
+            # so `_drain` fails it with the rest instead of leaving its callers hanging.
+            with self._lock:
+                self._pending[:0] = batch
+                self._draining = False
+            raise
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[_Request[Any]]) -> None:
+        try:
+            _apply(conn, batch)
         except Exception as exc:
             error = storage_error(exc, self._path)
             for req in batch:
@@ -223,10 +267,15 @@ class Writer:
         else:
             self.transactions += 1
             self.writes += len(batch)
+
+    def _finish(self, batch: list[_Request[Any]]) -> None:
+        """Back on the loop, in commit order: announce the batch, then resume its callers."""
         # Listeners first, then callers: when a write returns, it has been announced.
-        self._announce([n for req in batch if req.error is None for n in req.notices])
-        for req in batch:
-            req.settle()
+        try:
+            self._announce([n for req in batch if req.error is None for n in req.notices])
+        finally:
+            for req in batch:
+                req.settle()
 
 
 def _apply(conn: sqlite3.Connection, batch: list[_Request[Any]]) -> None:
