@@ -47,17 +47,27 @@ export function scratch(prefix) {
   return { root, ws: join(root, 'ws'), env, marker };
 }
 
-/** Make `dir` a git repository with one commit on main and the given VS Code settings. */
-export function gitWorkspace(dir, settings) {
+/**
+ * Make `dir` a git repository with one commit on main and the given VS Code settings
+ * (and, when given, the text of the daemon's `.bosun/config.toml`). NOTES.md has twenty
+ * lines so that a scenario editing two of them far apart makes a diff with two hunks.
+ */
+export function gitWorkspace(dir, settings, { bosunConfig } = {}) {
   const git = (...args) => execFileSync('git', args, { cwd: dir, stdio: 'pipe' });
   git('init', '-q', '-b', 'main');
   git('config', 'user.email', 'e2e@bosun.invalid');
   git('config', 'user.name', 'Bosun E2E');
   writeFileSync(join(dir, 'README.md'), '# Sample project\n\nA repository the end-to-end tests work on.\n');
-  git('add', 'README.md');
+  const notes = Array.from({ length: 20 }, (_, i) => `Line ${i + 1} of the notes.\n`).join('');
+  writeFileSync(join(dir, 'NOTES.md'), notes);
+  git('add', 'README.md', 'NOTES.md');
   git('commit', '-q', '-m', 'Initial commit');
   mkdirSync(join(dir, '.vscode'), { recursive: true });
   writeFileSync(join(dir, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2));
+  if (bosunConfig) {
+    mkdirSync(join(dir, '.bosun'), { recursive: true });
+    writeFileSync(join(dir, '.bosun', 'config.toml'), bosunConfig);
+  }
   // Keep the tree clean for the daemon: the editor settings are not part of the project.
   writeFileSync(join(dir, '.git', 'info', 'exclude'), '.vscode/\n.bosun/\n');
 }

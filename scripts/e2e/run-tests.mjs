@@ -13,6 +13,13 @@ import { join, resolve } from 'node:path';
 import { cleanupScratch, freePort, gitWorkspace, killGroup, launchChromium, readEnvFile, scratch, startGroup, sweep } from './harness.mjs';
 
 const SUITE_TIMEOUT_MS = 6 * 60_000;
+// The live-transcript scenario's director calls file_exists (no other scenario does):
+// each call waits for an approval, which holds its attempt open while the suite watches.
+const BOSUN_CONFIG = `[[tools.policy]]
+action = "ask"
+tool = "file_exists"
+reason = "the extension's suite holds an attempt open here"
+`;
 
 function args() {
   const out = { keep: false };
@@ -43,7 +50,7 @@ async function main() {
   if (!existsSync(join(opts.ext, 'out/test/index.js'))) throw new Error(`${opts.ext}/out/test/index.js is missing: build the tests first`);
   const world = scratch('bosun-e2e');
   const resultsFile = join(world.root, 'results.json');
-  gitWorkspace(world.ws, { 'bosun.command': opts.bosun, 'bosun.requestTimeoutSeconds': 20 });
+  gitWorkspace(world.ws, { 'bosun.command': opts.bosun, 'bosun.requestTimeoutSeconds': 20 }, { bosunConfig: BOSUN_CONFIG });
   const env = { ...world.env, BOSUN_E2E_RESULTS: resultsFile, PATH: `${envFile.BOSUN_E2E_NODE_BIN}:${process.env.PATH}` };
   const port = await freePort();
   const d = (name) => join(world.root, name);

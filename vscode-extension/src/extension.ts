@@ -18,6 +18,7 @@ import { StatusBar } from './statusBar';
 import { TRANSCRIPT_SCHEME, TranscriptProvider, transcriptUri } from './transcript';
 import { TaskGraph } from './graph';
 import { Reviews } from './review';
+import { ReviewComments } from './reviewComments';
 import { NodeTree } from './views';
 
 /** What `activate` returns: for the end-to-end suite and other extensions. */
@@ -31,6 +32,8 @@ export interface BosunApi {
   readonly queue: PromptQueue;
   readonly reviews: Reviews;
   readonly graph: TaskGraph;
+  readonly transcripts: TranscriptProvider;
+  readonly comments: ReviewComments;
   /** Replace the UI commands use (the suite answers it); undefined restores VS Code's. */
   setUi(ui: Ui | undefined): void;
 }
@@ -63,6 +66,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
   const transcripts = new TranscriptProvider(daemon, cache);
   const queue = new PromptQueue();
   const reviews = new Reviews(daemon);
+  const comments = new ReviewComments(reviews);
   const graph = new TaskGraph(cache, daemon, (taskId) => {
     void vscode.commands.executeCommand('bosun.showTranscript', { taskId });
   });
@@ -88,7 +92,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     queue.resolved(n);
   });
   daemon.onNotification('bosun/transcriptDelta', (n) => {
-    transcripts.taskChanged(n.taskId);
+    transcripts.onDelta(n);
   });
   daemon.onNotification('bosun/event', (n) => {
     sync.onEvent(n);
@@ -123,6 +127,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     status.update();
     if (state !== 'connected') return;
     // A (re)connection may be to a daemon that restarted: redraw everything from it.
+    transcripts.reconnected();
     void (async () => {
       try {
         const s = await daemon.request('bosun/status', {});
@@ -171,6 +176,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     }),
     ...registerCommands(deps),
     ...reviews.register(() => vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath),
+    ...comments.register(),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('bosun')) return;
       if (RESTART_KEYS.some((k) => e.affectsConfiguration(k))) void daemon.restart();
@@ -196,6 +202,8 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     queue,
     reviews,
     graph,
+    transcripts,
+    comments,
     setUi: (u) => {
       ui = u ?? windowUi;
     },

@@ -6,9 +6,9 @@ import * as vscode from 'vscode';
 
 import type { Daemon } from './daemon';
 import { describeError } from './logic/errors';
-import { hunkAnchors, hunkAtNewLine } from './logic/hunks';
+import { hunkAnchors } from './logic/hunks';
 import { ReviewState, type HunkVerdict } from './logic/review';
-import type { FileDiff } from './protocol';
+import type { FileDiff, ReviewTaskParams } from './protocol';
 
 export const GIT_SCHEME = 'bosun-git';
 const SHA = /^[0-9a-f]{7,64}$/;
@@ -19,7 +19,8 @@ export function gitUri(path: string, commit: string, taskId: number, side: 'base
   return vscode.Uri.from({ scheme: GIT_SCHEME, path: `/${path}`, query: new URLSearchParams({ commit, task: String(taskId), side }).toString() });
 }
 
-function parseGitUri(uri: vscode.Uri): { path: string; commit: string; taskId: number; side: string } {
+/** The file, commit, task and side a `bosun-git:` URI names. */
+export function parseGitUri(uri: vscode.Uri): { path: string; commit: string; taskId: number; side: string } {
   const q = new URLSearchParams(uri.query);
   return { path: uri.path.replace(/^\//, ''), commit: q.get('commit') ?? '', taskId: Number(q.get('task')), side: q.get('side') ?? '' };
 }
@@ -46,6 +47,9 @@ export class Reviews implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly open = new Map<number, ReviewState>();
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly ended = new vscode.EventEmitter<number>();
+  /** A review was sent: its task id (its comment threads go away). */
+  readonly onDidEnd = this.ended.event;
 
   constructor(private readonly daemon: Daemon) {}
 
@@ -107,19 +111,16 @@ export class Reviews implements vscode.CodeLensProvider, vscode.Disposable {
     this.changed.fire();
   }
 
-  /** Ask for a "request changes" comment about the file (and hunk) under the cursor. */
-  async requestChanges(taskId: number): Promise<void> {
+  /** Send the comments written on the diff's lines as "request changes"; true when taken. */
+  async requestChanges(taskId: number): Promise<boolean> {
     const state = this.open.get(taskId);
-    if (!state) return;
-    const editor = vscode.window.activeTextEditor;
-    const here = editor?.document.uri.scheme === GIT_SCHEME ? parseGitUri(editor.document.uri) : undefined;
-    const file = here ? state.file(here.path) : undefined;
-    const index = file && editor ? hunkAtNewLine(file.hunks ?? [], editor.selection.active.line + 1) : undefined;
-    const hunk = index === undefined ? undefined : file?.hunks?.[index];
-    const body = await vscode.window.showInputBox({ title: 'Request changes', prompt: hunk ? `About this hunk of ${file?.path ?? ''}` : 'About the whole task', ignoreFocusOut: true });
-    if (!body?.trim()) return;
-    state.comment(body, file?.path, hunk?.id);
-    this.changed.fire();
+    if (!state) return false;
+    const made = state.requestChanges();
+    if ('problem' in made) {
+      void vscode.window.showInformationMessage(`Bosun: ${made.problem}`);
+      return false;
+    }
+    return this.send(taskId, made.decision);
   }
 
   /** Send the decision the verdicts make; true when the daemon took it. */
@@ -131,13 +132,23 @@ export class Reviews implements vscode.CodeLensProvider, vscode.Disposable {
       void vscode.window.showWarningMessage(`Bosun: ${made.problem}`);
       return false;
     }
+    return this.send(taskId, made.decision);
+  }
+
+  /** Redraw the lenses (a comment was added or removed). */
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  private async send(taskId: number, decision: ReviewTaskParams['decision']): Promise<boolean> {
     try {
-      const result = await this.daemon.request('bosun/reviewTask', { taskId, decision: made.decision });
+      const result = await this.daemon.request('bosun/reviewTask', { taskId, decision });
       this.open.delete(taskId);
       this.changed.fire();
+      this.ended.fire(taskId);
       const merged = result.approvedHunks?.length;
       void vscode.window.showInformationMessage(
-        `Bosun: review of "${result.task.title}" sent (${made.decision.kind ?? 'decision'}${merged ? `, ${String(merged)} hunks merged` : ''}).`,
+        `Bosun: review of "${result.task.title}" sent (${decision.kind ?? 'decision'}${merged ? `, ${String(merged)} hunks merged` : ''}).`,
       );
       return true;
     } catch (err) {
@@ -157,7 +168,7 @@ export class Reviews implements vscode.CodeLensProvider, vscode.Disposable {
     const lenses = [
       new vscode.CodeLens(top, { title: `$(check-all) Submit review (${String(t.approved)} approved, ${String(t.rejected)} rejected, ${String(t.undecided)} undecided)`, command: 'bosun.review.submit', arguments: [taskId] }),
       new vscode.CodeLens(top, { title: 'Approve all', command: 'bosun.review.approveAll', arguments: [taskId] }),
-      new vscode.CodeLens(top, { title: `Request changes… (${String(state.comments().length)})`, command: 'bosun.review.requestChanges', arguments: [taskId] }),
+      new vscode.CodeLens(top, { title: `Request changes (${String(state.comments().length)} comments)`, command: 'bosun.review.requestChanges', arguments: [taskId] }),
       new vscode.CodeLens(top, { title: `Files (${String(state.diff.files.length)})…`, command: 'bosun.review.files', arguments: [taskId] }),
     ];
     const hunks = file.hunks ?? [];
@@ -190,7 +201,6 @@ export class Reviews implements vscode.CodeLensProvider, vscode.Disposable {
       vscode.commands.registerCommand('bosun.review.approveAll', (taskId: number) => {
         this.approveAll(taskId);
       }),
-      vscode.commands.registerCommand('bosun.review.requestChanges', (taskId: number) => this.requestChanges(taskId)),
       vscode.commands.registerCommand('bosun.review.submit', (taskId: number) => this.submit(taskId)),
       vscode.commands.registerCommand('bosun.review.files', (taskId: number) => this.pickFile(taskId)),
     ];
@@ -198,5 +208,6 @@ export class Reviews implements vscode.CodeLensProvider, vscode.Disposable {
 
   dispose(): void {
     this.changed.dispose();
+    this.ended.dispose();
   }
 }

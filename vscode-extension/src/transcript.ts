@@ -1,17 +1,23 @@
-/** `bosun-transcript:` documents: an attempt's conversation, refreshed as the task changes. */
+/**
+ * `bosun-transcript:` documents: an attempt's conversation, fetched once when opened and
+ * then drawn live from `bosun/transcriptDelta` (see logic/transcriptLive.ts for when a
+ * gap makes it fetch again).
+ */
 
 import * as vscode from 'vscode';
 
 import type { Daemon } from './daemon';
 import { describeError } from './logic/errors';
 import type { RunCache } from './logic/runCache';
+import { LiveTranscript } from './logic/transcriptLive';
 import { transcriptMarkdown } from './logic/transcriptText';
-import type { Message } from './protocol';
+import type { Message, TranscriptDelta } from './protocol';
 
 export const TRANSCRIPT_SCHEME = 'bosun-transcript';
 const PAGE = 500;
 const MAX_PAGES = 20;
-const REDRAW_MS = 300;
+// Deltas arrive many times a second while an agent writes: one redraw per interval.
+const REDRAW_MS = 150;
 
 /** The URI of a task's transcript (latest attempt when `attempt` is omitted). */
 export function transcriptUri(taskId: number, attempt?: number): vscode.Uri {
@@ -24,49 +30,101 @@ function parse(uri: vscode.Uri): { taskId: number; attempt: number | undefined }
   return { taskId, attempt: attempt === undefined ? undefined : Number(attempt) };
 }
 
-/** Serves transcripts from `bosun/transcript`. */
+/** One open document: its live state and the fetch in flight, if any. */
+interface OpenTranscript {
+  readonly uri: vscode.Uri;
+  readonly live: LiveTranscript;
+  loading?: Promise<string | undefined>;
+}
+
+/** Serves transcripts: `bosun/transcript` on open and after a gap, deltas otherwise. */
 export class TranscriptProvider implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
-  private readonly open = new Set<string>();
-  private readonly pending = new Map<number, NodeJS.Timeout>();
+  private readonly open = new Map<string, OpenTranscript>();
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly closed: vscode.Disposable;
+  /** How many times `bosun/transcript` was asked for a first page (the suite reads it). */
+  fetches = 0;
+  /** Deltas merged into an open transcript without a fetch (the suite reads it). */
+  applied = 0;
 
   constructor(
     private readonly daemon: Daemon,
     private readonly cache: RunCache,
-  ) {}
+  ) {
+    this.closed = vscode.workspace.onDidCloseTextDocument((doc) => {
+      this.open.delete(doc.uri.toString());
+    });
+  }
 
-  /**
-   * Redraw the open transcripts of a task (called when it changes). Deltas arrive many
-   * times a second while an agent writes: coalesce them into one refetch per interval.
-   */
+  /** A delta: merged into every open transcript of its task, redrawn shortly after. */
+  onDelta(delta: TranscriptDelta): void {
+    for (const t of this.open.values()) {
+      if (t.live.taskId !== delta.taskId) continue;
+      const outcome = t.live.apply(delta);
+      if (outcome === 'appended') this.applied++;
+      if (outcome === 'appended' || outcome === 'refetch') this.redrawSoon(t.uri);
+    }
+  }
+
+  /** The task changed: redraw its header, and start over when a new attempt began. */
   taskChanged(taskId: number): void {
-    if (this.pending.has(taskId)) return;
+    const attempt = this.cache.task(taskId)?.attempt;
+    for (const t of this.open.values()) {
+      if (t.live.taskId !== taskId) continue;
+      if (attempt !== undefined) t.live.attemptChanged(attempt);
+      this.redrawSoon(t.uri);
+    }
+  }
+
+  /** The connection was (re)made: deltas may have been lost meanwhile. */
+  reconnected(): void {
+    for (const t of this.open.values()) {
+      t.live.invalidate();
+      this.redrawSoon(t.uri);
+    }
+  }
+
+  private redrawSoon(uri: vscode.Uri): void {
+    const key = uri.toString();
+    if (this.pending.has(key)) return;
     this.pending.set(
-      taskId,
+      key,
       setTimeout(() => {
-        this.pending.delete(taskId);
-        this.redraw(taskId);
+        this.pending.delete(key);
+        if (this.open.has(key)) this.changed.fire(uri);
       }, REDRAW_MS),
     );
   }
 
-  private redraw(taskId: number): void {
-    for (const key of this.open) {
-      const uri = vscode.Uri.parse(key);
-      if (parse(uri).taskId === taskId) this.changed.fire(uri);
-    }
-  }
-
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    this.open.add(uri.toString());
     const { taskId, attempt } = parse(uri);
     if (!Number.isInteger(taskId)) return `Not a transcript address: ${uri.toString()}\n`;
+    const key = uri.toString();
+    const t = this.open.get(key) ?? { uri, live: new LiveTranscript(taskId, attempt) };
+    this.open.set(key, t);
+    if (t.live.needsFetch) {
+      t.loading ??= this.load(t).finally(() => {
+        t.loading = undefined;
+      });
+      const problem = await t.loading;
+      if (problem) return problem;
+    }
+    const { messages, more, live } = t.live.view();
+    return transcriptMarkdown(this.cache.task(taskId), taskId, messages, more, live);
+  }
+
+  /** Fetch the transcript's pages; a message when it failed. */
+  private async load(t: OpenTranscript): Promise<string | undefined> {
+    const { taskId, pinned } = t.live;
+    t.live.beginLoad();
+    this.fetches++;
     const messages: Message[] = [];
     let more = false;
     try {
       for (let page = 0, after = 0; page < MAX_PAGES; page++) {
-        const res = await this.daemon.request('bosun/transcript', { taskId, limit: PAGE, afterId: after, ...(attempt === undefined ? {} : { attempt }) });
+        const res = await this.daemon.request('bosun/transcript', { taskId, limit: PAGE, afterId: after, ...(pinned === undefined ? {} : { attempt: pinned }) });
         messages.push(...res.messages);
         more = res.more;
         const last = res.messages[res.messages.length - 1];
@@ -74,13 +132,16 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
         after = last.id;
       }
     } catch (err) {
+      t.live.failLoad();
       return `Could not load the transcript of task #${taskId}: ${describeError('bosun/transcript', err)}\n`;
     }
-    return transcriptMarkdown(this.cache.task(taskId), taskId, messages, more);
+    t.live.load(messages, more, this.cache.task(taskId)?.attempt);
+    return undefined;
   }
 
   dispose(): void {
     for (const timer of this.pending.values()) clearTimeout(timer);
+    this.closed.dispose();
     this.changed.dispose();
   }
 }

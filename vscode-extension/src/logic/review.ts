@@ -1,6 +1,7 @@
 /** A review in progress: the task's diff, a verdict per hunk, comments, and the decision they make. */
 
 import type { FileDiff, ReviewComment, ReviewTaskParams, TaskDiffResult } from '../protocol';
+import { toReviewComments, type LineComment } from './reviewComments';
 
 /** What the reviewer said about one hunk. */
 export type HunkVerdict = 'approve' | 'reject';
@@ -16,6 +17,8 @@ export interface ReviewTally {
 export class ReviewState {
   private readonly verdicts = new Map<string, HunkVerdict>();
   private readonly notes: ReviewComment[] = [];
+  private readonly lineNotes = new Map<number, LineComment>();
+  private nextNote = 1;
 
   constructor(readonly diff: TaskDiffResult) {}
 
@@ -53,9 +56,29 @@ export class ReviewState {
     this.notes.push({ body: text, ...(path ? { path } : {}), ...(hunkId ? { hunkId } : {}) });
   }
 
-  /** Comments so far. */
+  /** Add a comment on a 1-based line of a file's head side; returns its id (to remove it). */
+  commentLine(path: string, line: number, body: string): number | undefined {
+    if (!body.trim() || !this.file(path)) return undefined;
+    const id = this.nextNote++;
+    this.lineNotes.set(id, { id, path, line, body: body.trim() });
+    return id;
+  }
+
+  /** Take back a line comment. */
+  removeComment(id: number): void {
+    this.lineNotes.delete(id);
+  }
+
+  /** Comments so far: line comments in file and line order, then the others. */
   comments(): readonly ReviewComment[] {
-    return this.notes;
+    return [...toReviewComments([...this.lineNotes.values()], (p) => this.file(p)), ...this.notes];
+  }
+
+  /** "Request changes" with every comment, or why it cannot be sent yet. */
+  requestChanges(): { decision: ReviewTaskParams['decision'] } | { problem: string } {
+    const [first, ...rest] = this.comments();
+    if (!first) return { problem: 'Write a comment on a line of the diff first (the + in the gutter of the right side).' };
+    return { decision: { kind: 'request_changes', comments: [first, ...rest] } };
   }
 
   /** Approved, rejected and undecided hunk counts. */
@@ -72,8 +95,8 @@ export class ReviewState {
    * only rejections reject the task.
    */
   decision(): { decision: ReviewTaskParams['decision'] } | { problem: string } {
-    const [first, ...rest] = this.notes;
-    if (first) return { decision: { kind: 'request_changes', comments: [first, ...rest] } };
+    const changes = this.requestChanges();
+    if ('decision' in changes) return changes;
     const ids = this.hunkIds();
     const approved = ids.filter((id) => this.verdicts.get(id) === 'approve');
     const { rejected, undecided } = this.tally();

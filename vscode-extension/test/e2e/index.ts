@@ -13,6 +13,7 @@ import * as vscode from 'vscode';
 
 import type { BosunApi } from '../../src/extension';
 import type { Run } from '../../src/protocol';
+import { reviewCases } from './reviewCases';
 import { assert, bosun, config, eventually, exec, runCases, scripted, setApi, test, until } from './suite';
 
 let created: Run | undefined;
@@ -142,6 +143,7 @@ test('review shows a task awaiting review from git objects, and approving every 
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 });
 
+reviewCases();
 
 test('the task graph draws the run in a webview under its CSP', async () => {
   const b = bosun();

@@ -65,3 +65,42 @@ test('clearing a verdict makes the hunk undecided again', () => {
   assert.equal(r.verdict('h1'), undefined);
   assert.equal(r.tally().undecided, 3);
 });
+
+test('line comments become request-changes comments with their file, line and hunk', () => {
+  const r = new ReviewState(diff());
+  r.commentLine('src/x.py', 10, ' rename this ');
+  r.commentLine('README.md', 1, 'typo');
+  r.commentLine('src/x.py', 3, 'why?');
+  r.commentLine('src/x.py', 40, 'outside any hunk');
+  assert.deepEqual(r.requestChanges(), {
+    decision: {
+      kind: 'request_changes',
+      comments: [
+        { body: 'line 1: typo', path: 'README.md', hunkId: 'h3' },
+        { body: 'line 3: why?', path: 'src/x.py', hunkId: 'h1' },
+        { body: 'line 10: rename this', path: 'src/x.py', hunkId: 'h2' },
+        { body: 'line 40: outside any hunk', path: 'src/x.py' },
+      ],
+    },
+  });
+});
+
+test('a line comment wins over hunk verdicts, and removing it restores them', () => {
+  const r = new ReviewState(diff());
+  r.approveAll();
+  const id = r.commentLine('src/x.py', 3, 'not like this');
+  const made = r.decision();
+  assert.ok('decision' in made && made.decision.kind === 'request_changes');
+  assert.ok(id !== undefined);
+  r.removeComment(id);
+  assert.deepEqual(r.decision(), { decision: { kind: 'approve' } });
+});
+
+test('empty comments, or comments on files outside the review, are not kept', () => {
+  const r = new ReviewState(diff());
+  assert.equal(r.commentLine('src/x.py', 3, '   '), undefined);
+  assert.equal(r.commentLine('other.py', 3, 'hello'), undefined);
+  const made = r.requestChanges();
+  assert.ok('problem' in made);
+  assert.match(made.problem, /comment on a line/);
+});

@@ -1,0 +1,137 @@
+/**
+ * One open transcript kept current from `bosun/transcriptDelta`: a page fetched on open,
+ * then deltas appended as they arrive. A delta says which stored message it completes
+ * (`messageId`) but carries no sequence number of its own, so what cannot be rebuilt
+ * from deltas is a gap and asks for a refetch: a new attempt (its first messages were
+ * never streamed), a stored message whose text never arrived, or a lost connection.
+ */
+
+import type { Message, TranscriptDelta } from '../protocol';
+
+/** A message known only from deltas: its text as streamed, with its id once stored. */
+export interface LiveEntry {
+  readonly id?: number;
+  readonly role: string;
+  readonly text: string;
+}
+
+/** What a delta did to the transcript. */
+export type DeltaOutcome = 'appended' | 'buffered' | 'duplicate' | 'stale' | 'refetch';
+
+// Roles whose stored text is streamed before their marker (assistant) or with it (tool).
+const STREAMED_ROLES = new Set(['assistant', 'tool']);
+
+export class LiveTranscript {
+  private stored: Message[] = [];
+  private live: LiveEntry[] = [];
+  private pending: { role: string; text: string } = { role: 'assistant', text: '' };
+  private lastId = 0;
+  private shown: number | undefined;
+  private loading = false;
+  private buffer: TranscriptDelta[] = [];
+  private stale = true;
+  private truncated = false;
+
+  /** `pinned`: an attempt chosen by the URI; otherwise the task's latest attempt is shown. */
+  constructor(
+    readonly taskId: number,
+    readonly pinned?: number,
+  ) {}
+
+  /** True until a page is loaded, and again after a gap. */
+  get needsFetch(): boolean {
+    return this.stale;
+  }
+
+  /** The attempt on screen, once known. */
+  get attempt(): number | undefined {
+    return this.shown;
+  }
+
+  /** Mark a gap: the next render fetches the transcript again. */
+  invalidate(): void {
+    this.stale = true;
+  }
+
+  /** A fetch is about to start: deltas from now on are held until `load`. */
+  beginLoad(): void {
+    this.loading = true;
+    this.buffer = [];
+  }
+
+  /** The fetch failed: deltas held meanwhile are dropped with it, the next render retries. */
+  failLoad(): void {
+    this.loading = false;
+    this.buffer = [];
+    this.stale = true;
+  }
+
+  /**
+   * The fetched messages of `attempt` (older ones left out when `more`). Deltas that
+   * arrived during the fetch are replayed: those of messages the page already has are
+   * duplicates and fall away.
+   */
+  load(messages: readonly Message[], more: boolean, attempt: number | undefined): void {
+    this.stored = [...messages];
+    this.truncated = more;
+    this.live = [];
+    this.pending = { role: 'assistant', text: '' };
+    this.lastId = messages.reduce((m, x) => Math.max(m, x.id), 0);
+    this.shown = this.pinned ?? messages[0]?.attempt ?? attempt;
+    this.loading = false;
+    this.stale = false;
+    const held = this.buffer;
+    this.buffer = [];
+    for (const d of held) this.apply(d);
+  }
+
+  /** The task moved on to `attempt`: a view of the latest attempt must start over. */
+  attemptChanged(attempt: number): boolean {
+    if (this.pinned !== undefined || this.shown === undefined || attempt <= this.shown) return false;
+    this.stale = true;
+    return true;
+  }
+
+  /** Merge one delta of this task. */
+  apply(d: TranscriptDelta): DeltaOutcome {
+    if (d.taskId !== this.taskId) return 'stale';
+    if (this.loading) {
+      this.buffer.push(d);
+      return 'buffered';
+    }
+    if (this.stale) return 'refetch';
+    if (this.pinned !== undefined && d.attempt !== this.pinned) return 'stale';
+    if (this.shown !== undefined && d.attempt < this.shown) return 'stale';
+    if (this.shown === undefined || d.attempt > this.shown) return this.gap();
+    const role = d.role ?? 'assistant';
+    const id = d.messageId ?? undefined;
+    if (id === undefined) {
+      if (this.pending.text && this.pending.role !== role) this.live.push({ ...this.pending });
+      this.pending = { role, text: (this.pending.role === role ? this.pending.text : '') + d.delta };
+      return 'appended';
+    }
+    if (id <= this.lastId) {
+      // The page already holds this message: the text streamed for it is in there too.
+      this.pending = { role: 'assistant', text: '' };
+      return 'duplicate';
+    }
+    const text = (this.pending.role === role ? this.pending.text : '') + d.delta;
+    if (!text && !STREAMED_ROLES.has(role)) return this.gap();
+    if (this.pending.text && this.pending.role !== role) this.live.push({ ...this.pending });
+    this.live.push({ id, role, text });
+    this.pending = { role: 'assistant', text: '' };
+    this.lastId = id;
+    return 'appended';
+  }
+
+  private gap(): DeltaOutcome {
+    this.stale = true;
+    return 'refetch';
+  }
+
+  /** What to draw: the fetched page, then the messages and text streamed since. */
+  view(): { messages: readonly Message[]; more: boolean; live: readonly LiveEntry[] } {
+    const live = this.pending.text ? [...this.live, { ...this.pending }] : this.live;
+    return { messages: this.stored, more: this.truncated, live };
+  }
+}

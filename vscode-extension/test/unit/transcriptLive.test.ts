@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { LiveTranscript } from '../../src/logic/transcriptLive';
+import { transcriptMarkdown } from '../../src/logic/transcriptText';
+import type { Message, TranscriptDelta } from '../../src/protocol';
+
+const TS = '2026-01-01T00:00:00Z';
+const msg = (id: number, role: string, content: string, attempt = 1): Message => ({ id, taskId: 7, attempt, role, content, ts: TS });
+const text = (delta: string, attempt = 1): TranscriptDelta => ({ taskId: 7, attempt, role: 'assistant', delta });
+const stored = (messageId: number, role = 'assistant', delta = '', attempt = 1): TranscriptDelta => ({ taskId: 7, attempt, role, delta, messageId });
+
+function loaded(): LiveTranscript {
+  const t = new LiveTranscript(7);
+  t.beginLoad();
+  t.load([msg(10, 'system', 'rules'), msg(11, 'user', 'the task')], false, 1);
+  return t;
+}
+
+test('deltas in order append the streamed text, then the stored message it completes', () => {
+  const t = loaded();
+  assert.equal(t.apply(text('Reading ')), 'appended');
+  assert.equal(t.apply(text('the README.')), 'appended');
+  assert.deepEqual(t.view().live, [{ role: 'assistant', text: 'Reading the README.' }]);
+  assert.equal(t.apply(stored(15)), 'appended');
+  assert.equal(t.apply(stored(16, 'tool', '\n[read_file] # Sample\n')), 'appended');
+  assert.deepEqual(t.view().live, [
+    { id: 15, role: 'assistant', text: 'Reading the README.' },
+    { id: 16, role: 'tool', text: '\n[read_file] # Sample\n' },
+  ]);
+  assert.equal(t.needsFetch, false);
+  const md = transcriptMarkdown(undefined, 7, t.view().messages, false, t.view().live);
+  assert.ok(md.indexOf('the task') < md.indexOf('Reading the README.') && md.includes('[read_file] # Sample'), md);
+});
+
+test('the message being written shows as such until it is stored', () => {
+  const t = loaded();
+  t.apply(text('Half a sent'));
+  const md = transcriptMarkdown(undefined, 7, t.view().messages, false, t.view().live);
+  assert.match(md, /## assistant · writing…\n\nHalf a sent/);
+});
+
+test('deltas of messages the fetched page already has are duplicates', () => {
+  const t = new LiveTranscript(7);
+  t.beginLoad();
+  // These arrive while the page is being fetched, and the page has message 12 already.
+  assert.equal(t.apply(text('I will look.')), 'buffered');
+  assert.equal(t.apply(stored(12)), 'buffered');
+  assert.equal(t.apply(text('Now the ')), 'buffered');
+  t.load([msg(10, 'system', 'rules'), msg(11, 'user', 'task'), msg(12, 'assistant', 'I will look.')], false, 1);
+  assert.deepEqual(t.view().live, [{ role: 'assistant', text: 'Now the ' }]);
+  assert.equal(t.apply(stored(12)), 'duplicate');
+  assert.equal(t.view().messages.length, 3);
+});
+
+test('text streamed for a message the page turned out to hold is dropped when its id arrives', () => {
+  const t = new LiveTranscript(7);
+  t.beginLoad();
+  t.apply(text('Done.'));
+  t.load([msg(10, 'system', 'rules'), msg(12, 'assistant', 'Done.')], false, 1);
+  assert.deepEqual(t.view().live, [{ role: 'assistant', text: 'Done.' }]);
+  assert.equal(t.apply(stored(12)), 'duplicate');
+  assert.deepEqual(t.view().live, []);
+});
+
+test('a new attempt is a gap: the view asks to be fetched again', () => {
+  const t = loaded();
+  assert.equal(t.apply(stored(30, 'system', '', 2)), 'refetch');
+  assert.equal(t.needsFetch, true);
+  assert.equal(t.apply(text('more', 2)), 'refetch');
+  t.beginLoad();
+  t.load([msg(30, 'system', 'rules', 2)], false, 2);
+  assert.equal(t.attempt, 2);
+  assert.equal(t.apply(text('late text of attempt 1', 1)), 'stale');
+  assert.equal(t.apply(text('hello', 2)), 'appended');
+});
+
+test('a stored message whose text was never streamed is a gap', () => {
+  const t = loaded();
+  assert.equal(t.apply(stored(20, 'system', '')), 'refetch');
+  assert.equal(t.needsFetch, true);
+});
+
+test('the task moving to a newer attempt refetches a latest-attempt view, not a pinned one', () => {
+  const latest = loaded();
+  assert.equal(latest.attemptChanged(1), false);
+  assert.equal(latest.attemptChanged(2), true);
+  assert.equal(latest.needsFetch, true);
+  const pinned = new LiveTranscript(7, 1);
+  pinned.beginLoad();
+  pinned.load([msg(10, 'system', 'rules')], false, undefined);
+  assert.equal(pinned.attemptChanged(2), false);
+  assert.equal(pinned.apply(text('other attempt', 2)), 'stale');
+  assert.equal(pinned.attempt, 1);
+});
+
+test('a failed fetch drops what it held and stays due for a fetch', () => {
+  const t = new LiveTranscript(7);
+  t.beginLoad();
+  t.apply(text('lost'));
+  t.failLoad();
+  assert.equal(t.needsFetch, true);
+  assert.equal(t.apply(text('x')), 'refetch');
+});
+
+test('deltas of another task are not merged', () => {
+  const t = loaded();
+  assert.equal(t.apply({ taskId: 8, attempt: 1, delta: 'x' }), 'stale');
+  assert.deepEqual(t.view().live, []);
+});
