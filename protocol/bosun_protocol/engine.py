@@ -1,7 +1,10 @@
 """Engine requests and notifications: humans in the loop, interrupts, run control.
 
 A task that needs a person is `waiting_human` with a *prompt*: why (the reason), what
-kind of decision it is, and the actions that make sense. Any client may answer with
+kind of decision it is, and the actions that make sense. An agent's question
+(`ask_human`) may come with suggested answers, the prompt's *choices*: answering with one
+(`action: retry`, `choice`) gives that text back to the agent as the human's answer and
+the task goes on with it. Any client may answer with
 `bosun/resolveTask`; the first answer wins, everyone is told by `bosun/promptResolved`,
 and a late answer gets a CONFLICT error naming who answered first. A prompt about the
 run itself (landing consent) has no task: answer it by `promptId`.
@@ -61,6 +64,11 @@ class HumanPrompt(WireModel):
     kind: PromptKind
     reason: str
     options: list[ResolveAction]
+    choices: list[str] = Field(
+        default_factory=list,
+        description="Suggested answers to an ask_human question; answer one with "
+        "`action: retry` and `choice` to give it to the agent as the human's answer.",
+    )
     approval: ToolApprovalInfo | None = None
     created_at: datetime
 
@@ -86,12 +94,20 @@ class ResolveTaskParams(WireModel):
     always: bool = Field(
         default=False, description="With approve: allow matching calls for the rest of the run."
     )
+    choice: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="With retry: one of the prompt's `choices`, given to the agent as the "
+        "human's answer (any `guidance` is added after it).",
+    )
     by: str | None = Field(default=None, max_length=200, description="Who answers (shown).")
 
     @model_validator(mode="after")
     def _names_something(self) -> ResolveTaskParams:
         if self.task_id is None and self.prompt_id is None:
             raise ValueError("give taskId or promptId")
+        if self.choice is not None and self.action is not ResolveAction.RETRY:
+            raise ValueError("a choice is an answer to go on with: send it with action retry")
         return self
 
 

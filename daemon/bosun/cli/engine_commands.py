@@ -51,6 +51,7 @@ def add_parsers(sub: Any) -> None:
     res.add_argument("task", type=int)
     res.add_argument("action", choices=["retry", "abandon", "spawn", "approve", "deny"])
     res.add_argument("--guidance", "-g", help="added instructions (retry), reason (deny)")
+    res.add_argument("--choice", help="retry: one of the agent's suggested answers, as yours")
     res.add_argument("--description", help="a new description (retry, spawn)")
     res.add_argument("--criterion", action="append", help="replace the acceptance criteria")
     res.add_argument("--always", action="store_true", help="approve: for the rest of the run")
@@ -311,6 +312,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         params["promptId"] = args.prompt
     if args.guidance:
         params["guidance"] = args.guidance
+    if args.choice:
+        params["choice"] = args.choice
     if args.description:
         params["description"] = args.description
     if args.criterion:

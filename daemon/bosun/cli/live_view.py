@@ -127,7 +127,8 @@ class LiveView:
         try:
             await self.client.request("bosun/resolveTask", params)
             self._answered.add(prompt["promptId"])
-            shown = f" ({reply['guidance']})" if reply.get("guidance") else ""
+            said = reply.get("choice") or reply.get("guidance")
+            shown = f" ({said})" if said else ""
             self.say(f"  answered: {reply['action']}{shown}")
         except RpcError as exc:
             self.say(f"  not sent: {exc.message}")
@@ -151,9 +152,16 @@ def terminal_answerer(lock: asyncio.Lock | None = None) -> Answerer:
         async with guard:
             options = list(prompt.get("options") or ["retry", "abandon"])
             if prompt["kind"] == "ask_human":
-                text = await asyncio.to_thread(input, "  your answer (empty: abandon) > ")
-                if text.strip():
-                    return {"action": "retry", "guidance": text.strip(), "by": "terminal"}
+                choices = list(prompt.get("choices") or [])
+                for i, choice in enumerate(choices, 1):
+                    print(f"  {i}) {choice}", flush=True)
+                hint = f"1-{len(choices)} or your own; " if choices else ""
+                text = await asyncio.to_thread(input, f"  your answer ({hint}empty: abandon) > ")
+                text = text.strip()
+                if text.isdigit() and 1 <= int(text) <= len(choices):
+                    return {"action": "retry", "choice": choices[int(text) - 1], "by": "terminal"}
+                if text:
+                    return {"action": "retry", "guidance": text, "by": "terminal"}
                 return {"action": "abandon", "by": "terminal"}
             choice = await asyncio.to_thread(input, f"  choose {'/'.join(options)} > ")
             action = choice.strip().split(" ", 1)

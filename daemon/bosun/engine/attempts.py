@@ -221,6 +221,7 @@ class AttemptDriver:
                 HUMAN_OPTIONS,
                 expected=_S.ACTIVE,
                 holder=handle.holder,
+                choices=report.human_options,
             )
         else:
             failed = await self._move(task.id, handle, _S.FAILED, report.error)

@@ -71,6 +71,7 @@ class Humans:
         reason: str,
         options: list[ResolveAction],
         approval: ToolApprovalInfo | None = None,
+        choices: list[str] | None = None,
     ) -> HumanPrompt:
         """Record a prompt durably (not yet announced)."""
         prompt = HumanPrompt(
@@ -80,6 +81,7 @@ class Humans:
             kind=kind,
             reason=reason,
             options=options,
+            choices=list(dict.fromkeys(c for c in choices or () if c.strip())),
             approval=approval,
             created_at=datetime.now(UTC),
         )
@@ -100,6 +102,7 @@ class Humans:
                 "kind": prompt.kind.value,
                 "reason": prompt.reason,
                 "options": [o.value for o in prompt.options],
+                "choices": prompt.choices,
             },
         )
         self.engine.notifier.prompt_opened(prompt, task, event.seq)
@@ -113,13 +116,16 @@ class Humans:
         *,
         expected: TaskState,
         holder: str | None = None,
+        choices: list[str] | None = None,
     ) -> Task | None:
-        """Put the task in waiting_human with a prompt; None when the task moved first."""
+        """Put the task in waiting_human with a prompt; None when the task moved first.
+
+        `choices` are the agent's suggested answers (ask_human), offered to the human."""
         store = self.engine.store
         task = await store.get_task(task_id)
         for old in [p for p in self.prompts.values() if p.task_id == task_id]:
             await self.close(old, "engine", _A.ABANDON)  # superseded by this question
-        prompt = await self.open(task.run_id, task_id, kind, reason, options)
+        prompt = await self.open(task.run_id, task_id, kind, reason, options, choices=choices)
         points.failpoint(points.HUMAN_ASKED)
         try:
             task = await store.transition(
@@ -151,6 +157,8 @@ class Humans:
                 f"{params.action.value} is not an option here; the options are: {shown}",
                 data={"options": [o.value for o in prompt.options]},
             )
+        answer = answer_record(params)
+        params = chosen(prompt, params)
         by = params.by or "a client"
         note = PromptResolved(
             prompt_id=prompt.prompt_id,
@@ -167,7 +175,7 @@ class Humans:
             self.answered.pop(prompt.prompt_id, None)
             self.prompts[prompt.prompt_id] = prompt
             raise
-        await self._closed(prompt, note)
+        await self._closed(prompt, note, answer)
         points.failpoint(points.HUMAN_ANSWERED)
         return result
 
@@ -240,15 +248,18 @@ class Humans:
         self.answered[prompt.prompt_id] = note
         await self._closed(prompt, note)
 
-    async def _closed(self, prompt: HumanPrompt, note: PromptResolved) -> None:
+    async def _closed(
+        self, prompt: HumanPrompt, note: PromptResolved, answer: dict[str, object] | None = None
+    ) -> None:
         while len(self.answered) > _ANSWERS_KEPT:
             self.answered.popitem(last=False)
         await self.engine.store.journal_delete(PROMPTS, prompt.prompt_id)
+        data = {"promptId": prompt.prompt_id, "by": note.by, "action": note.action.value}
         await self.engine.store.append_event(
             "human.answered",
             run_id=prompt.run_id,
             task_id=prompt.task_id,
-            data={"promptId": prompt.prompt_id, "by": note.by, "action": note.action.value},
+            data={**data, "kind": prompt.kind.value, **(answer or {})},
         )
         self.engine.notifier.prompt_resolved(note)
 
@@ -262,6 +273,32 @@ class Humans:
         """Withdraw every open prompt of a run."""
         for prompt in self.queue(run_id):
             await self.close(prompt, "engine", _A.ABANDON)
+
+
+def chosen(prompt: HumanPrompt, params: ResolveTaskParams) -> ResolveTaskParams:
+    """An answer naming one of the prompt's choices becomes a retry whose guidance is
+    that choice (then any guidance given with it): the agent gets it as the answer."""
+    if params.choice is None:
+        return params
+    if params.choice not in prompt.choices:
+        shown = " | ".join(prompt.choices) or "none"
+        raise InvalidBoardInputError(
+            f"{params.choice!r} is not one of this prompt's choices ({shown})",
+            data={"choices": prompt.choices},
+        )
+    guidance = "\n\n".join(g for g in (params.choice, params.guidance) if g)
+    return params.model_copy(update={"guidance": guidance})
+
+
+def answer_record(params: ResolveTaskParams) -> dict[str, object]:
+    """What a human's answer said, for the event log (and replaying a run's answers)."""
+    fields = params.model_dump(
+        mode="json",
+        by_alias=True,
+        exclude_none=True,
+        include={"choice", "guidance", "description", "acceptance_criteria", "always"},
+    )
+    return {k: v for k, v in fields.items() if v is not False}
 
 
 class TaskApprover:

@@ -3,7 +3,8 @@ text, and run progress.
 
 Rich clients get `bosun/humanPrompt`, `bosun/promptResolved` and `bosun/transcriptDelta`.
 Plain LSP clients (Neovim, Helix, Emacs…) get each prompt as `window/showMessageRequest`
-with one action per option — the action they pick answers the prompt — and each run's
+with one action per suggested answer (an agent's `ask_human` options) and per option —
+the action they pick answers the prompt — and each run's
 progress as work-done `$/progress` (begin / report / end). A client that draws prompts
 itself says so with `initializationOptions.richPrompts = true` and is not sent the
 `window/showMessageRequest` copy.
@@ -79,6 +80,27 @@ def progress_message(counts: dict[str, int]) -> tuple[str, int]:
     return ", ".join(parts), percent
 
 
+def message_actions(prompt: HumanPrompt) -> dict[str, tuple[ResolveAction, str | None]]:
+    """The prompt's answers as message action titles: its choices first (each answers
+    retry with that text), then its options. Titles are unique: a choice that reads like
+    an option, or repeats after clipping, is marked as an answer."""
+    answers: dict[str, tuple[ResolveAction, str | None]] = {}
+    options = {o.value for o in prompt.options}
+    for choice in prompt.choices:
+        title = _clip(" ".join(choice.split()))
+        if title in options or title in answers:
+            title = _clip(f"answer: {choice}")
+        if title not in answers and ResolveAction.RETRY in prompt.options:
+            answers[title] = (ResolveAction.RETRY, choice)
+    for option in prompt.options:
+        answers[option.value] = (option, None)
+    return answers
+
+
+def _clip(text: str, size: int = 100) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
 class HubNotifier:
     """Sends the engine's notifications to every connected client of the daemon."""
 
@@ -129,22 +151,22 @@ class HubNotifier:
 
     async def _ask(self, conn: Connection, prompt: HumanPrompt, task: Task | None) -> None:
         about = f"task #{task.id} {task.title}" if task is not None else f"run {prompt.run_id}"
+        answers = message_actions(prompt)
         params = types.ShowMessageRequestParams(
             type=types.MessageType.Warning,
             message=f"Bosun — {about}: {prompt.reason}",
-            actions=[types.MessageActionItem(title=o.value) for o in prompt.options],
+            actions=[types.MessageActionItem(title=title) for title in answers],
         )
         answer = await conn.protocol.send_request_async(types.WINDOW_SHOW_MESSAGE_REQUEST, params)
         title = getattr(answer, "title", None)
-        if title is None:
+        if title is None or title not in answers:
             return  # dismissed: the prompt stays open for anyone else
-        try:
-            action = ResolveAction(title)
-        except ValueError:
-            return
+        action, choice = answers[title]
         try:
             await self.resolve(
-                ResolveTaskParams(prompt_id=prompt.prompt_id, action=action, by=f"client {conn.id}")
+                ResolveTaskParams(
+                    prompt_id=prompt.prompt_id, action=action, choice=choice, by=f"client {conn.id}"
+                )
             )
         except Exception as exc:  # answered first elsewhere: nothing to do
             log.info("answer from client %d not applied: %s", conn.id, exc)

@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +61,17 @@ def demo_answer(prompt: dict[str, Any]) -> dict[str, Any]:
     return {"action": "retry", "guidance": "plain code"}
 
 
-async def run_to_end(c: Client, run_id: int, answer: Answer = demo_answer) -> dict[str, Any]:
-    """Answer the run's prompts with `answer` until the run ends; the run at its end."""
+async def run_to_end(c: Client, run_id: int, answer: Answer | None = demo_answer) -> dict[str, Any]:
+    """Answer the run's prompts with `answer` (None: leave them to another client) until
+    the run ends; the run at its end."""
     answered: set[str] = set()
     while True:
         run = (await c.request("bosun/getRun", {"runId": run_id}))["run"]
         if run["state"] in ENDED:
             return dict(run)
         queue = (await c.request("bosun/humanQueue", {"runId": run_id}))["prompts"]
+        if answer is None:
+            queue = []
         for prompt in queue:
             if prompt["promptId"] in answered:
                 continue
@@ -109,11 +112,3 @@ def git(repo: Path, *args: str) -> str:
         ["git", *args], cwd=repo, check=True, capture_output=True, text=True, timeout=60
     )
     return out.stdout.rstrip()
-
-
-async def in_thread(fn: Callable[[], Any]) -> Any:
-    """A blocking call (a subprocess) without blocking the test's event loop."""
-    return await asyncio.to_thread(fn)
-
-
-Waiter = Callable[[], Awaitable[Any]]

@@ -309,6 +309,10 @@ export interface HumanPrompt {
   kind: PromptKind;
   reason: string;
   options: ResolveAction[];
+  /**
+   * Suggested answers to an ask_human question; answer one with `action: retry` and `choice` to give it to the agent as the human's answer.
+   */
+  choices?: string[];
   approval?: ToolApprovalInfo | null;
   createdAt: string;
 }
@@ -462,6 +466,10 @@ export interface ResolveTaskParams {
    * With approve: allow matching calls for the rest of the run.
    */
   always?: boolean;
+  /**
+   * With retry: one of the prompt's `choices`, given to the agent as the human's answer (any `guidance` is added after it).
+   */
+  choice?: string | null;
   /**
    * Who answers (shown).
    */
