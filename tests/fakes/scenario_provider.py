@@ -187,9 +187,16 @@ class ScenarioBook:
         """Every request that got a fault."""
         return [s for s in self.served if s.fault is not None]
 
-    def answered(self) -> list[Served]:
-        """Every request that got its scripted answer."""
-        return [s for s in self.served if s.fault is None]
+    def answers(self) -> list[Served]:
+        """The answer each call ended with: answered, and not tried again after.
+
+        These are what the client kept (and the board counted); an answer it gave up on
+        (too slow on a loaded machine) is followed by another try of the same call.
+        """
+        tried = {(s.ctx, s.try_number) for s in self.served}
+        return [
+            s for s in self.served if s.fault is None and (s.ctx, s.try_number + 1) not in tried
+        ]
 
 
 class ScenarioServing(FakeProvider):

@@ -63,14 +63,14 @@ def write_config(repo: Path, provider: str, base_url: str, engine: dict[str, Any
             "timeout": 30.0,
         },
         # Short but real waits: a 429's retry-after (0.05 s) is honoured, a slow answer
-        # is given up on after 1 s, backoff stays under 50 ms.
+        # is given up on after 3 s, backoff stays under 50 ms.
         "llm.retry": {
             "max_attempts": 5,
             "base_delay": 0.01,
             "max_delay": 0.05,
             "jitter": 0.0,
             "max_retry_after": 1.0,
-            "first_token_timeout": 1.0,
+            "first_token_timeout": 3.0,
         },
         f'llm.prices."{model}"': PRICE,
         "engine": {"test_command": sample_test_command(), "workers": 3, **engine},
@@ -142,13 +142,6 @@ async def test_demo_run_completes_when_a_fifth_of_provider_requests_fail(
 
     # About a fifth of the requests failed, in several ways, and each was retried.
     faults = book.faults()
-    print(
-        "STATS",
-        len(faults),
-        len(book.served),
-        sorted(f.fault or "" for f in faults),
-        [(f.ctx.task_key, f.ctx.turn, f.try_number) for f in faults],
-    )
     rate = len(faults) / len(book.served)
     assert 0.15 <= rate <= 0.25, (len(faults), len(book.served))
     assert len({f.fault for f in faults}) >= 4, [f.fault for f in faults]
@@ -158,7 +151,7 @@ async def test_demo_run_completes_when_a_fifth_of_provider_requests_fail(
     assert any(s.partials for s in book.served)
 
     # The board counted each answered call once, and its counters add up.
-    answered = book.answered()
+    answered = book.answers()
     served = (
         sum(s.input_tokens for s in answered),
         sum(s.output_tokens for s in answered),
