@@ -1,8 +1,6 @@
-"""The daemon's GitService as the engine's GitPlane, plus resetting a task's worktree."""
+"""The daemon's GitService as the engine's GitPlane."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from bosun_protocol.entities import Run, Task
 from bosun_protocol.review import LandRunResult
@@ -12,7 +10,7 @@ from bosun.git.service import GitService
 
 
 class ServiceGitPlane:
-    """Delegates to GitService; adds `reset_worktree` for `worktree_between_attempts`."""
+    """Delegates every git operation the engine needs to GitService."""
 
     def __init__(self, git: GitService) -> None:
         self.git = git
@@ -54,17 +52,10 @@ class ServiceGitPlane:
         return await self.git.land(run_id)
 
     async def reset_worktree(self, task_id: int) -> None:
-        """Put the task's worktree and branch on the run's current head, discarding work."""
-        task = await self.git.acquire_worktree(task_id)
-        head = await self.git.run_head(task.run_id)
-        assert task.worktree is not None
-        path = Path(task.worktree)
-        await self.git.cli.arun(path, "reset", "-q", "--hard", head)
-        await self.git.cli.arun(path, "clean", "-q", "-fdx")
-        await self.git.board.update_task(
-            task_id,
-            event="task.worktree_reset",
-            data={"head": head},
-            base_commit=head,
-            head_commit=head,
-        )
+        """Put the task's worktree and branch on the run's current head for a fresh
+        attempt. GitService does it, so the earlier attempts' commits stay reachable at
+        refs/bosun/attempts/task-<id>/<n> (a bare `reset --hard` here would drop them)."""
+        task = await self.git.board.get_task(task_id)
+        # Called as attempt n starts (the task already counts n): the work being put
+        # aside is attempt n-1's, and its ref is named after it.
+        await self.git.reset_worktree(task_id, attempt=max(task.attempt - 1, 0))

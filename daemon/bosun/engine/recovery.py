@@ -6,8 +6,10 @@ active tasks — their leases name a dead boot — become failed attempts (the a
 closed as `crashed`, opened first if the crash came before it was), so a crash loop
 still spends retries and reaches a human; tasks awaiting QA are judged again (or merged,
 if QA had passed); failed tasks go through Phoenix; planned tasks are checked for
-promotion; open prompts come back from the journal; a run that was landing lands again.
-Dispatch then resumes by itself through the usual board notices.
+promotion; open prompts come back from the journal (a tool approval, whose waiting
+attempt died, and a prompt whose task moved on are closed with a notice instead); a
+complete task's worktree left by the crash is removed; a run that was landing lands
+again. Dispatch then resumes by itself through the usual board notices.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from bosun.engine.core import Engine
 
 log = logging.getLogger(__name__)
+EXPIRED = "expired: the daemon restarted"  # who closed a prompt that could not survive
 _S = TaskState
 _O = AttemptOutcome
 
@@ -76,6 +79,9 @@ async def recover(engine: Engine) -> None:
                 e.spawn(e.phoenix.after_failure(task), f"recover-{task.id}")
             elif task.state is _S.WAITING_HUMAN and e.humans.task_prompt(task.id) is None:
                 e.spawn(_reask(e, task), f"recover-{task.id}")
+            elif task.state is _S.COMPLETE and task.worktree is not None:
+                # Killed between completing it and removing its worktree: finish that.
+                e.spawn(_release(e, task), f"recover-{task.id}")
             elif task.state is _S.PLANNED:
                 if task.profile is Profile.MERGER and task.parent_id is not None:
                     e.spawn(_resume_merger(e, task), f"recover-{task.id}")
@@ -108,10 +114,21 @@ async def _restore_prompts(e: Engine) -> None:
             and node.state in (_S.WAITING_HUMAN, _S.ACTIVE)
             and prompt.kind is not PromptKind.TOOL_APPROVAL
         )
-        if keep:
-            e.humans.prompts[prompt.prompt_id] = prompt
-        else:
-            await e.store.journal_delete(PROMPTS, key)
+        e.humans.prompts[prompt.prompt_id] = prompt
+        if not keep:
+            # Never silently: clients that showed it are told it is gone (promptResolved,
+            # and a human.answered event for those that reconnect and read the log). A
+            # tool approval's waiting attempt died with the daemon; its task's next
+            # attempt asks again when it reaches the same call.
+            action = A.DENY if prompt.kind is PromptKind.TOOL_APPROVAL else A.ABANDON
+            await e.humans.close(prompt, EXPIRED, action)
+
+
+async def _release(e: Engine, task: Task) -> None:
+    try:
+        await e.git.release_task(task.id)
+    except BosunError as exc:  # gc removes it later
+        log.warning("releasing task %d's worktree failed: %s", task.id, exc)
 
 
 async def _crashed(e: Engine, task: Task) -> None:

@@ -110,7 +110,16 @@ class GitService:
         base = await asyncio.to_thread(
             inspect_base, self.root, run.base_branch or run.options.base_branch
         )
-        start = existing or base.commit
+        commit = base.commit
+        if run.options.base_commit:  # pinned (a replay starts where its recording did)
+            pinned = await asyncio.to_thread(self.cli.rev, self.root, run.options.base_commit)
+            if pinned is None:
+                raise NotFoundError(
+                    f"commit {run.options.base_commit} is not in this repository; "
+                    "a run can start only from a commit the repository has"
+                )
+            commit = pinned
+        start = existing or commit
         if existing is None:
             await self.cli.arun(
                 self.root,
@@ -118,7 +127,7 @@ class GitService:
                 "-m",
                 "bosun: run start",
                 "refs/heads/" + branch,
-                base.commit,
+                commit,
                 ZERO_OID,
             )
         points.failpoint(points.RUN_BRANCH_CREATED)
@@ -149,16 +158,17 @@ class GitService:
         return await self._acquire(task_id)
 
     @_structural
-    async def reset_worktree(self, task_id: int) -> Task:
+    async def reset_worktree(self, task_id: int, attempt: int | None = None) -> Task:
         """Start the task over on the run's current head (for a fresh attempt): local
-        changes are discarded; earlier commits stay at refs/bosun/attempts/task-<id>/<n>."""
+        changes are discarded; earlier commits stay at refs/bosun/attempts/task-<id>/<n>,
+        n being `attempt` (the attempt whose work this was; default the task's current)."""
         task = await self._acquire(task_id)
         head = await self.run_head(task.run_id)
         path = Path(task.worktree or "")
         tip = await asyncio.to_thread(self.cli.rev, path, "HEAD")
         kept = None
         if tip is not None and tip != task.base_commit and tip != head:
-            kept = attempt_ref(task_id, task.attempt)
+            kept = attempt_ref(task_id, task.attempt if attempt is None else attempt)
             await self.cli.arun(self.root, "update-ref", kept, tip)
         await self.cli.arun(path, "reset", "-q", "--hard", head)
         await self.cli.arun(path, "clean", "-q", "-ffdx")
