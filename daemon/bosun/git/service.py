@@ -110,16 +110,7 @@ class GitService:
         base = await asyncio.to_thread(
             inspect_base, self.root, run.base_branch or run.options.base_branch
         )
-        commit = base.commit
-        if run.options.base_commit:  # pinned (a replay starts where its recording did)
-            pinned = await asyncio.to_thread(self.cli.rev, self.root, run.options.base_commit)
-            if pinned is None:
-                raise NotFoundError(
-                    f"commit {run.options.base_commit} is not in this repository; "
-                    "a run can start only from a commit the repository has"
-                )
-            commit = pinned
-        start = existing or commit
+        start = existing or base.commit
         if existing is None:
             await self.cli.arun(
                 self.root,
@@ -127,7 +118,7 @@ class GitService:
                 "-m",
                 "bosun: run start",
                 "refs/heads/" + branch,
-                commit,
+                base.commit,
                 ZERO_OID,
             )
         points.failpoint(points.RUN_BRANCH_CREATED)
