@@ -26,6 +26,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -189,6 +190,9 @@ class Writer:
         self._closed = False
         self.transactions = 0
         self.writes = 0
+        # Set to a list to record how long each COMMIT took (its fsync, mostly): the
+        # benchmark's view of the disk's share of a write's latency.
+        self.commit_seconds: list[float] | None = None
 
     def start(self) -> None:
         """Bind to the running loop (drains are owned by this object, ended by `close`)."""
@@ -258,7 +262,7 @@ class Writer:
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Request[Any]]) -> None:
         try:
-            _apply(conn, batch)
+            took = _apply(conn, batch)
         except Exception as exc:
             error = storage_error(exc, self._path)
             for req in batch:
@@ -266,6 +270,8 @@ class Writer:
         else:
             self.transactions += 1
             self.writes += len(batch)
+            if self.commit_seconds is not None:
+                self.commit_seconds.append(took)
 
     def _finish(self, batch: list[_Request[Any]]) -> None:
         """Back on the loop, in commit order: announce the batch, then resume its callers."""
@@ -277,8 +283,11 @@ class Writer:
                 req.settle()
 
 
-def _apply(conn: sqlite3.Connection, batch: list[_Request[Any]]) -> None:
-    """Run a batch in one transaction, each request under its own savepoint."""
+def _apply(conn: sqlite3.Connection, batch: list[_Request[Any]]) -> float:
+    """Run a batch in one transaction, each request under its own savepoint.
+
+    Returns how long the COMMIT took, in seconds.
+    """
     conn.execute("BEGIN IMMEDIATE")
     # One clock reading per batch (they all commit at once); `now()` is UTC, so
     # isoformat() is exactly codec.ts().
@@ -302,7 +311,9 @@ def _apply(conn: sqlite3.Connection, batch: list[_Request[Any]]) -> None:
             conn.execute("RELEASE req")
             req.notices = tx.notices
         failpoint("board.after_write_before_commit")
+        start = time.perf_counter()
         conn.execute("COMMIT")
+        return time.perf_counter() - start
     except BaseException:
         if conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
