@@ -73,11 +73,14 @@ def render() -> dict[str, str]:
 
 def main(argv: list[str]) -> int:
     """Write or check the schema directory."""
-    if not argv:
+    dirs = [a for a in argv if not a.startswith("-")]
+    unknown = [a for a in argv if a.startswith("-") and a != "--check"]
+    if len(dirs) != 1 or unknown:
+        # Never guess: `schema_export --check` once wrote a directory named "--check".
         print(__doc__, file=sys.stderr)
         return 2
-    out = Path(argv[0])
-    check = "--check" in argv[1:]
+    out = Path(dirs[0])
+    check = "--check" in argv
     wanted = render()
     stale: list[str] = []
     existing = {p.name for p in out.glob("*.json")} if out.exists() else set()
