@@ -122,12 +122,13 @@ def render() -> str:
 
 def main(argv: list[str]) -> int:
     """Write, or with --check compare, the document."""
-    if not argv:
-        print(__doc__, file=sys.stderr)
+    paths = [a for a in argv if not a.startswith("-")]
+    if len(paths) != 1 or any(a.startswith("-") and a != "--check" for a in argv):
+        print(__doc__, file=sys.stderr)  # never write to a file named after a flag
         return 2
-    path = Path(argv[0])
+    path = Path(paths[0])
     text = render()
-    if "--check" in argv[1:]:
+    if "--check" in argv:
         if not path.exists() or path.read_text() != text:
             print(f"{path} is stale: run `make generate`", file=sys.stderr)
             return 1
