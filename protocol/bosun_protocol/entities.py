@@ -107,6 +107,12 @@ class RunOptions(WireModel):
     budget_tokens: int | None = Field(default=None, ge=0)
     budget_usd: float | None = Field(default=None, ge=0)
     base_branch: str | None = None
+    base_commit: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{7,64}$",
+        description="Start the run branch at this commit instead of the base branch's "
+        "head (a replay starts where the recorded run started).",
+    )
     models: dict[str, str] = Field(default_factory=dict)
 
 

@@ -78,7 +78,12 @@ def add_parsers(sub: Any) -> None:
 
     rep = sub.add_parser("replay", help="run a recorded run again from its recorded answers")
     rep.add_argument("run", type=int)
-    rep.add_argument("--detach", action="store_true")
+    rep.add_argument(
+        "--base",
+        choices=["recorded", "head"],
+        default="recorded",
+        help="start at the recorded run's base commit (default) or the base branch's head",
+    )
     rep.add_argument("--json", action="store_true")
     rep.set_defaults(func=guarded(cmd_replay))
 
@@ -206,21 +211,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """A new run of the same objective, answered from run RUN's recorded model calls."""
+    """Replay a recorded run (bosun.cli.replay_command)."""
+    from bosun.cli.replay_command import cmd_replay as replay
 
-    async def body(client: Any) -> int:
-        old = (await client.request("bosun/getRun", {"runId": args.run}))["run"]
-        options = {**old["options"], "model": f"replay:{args.run}", "models": {}}
-        created = await client.request(
-            "bosun/createRun", {"objective": old["objective"], "options": options}
-        )
-        run = created["run"]
-        if args.detach:
-            print_json(run) if args.json else print(f"replay of run {args.run} is run {run['id']}")
-            return EXIT_OK
-        return await watch_run(client, run, args)
-
-    return run_async(with_client(args, body, start=True))
+    return replay(args)
 
 
 # --- transcripts ---------------------------------------------------------------------------

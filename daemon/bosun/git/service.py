@@ -110,7 +110,16 @@ class GitService:
         base = await asyncio.to_thread(
             inspect_base, self.root, run.base_branch or run.options.base_branch
         )
-        start = existing or base.commit
+        commit = base.commit
+        if run.options.base_commit:  # pinned (a replay starts where its recording did)
+            pinned = await asyncio.to_thread(self.cli.rev, self.root, run.options.base_commit)
+            if pinned is None:
+                raise NotFoundError(
+                    f"commit {run.options.base_commit} is not in this repository; "
+                    "a run can start only from a commit the repository has"
+                )
+            commit = pinned
+        start = existing or commit
         if existing is None:
             await self.cli.arun(
                 self.root,
@@ -118,7 +127,7 @@ class GitService:
                 "-m",
                 "bosun: run start",
                 "refs/heads/" + branch,
-                base.commit,
+                commit,
                 ZERO_OID,
             )
         points.failpoint(points.RUN_BRANCH_CREATED)

@@ -2,7 +2,9 @@
 
 Calls are matched by (role, task key, attempt, turn). A call the recording does not
 hold, or whose request differs from the recorded one, stops the replay with an error
-naming that first divergence.
+naming that first divergence; `divergence_of` reads it back from wherever it is quoted.
+A whole run is replayed by `bosun replay RUN` (bosun.cli.replay_command): a new run at
+the recorded run's base commit, this model, and the recorded human answers.
 """
 
 from __future__ import annotations
@@ -20,6 +22,24 @@ from bosun.secrets import redact
 
 CallKey = tuple[str, str, int, int]
 _SHOWN = 80  # characters of a differing value quoted in the error
+# The error's words, as they reach a human through an attempt's error or prompt reason.
+_DIVERGED = re.compile(
+    r"replay of run (?P<run>\d+) diverged at "
+    r"(?P<call>role=\S+ task=\S+ attempt=\d+ turn=\d+): (?P<difference>.+)"
+)
+
+
+def divergence_of(text: str | None) -> dict[str, Any] | None:
+    """The divergence a ReplayDivergenceError message describes, found in any text that
+    quotes it (an attempt's error, a prompt's reason): which call, what differed."""
+    found = _DIVERGED.search(text or "")
+    if found is None:
+        return None
+    return {
+        "run": int(found["run"]),
+        "call": found["call"],
+        "difference": found["difference"].strip(),
+    }
 
 
 def _show(value: Any) -> str:
@@ -48,14 +68,35 @@ def first_difference(recorded: Any, current: Any, path: str = "") -> str | None:
         if len(recorded) != len(current):
             return f"{path}: recorded {len(recorded)} items, now {len(current)}"
         return None
+    if isinstance(recorded, str) and isinstance(current, str) and recorded != current:
+        at = next(
+            (i for i, (a, b) in enumerate(zip(recorded, current, strict=False)) if a != b),
+            min(len(recorded), len(current)),
+        )
+        return (
+            f"{path or '(request)'} (character {at}): recorded {_excerpt(recorded, at)}, "
+            f"now {_excerpt(current, at)}"
+        )
     if recorded != current:
         return f"{path or '(request)'}: recorded {_show(recorded)}, now {_show(current)}"
     return None
 
 
+def _excerpt(text: str, at: int) -> str:
+    """The text around position `at`, where two long strings first differ."""
+    start = max(0, at - _SHOWN // 4)
+    piece = text[start : start + _SHOWN]
+    return ("…" if start else "") + repr(piece) + ("…" if start + _SHOWN < len(text) else "")
+
+
 # What necessarily differs between a run and its replay: the run's and tasks' numbers,
-# commit ids, and measured durations. Masked on both sides before comparing.
+# commit ids, measured durations, and what commands printed (the environment's answer,
+# quoted in QA's evidence and in Phoenix's history: test timings, stray processes); a
+# command's exit code stays compared. Masked on both sides before comparing.
 _VOLATILE = (
+    (re.compile(r" \(\d+ background process\(es\) it left were stopped\)"), ""),
+    (re.compile(r"--- output \([^)]*\) ---\n.*?(?=\n\n#|\n\$ |\Z)", re.S), "--- output ---"),
+    (re.compile(r"--- output \([^)]*\) --- [^\n]*"), "--- output ---"),  # flattened history
     (re.compile(r"\b(run|task)([-_ /]?)(\d+)\b", re.I), r"\1\2<n>"),
     (re.compile(r"#\d+\b"), "#<n>"),
     (re.compile(r"\b[0-9a-f]{7,40}\b"), "<sha>"),

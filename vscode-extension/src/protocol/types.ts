@@ -134,6 +134,10 @@ export interface RunOptions {
   budgetTokens?: number | null;
   budgetUsd?: number | null;
   baseBranch?: string | null;
+  /**
+   * Start the run branch at this commit instead of the base branch's head (a replay starts where the recorded run started).
+   */
+  baseCommit?: string | null;
   models?: {
     [k: string]: string | undefined;
   };
@@ -187,6 +191,18 @@ export interface FileDiff {
   oldMode?: string | null;
   newMode?: string | null;
   hunks?: Hunk[];
+  /**
+   * Lines added in this file, counted in full.
+   */
+  addedLines?: number;
+  /**
+   * Lines removed, counted in full.
+   */
+  removedLines?: number;
+  /**
+   * Hunks left out to keep the answer under `maxBytes`; ask for this `path` alone to see them. Approving the task still merges the whole file.
+   */
+  truncated?: boolean;
 }
 /**
  * One hunk of a unified diff (3 lines of context).
@@ -563,10 +579,18 @@ export interface TaskChanged {
   task: Task;
 }
 /**
- * Which task's diff to show.
+ * Which task's diff to show, and how much of it at most.
  */
 export interface TaskDiffParams {
   taskId: number;
+  /**
+   * Only this file (repository path).
+   */
+  path?: string | null;
+  /**
+   * Budget for hunk lines in the answer; files past it come `truncated`.
+   */
+  maxBytes?: number;
 }
 /**
  * Files and hunks between the task's base commit and its head.
@@ -576,6 +600,10 @@ export interface TaskDiffResult {
   baseCommit: string;
   headCommit: string;
   files: FileDiff[];
+  /**
+   * At least one file is `truncated`.
+   */
+  truncated?: boolean;
 }
 /**
  * Names one task.
