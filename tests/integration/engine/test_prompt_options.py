@@ -120,3 +120,29 @@ async def test_rich_client_answers_with_one_of_the_prompts_choices(daemon: Daemo
         assert f"{GUIDANCE_HEADING}\nplain code blocks\n\nKeep them short." in brief
         [answer] = await answered_events(c)
         assert answer["choice"] == "plain code blocks" and answer["by"] == "alice"
+
+
+def test_message_actions_keep_suggested_answers_apart_from_the_standard_options() -> None:
+    from datetime import UTC, datetime
+
+    from bosun.engine.progress import message_actions
+    from bosun_protocol.engine import HumanPrompt, PromptKind
+    from bosun_protocol.engine import ResolveAction as A
+
+    prompt = HumanPrompt(
+        prompt_id="p",
+        run_id=1,
+        task_id=2,
+        kind=PromptKind.ASK_HUMAN,
+        reason="which?",
+        options=[A.RETRY, A.ABANDON, A.SPAWN],
+        choices=["abandon", "x" * 300],
+        created_at=datetime.now(UTC),
+    )
+    actions = message_actions(prompt)
+    titles = list(actions)
+    assert titles[0] == "answer: abandon"  # reads like an option: marked as an answer
+    assert actions["answer: abandon"] == (A.RETRY, "abandon")
+    assert len(titles[1]) == 100 and actions[titles[1]] == (A.RETRY, "x" * 300)
+    assert titles[2:] == ["retry", "abandon", "spawn"]
+    assert actions["abandon"] == (A.ABANDON, None)
