@@ -12,6 +12,8 @@ import { join, resolve } from 'node:path';
 import { cleanupScratch, freePort, gitWorkspace, killGroup, launchChromium, readEnvFile, scratch, startGroup, sweep } from './harness.mjs';
 
 const OBJECTIVE = 'Add a --json flag to the export command, with tests';
+const NOTES_OBJECTIVE = 'Tidy the notes';
+const COMMENT = 'Keep line 19 as it was';
 const STEP_TIMEOUT_MS = 30_000;
 
 function args() {
@@ -82,6 +84,8 @@ async function main() {
       'chat.disableAIFeatures': true,
       'window.commandCenter': false,
       'diffEditor.useInlineViewWhenSpaceIsLimited': false,
+      // The comments panel would cover half of the diff in the review picture.
+      'comments.openView': 'never',
     }),
   );
   const common = ['--user-data-dir', d('user'), '--extensions-dir', d('exts')];
@@ -145,18 +149,52 @@ async function main() {
     await page.screenshot({ path: join(opts.out, 'sidebar.png') });
     checks.push(`screenshot ${join(opts.out, 'sidebar.png')}`);
 
+    // Run 3: its task changed NOTES.md in two places and waits for review.
+    const twoHunks = join(opts.ext, 'test', 'e2e', 'two-hunks.toml');
+    await startObjectiveFromPalette(page, NOTES_OBJECTIVE, { reviewGate: true, model: `scripted:${twoHunks}` });
+    await page.locator('.monaco-list-row', { hasText: `Design and plan: ${NOTES_OBJECTIVE}` }).filter({ hasText: 'awaiting review' }).first().waitFor({ timeout: 60_000 });
+    checks.push('a task that changed a file in two places reaches awaiting review');
     await runPaletteCommand(page, 'Bosun: Review Changes');
     await page.locator('.quick-input-widget', { hasText: 'Which task?' }).waitFor({ timeout: STEP_TIMEOUT_MS });
-    await page.locator('.quick-input-widget input').fill('awaiting_review');
+    await page.locator('.quick-input-widget input').fill(`Design and plan: ${NOTES_OBJECTIVE}`);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: NOTES_OBJECTIVE }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
     await page.keyboard.press('Enter');
-    await page.locator('.codelens-decoration', { hasText: 'Approve hunk' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    const lens = (text) => page.locator('.codelens-decoration a', { hasText: text });
+    await lens('Approve hunk').nth(1).waitFor({ timeout: STEP_TIMEOUT_MS });
     checks.push('Review Changes opens the task diff with a lens per hunk');
-    await page.locator('.codelens-decoration a', { hasText: 'Approve hunk' }).first().click();
-    await page.locator('.codelens-decoration', { hasText: '1 approved' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
-    checks.push('approving a hunk from its lens updates the tally');
     // The diff needs the room more than the side bar does.
     await runPaletteCommand(page, 'View: Toggle Primary Side Bar Visibility');
     await page.locator('.part.sidebar').waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+    await lens('Approve hunk').first().click();
+    await page.locator('.codelens-decoration', { hasText: '1 approved' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await lens('Reject hunk').nth(1).click();
+    await page.locator('.codelens-decoration', { hasText: '1 rejected' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    checks.push('approving one hunk and rejecting the other from their lenses updates the tally');
+    // A comment on the changed line 19, as a reviewer writes it: the + in the gutter, the
+    // reply box, its Add Comment button.
+    const modified = page.locator('.editor.modified');
+    const number19 = modified.locator('.line-numbers', { hasText: /^19$/ });
+    await number19.hover({ timeout: STEP_TIMEOUT_MS });
+    // The + shows just right of the line number while the line is hovered.
+    const box = await number19.boundingBox();
+    if (!box) throw new Error('line 19 of the diff is not on screen');
+    await page.mouse.click(box.x + box.width + 6, box.y + box.height / 2);
+    const widget = page.locator('.review-widget').first();
+    await widget.locator('.comment-form').waitFor({ timeout: STEP_TIMEOUT_MS });
+    await page.keyboard.type(COMMENT);
+    await widget.getByRole('button', { name: 'Add Comment' }).click();
+    await widget.locator('.review-comment', { hasText: COMMENT }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    // Opening the reply box scrolled the diff; back to the top, where the summary lenses are.
+    const pane = await modified.boundingBox();
+    if (pane) await page.mouse.move(pane.x + pane.width / 2, pane.y + 60);
+    const summary = page.locator('.codelens-decoration', { hasText: 'Request changes (1 comments)' }).first();
+    // One wheel turn scrolls a few lines: turn until the summary lens is back in view.
+    for (let turn = 0; turn < 20 && !(await summary.isVisible()); turn++) {
+      await page.mouse.wheel(0, -400);
+      await summary.waitFor({ timeout: 500 }).catch(() => undefined);
+    }
+    await summary.waitFor({ timeout: STEP_TIMEOUT_MS });
+    checks.push('a comment written in the gutter of the diff is counted for Request changes');
     await page.screenshot({ path: join(opts.out, 'review.png') });
     checks.push(`screenshot ${join(opts.out, 'review.png')}`);
 

@@ -66,7 +66,7 @@ export class ReviewComments implements vscode.Disposable {
     const id = at && state ? state.commentLine(at.path, at.line, reply.text) : undefined;
     if (!at || id === undefined) return false;
     thread.comments = [...thread.comments, new LineNote(reply.text.trim(), `line ${String(at.line)}`, id, at.taskId, thread)];
-    thread.label = 'Sent with Request changes';
+    thread.label = 'Review comment: sent with Request changes';
     thread.canReply = true;
     let mine = this.threads.get(at.taskId);
     if (!mine) this.threads.set(at.taskId, (mine = new Set()));
