@@ -2,9 +2,10 @@
 
 Every write is a plain function `op(tx) -> result` run inside the writer connection's
 thread. Writes queue up; a batch of whatever is queued runs in one
-`BEGIN IMMEDIATE … COMMIT` (one fsync for the whole batch under synchronous=FULL), each
-under its own SAVEPOINT so a request that fails (a lost compare-and-swap, a refused
-edit) is rolled back alone and the others still commit.
+`BEGIN IMMEDIATE … COMMIT` (one fsync for the whole batch under synchronous=FULL). A
+request that fails (a lost compare-and-swap, a refused edit) is undone alone and the
+others still commit: a failure before any write needs no undoing, and a failure after
+one starts the batch over with a SAVEPOINT around each request (`_run`).
 
 Why the writer drains its queue inside the connection's thread: aiosqlite hops
 between the event loop and its worker thread once per call, and on this 2-core machine
@@ -284,7 +285,7 @@ class Writer:
 
 
 def _apply(conn: sqlite3.Connection, batch: list[_Request[Any]]) -> float:
-    """Run a batch in one transaction, each request under its own savepoint.
+    """Run a batch in one transaction; a request that fails is undone alone.
 
     Returns how long the COMMIT took, in seconds.
     """
@@ -294,22 +295,12 @@ def _apply(conn: sqlite3.Connection, batch: list[_Request[Any]]) -> float:
     moment = now()
     stamp = moment.isoformat()
     try:
-        for req in batch:
-            conn.execute("SAVEPOINT req")
-            tx = WriteTx(conn, moment, stamp)
-            try:
-                req.result = req.op(tx)
-            except sqlite3.OperationalError:
-                # Disk full, I/O error…: SQLite may already have rolled the whole
-                # transaction back, so no request of this batch can be trusted.
-                raise
-            except Exception as exc:
-                conn.execute("ROLLBACK TO req")
-                conn.execute("RELEASE req")
-                req.fail(exc if isinstance(exc, BosunError) else _wrap(exc))
-                continue
-            conn.execute("RELEASE req")
-            req.notices = tx.notices
+        if not _run(conn, batch, moment, stamp, savepoints=False):
+            # A request failed after it had written: only a savepoint undoes its
+            # writes alone, so start the batch over with one around each request.
+            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            _run(conn, batch, moment, stamp, savepoints=True)
         failpoint("board.after_write_before_commit")
         start = time.perf_counter()
         conn.execute("COMMIT")
@@ -319,6 +310,47 @@ def _apply(conn: sqlite3.Connection, batch: list[_Request[Any]]) -> float:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
         raise
+
+
+def _run(
+    conn: sqlite3.Connection,
+    batch: list[_Request[Any]],
+    moment: datetime,
+    stamp: str,
+    *,
+    savepoints: bool,
+) -> bool:
+    """Run every request; False as soon as one fails after writing (without savepoints).
+
+    Most failures come before a request writes anything (a lost compare-and-swap
+    updates no row, bad input is refused first), so the usual batch runs without the
+    SAVEPOINT and RELEASE statements around each request: two of a transition's five.
+    `total_changes` tells whether a failed request had written.
+    """
+    for req in batch:
+        req.result, req.error, req.notices = None, None, []
+        if savepoints:
+            conn.execute("SAVEPOINT req")
+        before = conn.total_changes
+        tx = WriteTx(conn, moment, stamp)
+        try:
+            req.result = req.op(tx)
+        except sqlite3.OperationalError:
+            # Disk full, I/O error…: SQLite may already have rolled the whole
+            # transaction back, so no request of this batch can be trusted.
+            raise
+        except Exception as exc:
+            if savepoints:
+                conn.execute("ROLLBACK TO req")
+                conn.execute("RELEASE req")
+            elif conn.total_changes != before:
+                return False
+            req.fail(exc if isinstance(exc, BosunError) else _wrap(exc))
+            continue
+        if savepoints:
+            conn.execute("RELEASE req")
+        req.notices = tx.notices
+    return True
 
 
 def _wrap(exc: Exception) -> BaseException:

@@ -127,3 +127,39 @@ async def test_transition_event_reaches_listeners_exactly_as_it_reads_back(
         "attempt": 0,
     }
     assert announced_task == task == await store.get_task(task_id)
+
+
+async def test_a_write_failing_after_it_wrote_is_undone_alone_in_its_batch(
+    store: Store, run: Run
+) -> None:
+    first, second = await _ready(store, run, 2)
+    heard: list[int] = []
+    store.subscribe(lambda event, _run, _task: heard.append(event.seq))
+    before_seq, before_tx = store.last_seq, store.transactions
+
+    def half_done(tx: WriteTx) -> None:
+        tx.emit("half.done", run_id=run.id)
+        tx.conn.execute("UPDATE runs SET objective = 'changed' WHERE id = ?", (run.id,))
+        raise ValueError("refused after writing")
+
+    gate = Gate()
+    held = asyncio.ensure_future(store._writer.submit(gate.op))
+    await gate.wait_started()
+    writes = [
+        asyncio.ensure_future(store.transition(first, expected=S.READY, to=S.ACTIVE)),
+        asyncio.ensure_future(store._writer.submit(half_done)),
+        asyncio.ensure_future(store.transition(second, expected=S.READY, to=S.ACTIVE)),
+    ]
+    await _queued(store, 3)
+    gate.release.set()
+    await held
+    moved_first, failed, moved_second = await asyncio.gather(*writes, return_exceptions=True)
+
+    assert isinstance(failed, ValueError)
+    assert isinstance(moved_first, Task) and isinstance(moved_second, Task)
+    assert (await store.get_run(run.id)).objective == "build the thing"
+    events, _ = await store.events_since(before_seq, 10)
+    assert [e.kind for e in events] == ["task.transition", "task.transition"]
+    assert [e.seq for e in events] == heard == [before_seq + 1, before_seq + 2]
+    assert [e.task_id for e in events] == [first, second]
+    assert store.transactions - before_tx == 2  # the gate's batch, then these three
