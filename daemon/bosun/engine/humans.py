@@ -126,6 +126,9 @@ class Humans:
         for old in [p for p in self.prompts.values() if p.task_id == task_id]:
             await self.close(old, "engine", _A.ABANDON)  # superseded by this question
         prompt = await self.open(task.run_id, task_id, kind, reason, options, choices=choices)
+        # Journaled (a crash from here on leaves it to recovery) but not listed until the
+        # task waits: an answer before the move would find the task still active.
+        del self.prompts[prompt.prompt_id]
         points.failpoint(points.HUMAN_ASKED)
         try:
             task = await store.transition(
@@ -137,8 +140,10 @@ class Humans:
                 event_data={"kind": kind.value, "promptId": prompt.prompt_id},
             )
         except (ConflictError, InvalidTransitionError):
+            self.prompts[prompt.prompt_id] = prompt
             await self.close(prompt, "engine", _A.ABANDON)
             return None
+        self.prompts[prompt.prompt_id] = prompt
         await self.announce(prompt, task)
         return task
 

@@ -58,7 +58,7 @@ async def recover(engine: Engine) -> None:
         by_run[run.id] = await e.store.list_tasks(run.id)
         for task in by_run[run.id]:
             e.graph.apply(task)
-    await _restore_prompts(e)
+    asked = await _restore_prompts(e)
     for run in runs:
         tasks = by_run[run.id]
         if run.state is RunState.PENDING:
@@ -72,7 +72,7 @@ async def recover(engine: Engine) -> None:
         planned: list[int] = []
         for task in tasks:
             if task.state is _S.ACTIVE:
-                e.spawn(_crashed(e, task), f"recover-{task.id}")
+                e.spawn(_crashed(e, task, asked.get(task.id)), f"recover-{task.id}")
             elif task.state is _S.AWAITING_QA:
                 e.spawn(_requalify(e, run, task), f"recover-{task.id}")
             elif task.state is _S.FAILED:
@@ -96,7 +96,14 @@ async def recover(engine: Engine) -> None:
             e.spawn(e.lifecycle.settle(run.id), f"settle-{run.id}")
 
 
-async def _restore_prompts(e: Engine) -> None:
+async def _restore_prompts(e: Engine) -> dict[int, HumanPrompt]:
+    """Reopen the journal's prompts; the questions of active tasks are returned instead.
+
+    Those were journaled just before the crash, their tasks not yet waiting: the move to
+    waiting_human is finished by _crashed, and only then is the prompt open. Open any
+    earlier, a client could answer it while its task is still active (the answer fails
+    and the prompt is briefly out of the open set), and recovery would miss it."""
+    asked: dict[int, HumanPrompt] = {}
     for key, data in await e.store.journal_list(PROMPTS):
         try:
             prompt = HumanPrompt.model_validate(data)
@@ -114,6 +121,9 @@ async def _restore_prompts(e: Engine) -> None:
             and node.state in (_S.WAITING_HUMAN, _S.ACTIVE)
             and prompt.kind is not PromptKind.TOOL_APPROVAL
         )
+        if keep and node is not None and node.state is _S.ACTIVE:
+            asked[node.id] = prompt
+            continue
         e.humans.prompts[prompt.prompt_id] = prompt
         if not keep:
             # Never silently: clients that showed it are told it is gone (promptResolved,
@@ -122,6 +132,7 @@ async def _restore_prompts(e: Engine) -> None:
             # attempt asks again when it reaches the same call.
             action = A.DENY if prompt.kind is PromptKind.TOOL_APPROVAL else A.ABANDON
             await e.humans.close(prompt, EXPIRED, action)
+    return asked
 
 
 async def _release(e: Engine, task: Task) -> None:
@@ -131,12 +142,10 @@ async def _release(e: Engine, task: Task) -> None:
         log.warning("releasing task %d's worktree failed: %s", task.id, exc)
 
 
-async def _crashed(e: Engine, task: Task) -> None:
+async def _crashed(e: Engine, task: Task, asked: HumanPrompt | None) -> None:
     n = task.attempt
     attempts = {a.number: a for a in await e.store.list_attempts(task.id)}
-    asked = e.humans.task_prompt(task.id)
     if asked is not None:
-        e.humans.prompts.pop(asked.prompt_id, None)
         if n in attempts and attempts[n].outcome is not _O.RUNNING:
             await _finish_asking(e, task, asked)
             return
@@ -162,7 +171,6 @@ async def _crashed(e: Engine, task: Task) -> None:
 
 async def _finish_asking(e: Engine, task: Task, prompt: HumanPrompt) -> None:
     """The attempt had ended and its question was recorded: put the task in front of a human."""
-    e.humans.prompts[prompt.prompt_id] = prompt
     holder = task.lease.holder if task.lease else None
     try:
         task = await e.store.transition(
@@ -175,8 +183,10 @@ async def _finish_asking(e: Engine, task: Task, prompt: HumanPrompt) -> None:
         )
     except (ConflictError, InvalidTransitionError) as exc:
         log.info("recovering task %d: %s", task.id, exc)
+        e.humans.prompts[prompt.prompt_id] = prompt  # so that closing it tells clients
         await e.humans.close(prompt, "engine", A.ABANDON)
         return
+    e.humans.prompts[prompt.prompt_id] = prompt  # answerable now that the task waits
     await e.humans.announce(prompt, task)
 
 
