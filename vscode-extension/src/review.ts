@@ -48,7 +48,7 @@ export class Reviews implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   private readonly ended = new vscode.EventEmitter<number>();
-  /** A review was sent: its task id (its comment threads go away). */
+  /** A review was sent, or replaced by a fresh one: its task id (its comment threads go away). */
   readonly onDidEnd = this.ended.event;
 
   constructor(private readonly daemon: Daemon) {}
@@ -67,6 +67,8 @@ export class Reviews implements vscode.CodeLensProvider, vscode.Disposable {
       void vscode.window.showErrorMessage(`Bosun: ${describeError('bosun/taskDiff', err)}`);
       return undefined;
     }
+    // Comments belong to the review they were written in; a fresh diff starts without them.
+    if (this.open.has(taskId)) this.ended.fire(taskId);
     this.open.set(taskId, state);
     this.changed.fire();
     const first = state.diff.files.find((f) => !f.binary);
