@@ -12,11 +12,12 @@ between the event loop and its worker thread once per call, and on this 2-core m
 a hop costs 60–290 µs, more under load (the other thread must win the GIL and the
 CPU). The first write after an idle spell starts a drain (one hop); the drain commits
 batch after batch in the thread, taking whatever queued up during the previous commit,
-until the queue is empty. So an idle writer commits a lone write at once, a busy one
-batches, and the next batch starts the moment COMMIT returns instead of waiting for the
-event loop to wake, announce and hand the next batch over. Each committed batch is
-handed back to the loop with one `call_soon_threadsafe`: announcing and resuming its
-callers overlaps the next batch's fsync.
+until the queue is empty, then lingers LINGER_SECONDS for more before it returns. So an
+idle writer commits a lone write at once, a busy one batches, the next batch starts
+the moment COMMIT returns instead of waiting for the event loop to wake, announce and
+hand the next batch over, and under steady load writes reach the thread without a
+hop. Each committed batch is handed back to the loop with one `call_soon_threadsafe`:
+announcing and resuming its callers overlaps the next batch's fsync.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_BATCH = 512
+# How long a drain with nothing to do waits for more before it gives the thread back
+# (to aiosqlite calls such as close). Measured at 2,000/s offered: p50 0.6–1.0 ms
+# against 0.8–1.1 ms without it.
+LINGER_SECONDS = 0.02
 
 
 async def in_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -184,6 +189,7 @@ class Writer:
         # Shared with the drain in the connection's thread, always under the lock:
         # whether a drain is running, and the writes it has not taken yet.
         self._lock = threading.Lock()
+        self._more = threading.Condition(self._lock)
         self._pending: list[_Request[Any]] = []
         self._draining = False
         self._drains: set[asyncio.Task[None]] = set()
@@ -208,6 +214,7 @@ class Writer:
             self._pending.append(_Request(op, future))
             idle = not self._draining
             self._draining = True
+            self._more.notify()
         if idle:
             # A task, not a direct hop: writes submitted in this same loop iteration
             # are queued by the time the drain starts, and share its first commit.
@@ -221,6 +228,8 @@ class Writer:
         if self._closed:
             return
         self._closed = True
+        with self._lock:
+            self._more.notify()  # a lingering drain ends now
         while self._drains:
             await asyncio.gather(*self._drains, return_exceptions=True)
 
@@ -245,6 +254,10 @@ class Writer:
         try:
             while True:
                 with self._lock:
+                    if not self._pending and not self._closed:
+                        # Linger a moment: under load the next write comes sooner,
+                        # and is then taken without a hop from the loop.
+                        self._more.wait(LINGER_SECONDS)
                     batch = self._pending[: self._max_batch]
                     del self._pending[: self._max_batch]
                     if not batch:
