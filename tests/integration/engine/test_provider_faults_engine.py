@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,13 @@ from tests.fakes.scenario_provider import (
     ScenarioOpenAI,
     ScenarioServing,
 )
-from tests.integration.engine.test_daemon_e2e import Daemon, answer_prompts_until_done, client
+from tests.integration.engine.daemon_process import (
+    Daemon,
+    client,
+    git,
+    next_notification,
+    run_to_end,
+)
 
 SEED = 131  # which calls fail: with the demo, 6 of 30 requests, each a different kind
 RUN_LIMIT = 90  # seconds for a whole run (a run takes about 20 s on a quiet machine)
@@ -101,13 +106,6 @@ async def serving(
             await asyncio.to_thread(daemon.stop)
 
 
-def _git(repo: Path, *args: str) -> str:
-    out = subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True, timeout=60
-    )
-    return out.stdout
-
-
 async def _attempts(c: Client, tasks: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {
         t["key"]: (await c.request("bosun/getTask", {"taskId": t["id"]}))["attempts"] for t in tasks
@@ -130,13 +128,14 @@ async def test_demo_run_completes_when_a_fifth_of_provider_requests_fail(
     plan = FaultPlan(rate=0.2, seed=SEED)
     async with serving(repo, provider, plan) as (fake, daemon), client(daemon) as c:
         run = (await c.request("bosun/createRun", {"objective": OBJECTIVE}))["run"]
-        final = await asyncio.wait_for(answer_prompts_until_done(c, run["id"]), RUN_LIMIT)
+        final = await asyncio.wait_for(run_to_end(c, run["id"]), RUN_LIMIT)
         detail = await c.request("bosun/getRun", {"runId": run["id"]})
         attempts = await _attempts(c, detail["tasks"])
     book = fake.book
     assert book.problems == []  # every request was one the scenario answers
     assert final["state"] == "completed", final
-    assert {k: [a["outcome"] for a in v] for k, v in attempts.items()} == EXPECTED_ATTEMPTS
+    outcomes = {k: [a["outcome"] for a in v] for k, v in attempts.items()}
+    assert outcomes == EXPECTED_ATTEMPTS, {k: [a["error"] for a in v] for k, v in attempts.items()}
     for task in detail["tasks"]:
         assert (task["state"], task["lease"]) == ("complete", None), task
 
@@ -166,17 +165,9 @@ async def test_demo_run_completes_when_a_fifth_of_provider_requests_fail(
     assert run_cost["usd"] == pytest.approx(usd)
 
     # Landed: main has the fixed top_words and the README the human asked for.
-    frequency = await asyncio.to_thread(_git, repo, "show", "main:wordkit/frequency.py")
-    readme = await asyncio.to_thread(_git, repo, "show", "main:README.md")
+    frequency = await asyncio.to_thread(git, repo, "show", "main:wordkit/frequency.py")
+    readme = await asyncio.to_thread(git, repo, "show", "main:README.md")
     assert "item[0]" in frequency and "### Slugs" in readme
-
-
-async def _first_prompt(c: Client) -> dict[str, Any]:
-    """The first prompt announced to clients (after its task moved to waiting_human)."""
-    while True:
-        method, params = await c.notifications.get()
-        if method == "bosun/humanPrompt":
-            return dict(params["prompt"])
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
@@ -186,7 +177,10 @@ async def test_provider_down_for_good_leaves_the_task_with_a_human_not_hanging(
     plan = FaultPlan(rate=1.0, kinds=("unavailable",), max_per_call=None)
     async with serving(repo, provider, plan, max_retries=1) as (fake, daemon), client(daemon) as c:
         run = (await c.request("bosun/createRun", {"objective": OBJECTIVE}))["run"]
-        prompt = await asyncio.wait_for(_first_prompt(c), RUN_LIMIT)
+        # Announced once its task is waiting_human (the queue may show it a moment before).
+        wanted = next_notification(c, lambda method, _: method == "bosun/humanPrompt")
+        asked = await asyncio.wait_for(wanted, RUN_LIMIT)
+        prompt = asked["prompt"]
         queue = (await c.request("bosun/humanQueue", {"runId": run["id"]}))["prompts"]
         detail = await c.request("bosun/getRun", {"runId": run["id"]})
         [director] = detail["tasks"]
