@@ -181,3 +181,8 @@ class TranscriptDelta(WireModel):
     role: str = "assistant"
     delta: str = Field(max_length=16_384)
     message_id: int | None = Field(default=None, description="Set when the message is stored.")
+    seq: int = Field(
+        ge=1,
+        description="Per attempt: 1 for its first delta, one more for each next; a gap "
+        "means a delta was lost (re-fetch the transcript).",
+    )

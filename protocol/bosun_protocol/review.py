@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from bosun_protocol.base import WireModel
 from bosun_protocol.entities import Task
@@ -94,11 +94,30 @@ class ApproveHunksDecision(WireModel):
 
 
 class ReviewComment(WireModel):
-    """A reviewer's remark, optionally anchored to a file or hunk."""
+    """A reviewer's remark, optionally anchored to a file, a hunk or a line of a file."""
 
     body: str = Field(min_length=1, max_length=20_000)
     path: str | None = None
     hunk_id: str | None = None
+    line: int | None = Field(
+        default=None,
+        ge=1,
+        description="1-based line in the task's head version of `path`; needs `path`.",
+    )
+
+    @model_validator(mode="after")
+    def _line_needs_path(self) -> ReviewComment:
+        # A line number without a file names nothing the next attempt could find.
+        if self.line is not None and self.path is None:
+            raise ValueError("`line` needs `path`")
+        return self
+
+    def render(self) -> str:
+        """How the next attempt reads the comment: `path:line: body`, `path: body` or `body`."""
+        if self.path is None:
+            return self.body
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.body}"
 
 
 class RequestChangesDecision(WireModel):

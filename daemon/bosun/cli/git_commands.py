@@ -45,6 +45,10 @@ def add_parsers(sub: Any) -> None:
     choice.add_argument("--request-changes", metavar="COMMENT", help="send back with a comment")
     choice.add_argument("--reject", action="store_true", help="abandon the task")
     review.add_argument("--reason", default="", help="why (with --reject)")
+    review.add_argument("--path", help="the file the comment is about (with --request-changes)")
+    review.add_argument(
+        "--line", type=int, help="its 1-based line in the task's version (with --path)"
+    )
     review.add_argument("--json", action="store_true")
     review.set_defaults(func=_bind(cmd_review))
 
@@ -83,7 +87,8 @@ def decision_of(args: argparse.Namespace) -> ReviewTaskParams:
     if args.approve_hunks:
         decision = ApproveHunksDecision(hunk_ids=list(args.approve_hunks))
     elif args.request_changes is not None:
-        decision = RequestChangesDecision(comments=[ReviewComment(body=args.request_changes)])
+        comment = ReviewComment(body=args.request_changes, path=args.path, line=args.line)
+        decision = RequestChangesDecision(comments=[comment])
     elif args.reject:
         decision = RejectDecision(reason=args.reason)
     else:

@@ -328,7 +328,7 @@ class Merging:
             await e.drivers.finish(task_id, task.attempt, report, _O.QA_PASSED, task.verdicts)
             await self.merge(task_id)
         elif isinstance(decision, RequestChangesDecision):
-            text = "\n".join((f"{c.path}: " if c.path else "") + c.body for c in decision.comments)
+            text = "\n".join(c.render() for c in decision.comments)  # path:line: body
             notes = await e.phoenix.notes(task_id)
             notes.reviews.append(Review(attempt=task.attempt, text=text))
             await e.phoenix.save_notes(task_id, notes)

@@ -21,9 +21,29 @@ log = logging.getLogger(__name__)
 DELTA_LIMIT = 16_384
 
 
+class DeltaCounter:
+    """Numbers each attempt's deltas 1, 2, 3… so a client can tell exactly when one is lost.
+
+    One entry per task (its latest attempt): a new attempt starts again at 1, and the
+    counts live only as long as the daemon does — after a restart attempts are new anyway.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[int, tuple[int, int]] = {}  # task id -> (attempt, last seq)
+
+    def next(self, task_id: int, attempt: int) -> int:
+        """The seq of this attempt's next delta."""
+        seen_attempt, seq = self._last.get(task_id, (attempt, 0))
+        seq = seq + 1 if seen_attempt == attempt else 1
+        self._last[task_id] = (attempt, seq)
+        return seq
+
+
 def _delta_sink(
     notifier: Notifier, engines: list[Engine] | None = None
 ) -> Callable[[int, int, Any], None]:
+    counter = DeltaCounter()
+
     def on_delta(task_id: int, attempt: int, chunk: Any) -> None:
         for engine in engines or ():
             engine.touch(task_id)  # streaming text is a sign of life
@@ -33,6 +53,7 @@ def _delta_sink(
                 TranscriptDelta(
                     task_id=task_id,
                     attempt=attempt,
+                    seq=counter.next(task_id, attempt),
                     role=str(getattr(chunk, "role", "assistant")),
                     delta=text,
                     message_id=getattr(chunk, "message_id", None),

@@ -99,10 +99,14 @@ async def test_review_gate_sends_comments_through_phoenix_then_merges(
     director = await h.wait_task(run.id, "director", {_S.AWAITING_REVIEW}, timeout=30)
     await h.engine.apply_review(director.id, ApproveDecision())
     x = await h.wait_task(run.id, "x", {_S.AWAITING_REVIEW}, timeout=30)
-    comment = ReviewComment(body="use v2 please", path="x.txt")
-    await h.engine.apply_review(x.id, RequestChangesDecision(comments=[comment]))
+    comments = [
+        ReviewComment(body="use v2 please", path="x.txt", line=1),
+        ReviewComment(body="and say why", path="x.txt"),
+    ]
+    await h.engine.apply_review(x.id, RequestChangesDecision(comments=comments))
     x = await h.wait_task(run.id, "x", {_S.AWAITING_REVIEW}, timeout=30)
-    assert "use v2 please" in runner.requests["x"][1].history
+    history = runner.requests["x"][1].history
+    assert "x.txt:1: use v2 please" in history and "x.txt: and say why" in history
     await h.engine.apply_review(x.id, ApproveDecision())
     await h.wait_run(run.id, {RunState.COMPLETED}, timeout=30)
     outcomes = [a.outcome for a in await h.store.list_attempts(x.id)]

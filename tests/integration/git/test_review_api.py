@@ -26,7 +26,7 @@ from bosun.server.registry import HANDLERS
 from bosun_protocol.base import WireModel
 from bosun_protocol.entities import Task, TaskState
 from bosun_protocol.methods import METHODS
-from bosun_protocol.review import ApproveHunksDecision, ReviewDecision
+from bosun_protocol.review import ApproveHunksDecision, ReviewComment, ReviewDecision
 
 
 class Reviewer:
@@ -94,7 +94,8 @@ async def _task_awaiting_review(board: Store, git: GitService) -> Task:
 
 def _args(**values: Any) -> argparse.Namespace:
     base = {"json": False, "approve": False, "approve_hunks": None, "request_changes": None}
-    return argparse.Namespace(**{**base, "reject": False, "reason": "", **values})
+    where = {"path": None, "line": None}
+    return argparse.Namespace(**{**base, **where, "reject": False, "reason": "", **values})
 
 
 async def test_diff_then_approve_some_hunks_merges_only_those(
@@ -156,5 +157,21 @@ def test_review_flags_become_one_decision() -> None:
     params = git_commands.decision_of(_args(task=3, request_changes="add tests"))
     assert params.model_dump(by_alias=True)["decision"] == {
         "kind": "request_changes",
-        "comments": [{"body": "add tests", "path": None, "hunkId": None}],
+        "comments": [{"body": "add tests", "path": None, "hunkId": None, "line": None}],
     }
+
+
+def test_request_changes_flags_anchor_the_comment_to_a_file_line() -> None:
+    args = _args(task=3, request_changes="keep it", path="NOTES.md", line=19)
+    comment = git_commands.decision_of(args).model_dump(by_alias=True)["decision"]["comments"][0]
+    assert (comment["path"], comment["line"]) == ("NOTES.md", 19)
+
+
+def test_review_comment_line_needs_a_path_and_renders_as_path_colon_line() -> None:
+    with pytest.raises(ValueError, match="needs `path`"):
+        ReviewComment(body="x", line=3)
+    with pytest.raises(ValueError):
+        ReviewComment(body="x", path="a.py", line=0)
+    assert ReviewComment(body="fix", path="a.py", line=3).render() == "a.py:3: fix"
+    assert ReviewComment(body="fix", path="a.py").render() == "a.py: fix"
+    assert ReviewComment(body="fix").render() == "fix"

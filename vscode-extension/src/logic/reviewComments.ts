@@ -12,9 +12,9 @@ export interface LineComment {
 }
 
 /**
- * The wire comments for `bosun/reviewTask`, in file and line order. The protocol's
- * comment has a path and a hunk but no line, so the line leads the body: the daemon
- * shows the next attempt `<path>: line <n>: <body>`.
+ * The wire comments for `bosun/reviewTask`, in file and line order, each with its path,
+ * line and (when the line is inside one) hunk: the daemon shows the next attempt
+ * `<path>:<line>: <body>`.
  */
 export function toReviewComments(comments: readonly LineComment[], fileOf: (path: string) => FileDiff | undefined): ReviewComment[] {
   return [...comments]
@@ -24,6 +24,6 @@ export function toReviewComments(comments: readonly LineComment[], fileOf: (path
       const hunks = fileOf(c.path)?.hunks ?? [];
       const index = hunkAtNewLine(hunks, c.line);
       const hunkId = index === undefined ? undefined : hunks[index]?.id;
-      return { body: `line ${String(c.line)}: ${c.body.trim()}`, path: c.path, ...(hunkId ? { hunkId } : {}) };
+      return { body: c.body.trim(), path: c.path, line: c.line, ...(hunkId ? { hunkId } : {}) };
     });
 }

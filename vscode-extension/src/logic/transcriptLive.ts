@@ -1,9 +1,10 @@
 /**
  * One open transcript kept current from `bosun/transcriptDelta`: a page fetched on open,
- * then deltas appended as they arrive. A delta says which stored message it completes
- * (`messageId`) but carries no sequence number of its own, so what cannot be rebuilt
- * from deltas is a gap and asks for a refetch: a new attempt (its first messages were
- * never streamed), a stored message whose text never arrived, or a lost connection.
+ * then deltas appended as they arrive. Each delta carries `seq`, counted per attempt
+ * (1, 2, 3…): one already applied is a duplicate, one past the next expected means a
+ * delta was lost. What cannot be rebuilt from deltas is a gap and asks for a refetch: a
+ * lost delta, a new attempt (its first messages were never streamed), a stored message
+ * whose text never arrived, or a lost connection.
  */
 
 import type { Message, TranscriptDelta } from '../protocol';
@@ -31,6 +32,9 @@ export class LiveTranscript {
   private buffer: TranscriptDelta[] = [];
   private stale = true;
   private truncated = false;
+  // The seq of the last delta applied; undefined right after a fetch, when the page says
+  // nothing about which deltas it covers, so the first one after it sets the count.
+  private lastSeq: number | undefined;
 
   /** `pinned`: an attempt chosen by the URI; otherwise the task's latest attempt is shown. */
   constructor(
@@ -77,6 +81,7 @@ export class LiveTranscript {
     this.live = [];
     this.pending = { role: 'assistant', text: '' };
     this.lastId = messages.reduce((m, x) => Math.max(m, x.id), 0);
+    this.lastSeq = undefined;
     this.shown = this.pinned ?? messages[0]?.attempt ?? attempt;
     this.loading = false;
     this.stale = false;
@@ -103,6 +108,9 @@ export class LiveTranscript {
     if (this.pinned !== undefined && d.attempt !== this.pinned) return 'stale';
     if (this.shown !== undefined && d.attempt < this.shown) return 'stale';
     if (this.shown === undefined || d.attempt > this.shown) return this.gap();
+    const order = this.inOrder(d.seq);
+    if (order === 'refetch') return this.gap();
+    if (order === 'duplicate') return 'duplicate';
     const role = d.role ?? 'assistant';
     const id = d.messageId ?? undefined;
     if (id === undefined) {
@@ -122,6 +130,16 @@ export class LiveTranscript {
     this.pending = { role: 'assistant', text: '' };
     this.lastId = id;
     return 'appended';
+  }
+
+  /** Whether `seq` is the next delta of the attempt on screen; records it when it is. */
+  private inOrder(seq: number | undefined): 'next' | 'duplicate' | 'refetch' {
+    // A daemon older than `seq` sends none (or 0): merge as before, by message ids only.
+    if (!seq) return 'next';
+    if (this.lastSeq !== undefined && seq <= this.lastSeq) return 'duplicate';
+    if (this.lastSeq !== undefined && seq > this.lastSeq + 1) return 'refetch';
+    this.lastSeq = seq;
+    return 'next';
   }
 
   private gap(): DeltaOutcome {

@@ -455,12 +455,16 @@ export interface RequestChangesDecision {
   comments: [ReviewComment, ...ReviewComment[]];
 }
 /**
- * A reviewer's remark, optionally anchored to a file or hunk.
+ * A reviewer's remark, optionally anchored to a file, a hunk or a line of a file.
  */
 export interface ReviewComment {
   body: string;
   path?: string | null;
   hunkId?: string | null;
+  /**
+   * 1-based line in the task's head version of `path`; needs `path`.
+   */
+  line?: number | null;
 }
 /**
  * A human's answer to a prompt: name the task, or the prompt (landing has no task).
@@ -629,6 +633,10 @@ export interface TranscriptDelta {
    * Set when the message is stored.
    */
   messageId?: number | null;
+  /**
+   * Per attempt: 1 for its first delta, one more for each next; a gap means a delta was lost (re-fetch the transcript).
+   */
+  seq: number;
 }
 /**
  * A page of an attempt's transcript.

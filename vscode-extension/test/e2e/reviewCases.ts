@@ -116,7 +116,7 @@ export function reviewCases(): void {
     const sent = await vscode.commands.executeCommand<boolean>('bosun.review.requestChanges', thread);
     assert(sent, 'the daemon refused the request for changes');
     await until('the task to start its next attempt', () => (b.cache.task(task.id)?.attempt ?? 0) >= 2, 45_000);
-    const expected = `NOTES.md: line ${String(line)}: ${body}`;
+    const expected = `NOTES.md:${String(line)}: ${body}`;
     await eventually('the next attempt to be told the comment', async () => {
       const page = await b.daemon.request('bosun/transcript', { taskId: task.id, attempt: 2, limit: 20 });
       return page.messages.some((m) => m.role === 'user' && (m.content ?? '').includes(expected));

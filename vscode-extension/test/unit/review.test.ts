@@ -76,10 +76,10 @@ test('line comments become request-changes comments with their file, line and hu
     decision: {
       kind: 'request_changes',
       comments: [
-        { body: 'line 1: typo', path: 'README.md', hunkId: 'h3' },
-        { body: 'line 3: why?', path: 'src/x.py', hunkId: 'h1' },
-        { body: 'line 10: rename this', path: 'src/x.py', hunkId: 'h2' },
-        { body: 'line 40: outside any hunk', path: 'src/x.py' },
+        { body: 'typo', path: 'README.md', line: 1, hunkId: 'h3' },
+        { body: 'why?', path: 'src/x.py', line: 3, hunkId: 'h1' },
+        { body: 'rename this', path: 'src/x.py', line: 10, hunkId: 'h2' },
+        { body: 'outside any hunk', path: 'src/x.py', line: 40 },
       ],
     },
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 
 import { LiveTranscript } from '../../src/logic/transcriptLive';
 import { transcriptMarkdown } from '../../src/logic/transcriptText';
@@ -7,8 +7,17 @@ import type { Message, TranscriptDelta } from '../../src/protocol';
 
 const TS = '2026-01-01T00:00:00Z';
 const msg = (id: number, role: string, content: string, attempt = 1): Message => ({ id, taskId: 7, attempt, role, content, ts: TS });
-const text = (delta: string, attempt = 1): TranscriptDelta => ({ taskId: 7, attempt, role: 'assistant', delta });
-const stored = (messageId: number, role = 'assistant', delta = '', attempt = 1): TranscriptDelta => ({ taskId: 7, attempt, role, delta, messageId });
+// Deltas are numbered per attempt as the daemon numbers them (1, 2, 3…).
+const sent = new Map<number, number>();
+const seq = (attempt: number): number => {
+  sent.set(attempt, (sent.get(attempt) ?? 0) + 1);
+  return sent.get(attempt) ?? 0;
+};
+beforeEach(() => {
+  sent.clear();
+});
+const text = (delta: string, attempt = 1): TranscriptDelta => ({ taskId: 7, attempt, role: 'assistant', delta, seq: seq(attempt) });
+const stored = (messageId: number, role = 'assistant', delta = '', attempt = 1): TranscriptDelta => ({ taskId: 7, attempt, role, delta, messageId, seq: seq(attempt) });
 
 function loaded(): LiveTranscript {
   const t = new LiveTranscript(7);
@@ -105,6 +114,43 @@ test('a failed fetch drops what it held and stays due for a fetch', () => {
 
 test('deltas of another task are not merged', () => {
   const t = loaded();
-  assert.equal(t.apply({ taskId: 8, attempt: 1, delta: 'x' }), 'stale');
+  assert.equal(t.apply({ taskId: 8, attempt: 1, delta: 'x', seq: 1 }), 'stale');
   assert.deepEqual(t.view().live, []);
+});
+
+test('deltas numbered in order are applied, one already applied is ignored', () => {
+  const t = loaded();
+  const first = text('Reading ');
+  assert.equal(t.apply(first), 'appended');
+  assert.equal(t.apply(text('the README.')), 'appended');
+  assert.equal(t.apply(first), 'duplicate');
+  assert.equal(t.apply({ ...first, seq: 2, delta: 'again' }), 'duplicate');
+  assert.deepEqual(t.view().live, [{ role: 'assistant', text: 'Reading the README.' }]);
+  assert.equal(t.needsFetch, false);
+});
+
+test('a missing seq is a lost delta: the view asks to be fetched again', () => {
+  const t = loaded();
+  assert.equal(t.apply(text('Reading ')), 'appended');
+  text('lost on the way');
+  assert.equal(t.apply(text('the README.')), 'refetch');
+  assert.equal(t.needsFetch, true);
+  t.beginLoad();
+  t.load([msg(10, 'system', 'rules'), msg(11, 'user', 'the task')], false, 1);
+  // After a fetch the first delta sets the count again, wherever it stands.
+  assert.equal(t.apply(text('Then ')), 'appended');
+  assert.equal(t.apply(text('more.')), 'appended');
+  assert.deepEqual(t.view().live, [{ role: 'assistant', text: 'Then more.' }]);
+});
+
+test('deltas held during a fetch keep their order checks when replayed', () => {
+  const t = new LiveTranscript(7);
+  t.beginLoad();
+  const a = text('one ');
+  assert.equal(t.apply(a), 'buffered');
+  assert.equal(t.apply(a), 'buffered');
+  assert.equal(t.apply(text('two')), 'buffered');
+  t.load([msg(10, 'system', 'rules')], false, 1);
+  assert.deepEqual(t.view().live, [{ role: 'assistant', text: 'one two' }]);
+  assert.equal(t.needsFetch, false);
 });
