@@ -6,7 +6,7 @@ import type { ApiKeys } from './apiKeys';
 import type { Daemon } from './daemon';
 import { describeError } from './logic/errors';
 import { createRunParams, optionItems, validateObjective, type OptionItem } from './logic/objective';
-import { actionSpec, resolveParams } from './logic/prompts';
+import { actionSpec, promptAnswers, resolveParams, type PromptAnswer } from './logic/prompts';
 import type { PromptQueue } from './logic/prompts';
 import type { TaskGraph } from './graph';
 import type { Reviews } from './review';
@@ -142,8 +142,11 @@ export async function startObjective(d: CommandDeps, args?: StartArgs): Promise<
   );
 }
 
-/** Answer a prompt (or a task with no prompt) with `action`, asking for words when needed. */
-export async function answer(d: CommandDeps, target: { promptId?: string; taskId?: number }, action: ResolveAction, title: string): Promise<void> {
+/**
+ * Answer a prompt (or a task with no prompt) with `action`, asking for words when needed;
+ * with `choice` (one of the agent's suggested answers) that is the answer, nothing is asked.
+ */
+export async function answer(d: CommandDeps, target: { promptId?: string; taskId?: number }, action: ResolveAction, title: string, choice?: string): Promise<void> {
   if (target.promptId) {
     const done = d.queue.answer(target.promptId);
     if (done) {
@@ -153,11 +156,11 @@ export async function answer(d: CommandDeps, target: { promptId?: string; taskId
   }
   const spec = actionSpec(action);
   let text: string | undefined;
-  if (spec.ask) {
+  if (spec.ask && choice === undefined) {
     text = await d.ui().input({ title: `${spec.label.replace('…', '')}: ${title}`, prompt: spec.ask, ignoreFocusOut: true });
     if (text === undefined || (spec.required && !text.trim())) return;
   }
-  const params = resolveParams({ promptId: target.promptId ?? '', taskId: target.taskId }, action, text);
+  const params = resolveParams({ promptId: target.promptId ?? '', taskId: target.taskId }, action, text, choice);
   try {
     const result = await d.daemon.request('bosun/resolveTask', params);
     if (result.spawned) void vscode.window.showInformationMessage(`Bosun: spawned "${result.spawned.title}".`);
@@ -176,11 +179,11 @@ async function resolveTask(d: CommandDeps, target: Target): Promise<void> {
   }
   task ??= prompt?.taskId === null || prompt?.taskId === undefined ? undefined : d.cache.task(prompt.taskId);
   const title = task?.title ?? `run #${String(prompt?.runId ?? '?')}`;
-  const options: ResolveAction[] = prompt?.options.length ? prompt.options : ['retry', 'abandon', 'spawn'];
-  const items = options.map((o): Picked<ResolveAction> => ({ label: actionSpec(o).label, detail: actionSpec(o).detail, value: o }));
-  const choice = await d.ui().pickOne(items, { title: `Resolve "${title}"`, placeHolder: prompt?.reason ?? task?.reason ?? undefined });
-  if (!choice) return;
-  await answer(d, { ...(prompt ? { promptId: prompt.promptId } : {}), ...(task ? { taskId: task.id } : {}) }, choice.value, title);
+  const answers = promptAnswers(prompt?.options.length ? prompt : { options: ['retry', 'abandon', 'spawn'] });
+  const items = answers.map((a): Picked<PromptAnswer> => ({ label: a.label, detail: a.detail, value: a }));
+  const picked = await d.ui().pickOne(items, { title: `Resolve "${title}"`, placeHolder: prompt?.reason ?? task?.reason ?? undefined });
+  if (!picked) return;
+  await answer(d, { ...(prompt ? { promptId: prompt.promptId } : {}), ...(task ? { taskId: task.id } : {}) }, picked.value.action, title, picked.value.choice);
 }
 
 async function editDependency(d: CommandDeps, target: Target, add: boolean): Promise<void> {

@@ -6,7 +6,7 @@ import { ApiKeys } from './apiKeys';
 import { answer, registerCommands, windowUi, type Ui } from './commands';
 import { Daemon } from './daemon';
 import { describeError, protocolProblem } from './logic/errors';
-import { PromptQueue, actionSpec, headline } from './logic/prompts';
+import { PromptQueue, headline, promptAnswers, type PromptAnswer } from './logic/prompts';
 import { RunCache } from './logic/runCache';
 import { needsYouTree, runsTree, type NodeModel } from './logic/runTree';
 import { RESTART_KEYS, readSettings, type BosunSettings } from './logic/settings';
@@ -34,6 +34,8 @@ export interface BosunApi {
   readonly graph: TaskGraph;
   readonly transcripts: TranscriptProvider;
   readonly comments: ReviewComments;
+  /** The buttons of each open prompt's notification, by prompt id (the suite reads it). */
+  readonly notified: ReadonlyMap<string, readonly string[]>;
   /** Replace the UI commands use (the suite answers it); undefined restores VS Code's. */
   setUi(ui: Ui | undefined): void;
 }
@@ -43,14 +45,19 @@ function settings(): BosunSettings {
   return readSettings((key) => config.get(key));
 }
 
-/** A notification with the prompt's answers as buttons; answering works from any client. */
-function announce(prompt: HumanPrompt, title: string, onAnswer: (action: HumanPrompt['options'][number]) => void): void {
-  const labels = prompt.options.map((o) => actionSpec(o).short);
-  void vscode.window.showWarningMessage(`Bosun: "${title}" needs you: ${headline(prompt.reason)}`, ...labels, 'Show').then((picked) => {
-    if (picked === 'Show') void vscode.commands.executeCommand('bosun.needsYou.focus');
-    const action = prompt.options[labels.indexOf(picked ?? '')];
-    if (action) onAnswer(action);
+/**
+ * A notification with the prompt's answers as buttons (the agent's suggested answers
+ * first); answering works from any client. Returns the buttons' titles.
+ */
+function announce(prompt: HumanPrompt, title: string, onAnswer: (answer: PromptAnswer) => void): string[] {
+  // Items, not strings: a suggested answer may read like an action's button.
+  const buttons: (vscode.MessageItem & { answer?: PromptAnswer })[] = promptAnswers(prompt).map((a) => ({ title: a.short, answer: a }));
+  buttons.push({ title: 'Show' });
+  void vscode.window.showWarningMessage(`Bosun: "${title}" needs you: ${headline(prompt.reason)}`, ...buttons).then((picked) => {
+    if (picked?.answer) onAnswer(picked.answer);
+    else if (picked) void vscode.commands.executeCommand('bosun.needsYou.focus');
   });
+  return buttons.map((b) => b.title);
 }
 
 export function activate(context: vscode.ExtensionContext): BosunApi {
@@ -65,6 +72,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
   });
   const transcripts = new TranscriptProvider(daemon, cache);
   const queue = new PromptQueue();
+  const notified = new Map<string, string[]>();
   const reviews = new Reviews(daemon);
   const comments = new ReviewComments(reviews);
   const graph = new TaskGraph(cache, daemon, (taskId) => {
@@ -84,11 +92,13 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     if (n.task) sync.onTaskChanged({ seq: n.seq, task: n.task });
     if (!queue.add(n.prompt)) return;
     const title = n.task?.title ?? `run #${String(n.prompt.runId)}`;
-    announce(n.prompt, title, (action) => {
-      void answer(deps, { promptId: n.prompt.promptId, ...(n.prompt.taskId ? { taskId: n.prompt.taskId } : {}) }, action, title);
+    const shown = announce(n.prompt, title, (a) => {
+      void answer(deps, { promptId: n.prompt.promptId, ...(n.prompt.taskId ? { taskId: n.prompt.taskId } : {}) }, a.action, title, a.choice);
     });
+    notified.set(n.prompt.promptId, shown);
   });
   daemon.onNotification('bosun/promptResolved', (n) => {
+    notified.delete(n.promptId);
     queue.resolved(n);
   });
   daemon.onNotification('bosun/transcriptDelta', (n) => {
@@ -204,6 +214,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
     graph,
     transcripts,
     comments,
+    notified,
     setUi: (u) => {
       ui = u ?? windowUi;
     },

@@ -44,11 +44,49 @@ export function actionSpec(action: string): ActionSpec {
   return (ACTIONS as Partial<Record<string, ActionSpec>>)[action] ?? { label: action, short: action, detail: '', ask: undefined, required: false };
 }
 
-/** The resolveTask params answering `prompt` with `action` and optional words. */
-export function resolveParams(prompt: Pick<HumanPrompt, 'promptId' | 'taskId'>, action: ResolveAction, text?: string): ResolveTaskParams {
+/** One answer offered for a prompt: one of the agent's suggested answers, or an action. */
+export interface PromptAnswer {
+  readonly label: string;
+  /** For a notification button, where space is short. */
+  readonly short: string;
+  readonly detail: string;
+  readonly action: ResolveAction;
+  /** The suggested answer sent as `choice` (with `retry`); undefined for a plain action. */
+  readonly choice?: string;
+}
+
+// Notification buttons sit on one line: a long suggested answer is cut there (the quick
+// pick shows it whole).
+const BUTTON_CHARS = 40;
+
+function clipped(text: string, limit: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length <= limit ? line : `${line.slice(0, limit - 1)}…`;
+}
+
+/**
+ * A prompt's answers in the order they are offered: the agent's suggested answers first
+ * (each a `retry` carrying it as `choice`, which the daemon accepts only where `retry`
+ * is an option), then the prompt's actions.
+ */
+export function promptAnswers(prompt: Pick<HumanPrompt, 'options'> & { readonly choices?: readonly string[] }): PromptAnswer[] {
+  const choices = prompt.options.includes('retry') ? (prompt.choices ?? []) : [];
+  const suggested = choices.map(
+    (choice): PromptAnswer => ({ label: clipped(choice, 200), short: clipped(choice, BUTTON_CHARS), detail: 'Suggested by the agent: sent to it as your answer', action: 'retry', choice }),
+  );
+  const actions = prompt.options.map((action): PromptAnswer => {
+    const spec = actionSpec(action);
+    return { label: spec.label, short: spec.short, detail: spec.detail, action };
+  });
+  return [...suggested, ...actions];
+}
+
+/** The resolveTask params answering `prompt` with `action`, optional words and choice. */
+export function resolveParams(prompt: Pick<HumanPrompt, 'promptId' | 'taskId'>, action: ResolveAction, text?: string, choice?: string): ResolveTaskParams {
   const params: ResolveTaskParams = { action, by: 'vscode' };
   if (prompt.promptId) params.promptId = prompt.promptId;
   else if (prompt.taskId !== null && prompt.taskId !== undefined) params.taskId = prompt.taskId;
+  if (choice !== undefined) params.choice = choice;
   const words = text?.trim();
   if (words) {
     if (action === 'spawn') params.description = words;
@@ -136,7 +174,7 @@ export function promptTooltip(prompt: HumanPrompt, task: Task | undefined): stri
     const args = JSON.stringify(prompt.approval.arguments ?? {}, null, 2);
     parts.push(`Tool \`${prompt.approval.tool}\`${prompt.approval.rule ? ` (rule \`${prompt.approval.rule}\`)` : ''}\n\n\`\`\`json\n${args}\n\`\`\``);
   }
-  parts.push(`Answers: ${prompt.options.map((o) => actionSpec(o).label).join(', ')}`);
+  parts.push(`Answers: ${promptAnswers(prompt).map((a) => (a.choice === undefined ? a.label : `"${a.label}"`)).join(', ')}`);
   return parts.join('\n\n');
 }
 

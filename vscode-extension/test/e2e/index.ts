@@ -13,7 +13,7 @@ import * as vscode from 'vscode';
 
 import type { BosunApi } from '../../src/extension';
 import type { Run } from '../../src/protocol';
-import { reviewCases } from './reviewCases';
+import { reviewCases, scenarioRun } from './reviewCases';
 import { assert, bosun, config, eventually, exec, runCases, scripted, setApi, test, until } from './suite';
 
 let created: Run | undefined;
@@ -182,6 +182,39 @@ test('answering the prompt from VS Code settles the task everywhere', async () =
   await until('the task to be abandoned', () => b.cache.task(taskId)?.state === 'abandoned');
   const { task } = await b.daemon.request('bosun/getTask', { taskId });
   assert(task.state === 'abandoned', `daemon says ${String(task.state)}`);
+});
+
+test("an agent's suggested answers come first, and picking one lets the task go on", async () => {
+  const b = bosun();
+  const run = await scenarioRun('Tidy the notes', 'asks-choice.toml');
+  const asked = (): ReturnType<typeof b.queue.all>[number] | undefined => b.queue.all().find((p) => p.runId === run.id && p.kind === 'ask_human');
+  await until('the question of the run', () => asked() !== undefined, 45_000);
+  const prompt = asked();
+  assert(prompt?.taskId, 'no task behind the question');
+  const taskId = prompt.taskId;
+  const choices = ['short notes', 'detailed notes'];
+  const buttons = b.notified.get(prompt.promptId) ?? [];
+  assert(buttons.slice(0, 3).join('|') === [...choices, 'Retry…'].join('|') && buttons.includes('Abandon'), `notification buttons: ${buttons.join(' | ')}`);
+  let offered: string[] = [];
+  b.setUi({
+    ...scripted([], []),
+    pickOne: (items) => {
+      offered = items.map((i) => i.label);
+      return Promise.resolve(items.find((i) => i.label === 'detailed notes'));
+    },
+  });
+  try {
+    await vscode.commands.executeCommand('bosun.resolveTask', { promptId: prompt.promptId });
+  } finally {
+    b.setUi(undefined);
+  }
+  assert(offered.slice(0, 3).join('|') === [...choices, 'Retry with guidance…'].join('|'), `quick pick: ${offered.join(' | ')}`);
+  await until('the question to leave Needs you', () => !b.needsYouRows().some((r) => r.promptId === prompt.promptId));
+  await until('the task to finish its second attempt', () => b.cache.task(taskId)?.state === 'complete', 45_000);
+  assert(b.cache.task(taskId)?.attempt === 2, `attempt ${String(b.cache.task(taskId)?.attempt)}`);
+  const page = await b.daemon.request('bosun/transcript', { taskId, attempt: 2, limit: 20 });
+  const brief = page.messages.filter((m) => m.role === 'user').map((m) => m.content ?? '').join('\n');
+  assert(brief.includes('Guidance from a human (follow it)\ndetailed notes'), `attempt 2 was not told the answer:\n${brief.slice(-800)}`);
 });
 
 test('a prompt answered by another client disappears here', async () => {

@@ -13,7 +13,7 @@ import type { Run, RunOptions, Task } from '../../src/protocol';
 import { assert, bosun, eventually, exec, test, until } from './suite';
 
 /** Create a run whose model is the scripted scenario `file` of test/e2e/. */
-async function scenarioRun(objective: string, file: string, options: RunOptions = {}): Promise<Run> {
+export async function scenarioRun(objective: string, file: string, options: RunOptions = {}): Promise<Run> {
   const ext = vscode.extensions.getExtension<BosunApi>('bosun.bosun');
   assert(ext, 'extension not found');
   const model = `scripted:${join(ext.extensionPath, 'test', 'e2e', file)}`;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { PromptQueue, promptTooltip, resolveParams } from '../../src/logic/prompts';
+import { PromptQueue, promptAnswers, promptTooltip, resolveParams } from '../../src/logic/prompts';
 import { needsYouTree } from '../../src/logic/runTree';
 import type { HumanPrompt } from '../../src/protocol';
 import { run, task } from './fixtures';
@@ -60,4 +60,42 @@ test('a prompt notified while a listing is on its way survives the older listing
   // The listing was taken before prompt 2 opened and after prompt 0 was answered elsewhere.
   q.replace([prompt('1')], mark);
   assert.deepEqual(q.all().map((p) => p.promptId), ['1', '2']);
+});
+
+test("an agent's suggested answers come first, each a retry with its choice, then the actions", () => {
+  const asked = prompt('1', { kind: 'ask_human', choices: ['plain code blocks', 'doctests'] });
+  const answers = promptAnswers(asked);
+  assert.deepEqual(
+    answers.map((a) => [a.short, a.action, a.choice]),
+    [
+      ['plain code blocks', 'retry', 'plain code blocks'],
+      ['doctests', 'retry', 'doctests'],
+      ['Retry…', 'retry', undefined],
+      ['Abandon', 'abandon', undefined],
+      ['Replace…', 'spawn', undefined],
+    ],
+  );
+  assert.deepEqual(answers.slice(2).map((a) => a.label), ['Retry with guidance…', 'Abandon', 'Spawn a replacement…']);
+  assert.match(promptTooltip(asked, undefined), /Answers: "plain code blocks", "doctests", Retry with guidance…/);
+});
+
+test('a prompt without choices offers its actions only', () => {
+  assert.deepEqual(promptAnswers(prompt('1')).map((a) => a.action), ['retry', 'abandon', 'spawn']);
+  assert.deepEqual(promptAnswers(prompt('1', { choices: [] })).map((a) => a.choice), [undefined, undefined, undefined]);
+});
+
+test('choices are not offered where retry is not an answer the daemon takes', () => {
+  const approval = prompt('1', { kind: 'tool_approval', options: ['approve', 'deny'], choices: ['yes'] });
+  assert.deepEqual(promptAnswers(approval).map((a) => a.short), ['Approve', 'Deny…']);
+});
+
+test('a long suggested answer is cut on its button and kept whole as the choice', () => {
+  const long = `Use ${'a very '.repeat(10)}long answer`;
+  const [first] = promptAnswers(prompt('1', { choices: [long] }));
+  assert.ok(first && first.short.length === 40 && first.short.endsWith('…'), first?.short);
+  assert.equal(first.choice, long);
+});
+
+test('picking a suggested answer sends it as the choice of a retry', () => {
+  assert.deepEqual(resolveParams(prompt('1'), 'retry', undefined, 'doctests'), { action: 'retry', by: 'vscode', promptId: '1', choice: 'doctests' });
 });
