@@ -56,6 +56,19 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_REVIEW_LINES = 20
+
+
+def _review_lines(text: str) -> list[str]:
+    """One indented line per reviewer comment (a request carries one per line, as
+    `path:line: body`): clipping the whole text would squash them onto one line."""
+    notes = [n for n in text.splitlines() if n.strip()] or [text]
+    out = [f"  reviewer: {clip(n, 400)}" for n in notes[:_REVIEW_LINES]]
+    if len(notes) > _REVIEW_LINES:
+        out.append(f"  reviewer: (+{len(notes) - _REVIEW_LINES} more comments)")
+    return out
+
+
 def describe_attempt(attempt: Attempt, reviews: list[Review]) -> str:
     """One attempt as the next one should read it."""
     lines = [f"Attempt {attempt.number} ended: {attempt.outcome.value}"]
@@ -68,7 +81,7 @@ def describe_attempt(attempt: Attempt, reviews: list[Review]) -> str:
         lines.append(f"  QA {mark}: {clip(v.criterion, 200)} — {clip(v.evidence, 300)}")
     for r in reviews:
         if r.attempt == attempt.number:
-            lines.append(f"  reviewer: {clip(r.text, 800)}")
+            lines.extend(_review_lines(r.text))
     if attempt.files_changed:
         shown = ", ".join(attempt.files_changed[:20])
         more = len(attempt.files_changed) - 20

@@ -44,6 +44,17 @@ def test_attempt_description_names_verdicts_reviews_and_files() -> None:
     assert "files: a.py" in text and "tried: tried X" in text
 
 
+def test_each_reviewer_comment_keeps_its_own_indented_line_however_long() -> None:
+    attempt = Attempt(task_id=1, number=1, outcome=AttemptOutcome.CHANGES_REQUESTED, started_at=NOW)
+    comments = [f"src/m{i}.py:{i + 1}: " + "please change this " * 30 for i in range(25)]
+    text = describe_attempt(attempt, [Review(attempt=1, text="\n".join(comments))])
+    lines = text.splitlines()[1:]
+    assert [ln.split(":")[0] for ln in lines] == ["  reviewer"] * 21
+    assert lines[0].startswith("  reviewer: src/m0.py:1: please change this")
+    assert all(len(ln) <= len("  reviewer: ") + 400 for ln in lines)
+    assert lines[-1] == "  reviewer: (+5 more comments)"
+
+
 def test_ready_order_prefers_the_longest_chain_then_the_oldest() -> None:
     graph = TaskGraph()
     for t in (task(1, TaskState.READY), task(2, TaskState.READY), task(3, deps=(2,)),
