@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +53,6 @@ def repo(tmp_path: Path) -> Path:
     make_sample_repo(path)
     tolerate_attempt_shifts(path)
     return path
-
-
-@pytest.fixture
-def daemon(repo: Path) -> Iterator[Daemon]:
-    d = Daemon(repo)
-    yield d
-    d.stop()
 
 
 async def _create_and_answer(c: Client) -> None:

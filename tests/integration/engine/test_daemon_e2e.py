@@ -8,60 +8,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
-import subprocess
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from bosun.cli.demo_command import OBJECTIVE, make_sample_repo
+from bosun.cli.demo_command import OBJECTIVE
 from bosun.client import Client, RpcError
-from bosun.server.launcher import start_daemon_process
-from bosun.workspace import Workspace
+
+from tests.integration.engine.daemon_process import Daemon, client
 
 RUN_TIMEOUT = 120
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "sample"
-    path.mkdir()
-    make_sample_repo(path)
-    return path
-
-
-class Daemon:
-    """A daemon subprocess the test owns."""
-
-    def __init__(self, repo: Path) -> None:
-        self.ws = Workspace(repo)
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc, _ = start_daemon_process(self.ws, [], detach=True)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=60)
-
-
-@pytest.fixture
-def daemon(repo: Path) -> Iterator[Daemon]:
-    d = Daemon(repo)
-    yield d
-    d.stop()
-
-
-@contextlib.asynccontextmanager
-async def client(d: Daemon) -> AsyncIterator[Client]:
-    c = await Client.connect(d.ws.socket_path, options={"richPrompts": True})
-    try:
-        yield c
-    finally:
-        await c.close()
 
 
 async def answer_prompts_until_done(c: Client, run_id: int) -> dict[str, Any]:

@@ -5,12 +5,10 @@ gives that text to the agent as the human's answer, and the task goes on with it
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from bosun.cli.demo_command import OBJECTIVE, make_sample_repo
+from bosun.cli.demo_command import OBJECTIVE
 from bosun.client import Client, RpcError
 
 from .daemon_process import Daemon, client, demo_answer, next_notification, run_to_end
@@ -18,16 +16,6 @@ from .daemon_process import Daemon, client, demo_answer, next_notification, run_
 # The demo's writer asks how to write the README's examples, suggesting these answers.
 CHOICES = ["plain code blocks", "doctests"]
 GUIDANCE_HEADING = "## Guidance from a human (follow it)"
-
-
-@pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    repo = tmp_path / "sample"
-    repo.mkdir()
-    make_sample_repo(repo)
-    d = Daemon(repo)
-    yield d
-    d.stop()
 
 
 async def brief_of(c: Client, task_id: int, attempt: int) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bosun.cli.demo_command import OBJECTIVE, make_sample_repo
+from bosun.cli.demo_command import OBJECTIVE
 from bosun.cli.demo_command import test_command as sample_test_command
 from bosun.client import Client
 from bosun.llm.scenario import load_scenario
@@ -46,15 +46,6 @@ EXPECTED_ATTEMPTS = {
     "top-words": ["qa_failed", "qa_passed"],  # the Phoenix retry
     "readme": ["interrupted", "qa_passed"],  # the human's answer
 }
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """The demo's sample repository."""
-    path = tmp_path / "sample"
-    path.mkdir()
-    make_sample_repo(path)
-    return path
 
 
 def write_config(repo: Path, provider: str, base_url: str, engine: dict[str, Any]) -> None:

@@ -6,28 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bosun.cli.demo_command import OBJECTIVE, make_sample_repo
+from bosun.cli.demo_command import OBJECTIVE
 from bosun.client import DaemonNotRunning
 from bosun.engine import points
 
 from .daemon_process import RUN_TIMEOUT, Daemon, bosun_cli, client, next_notification, run_to_end
 
 PLANNERS = ("director", "planner")
-
-
-@pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    repo = tmp_path / "sample"
-    repo.mkdir()
-    make_sample_repo(repo)
-    d = Daemon(repo)
-    yield d
-    d.stop()
 
 
 def run_states(seen: list[tuple[str, dict[str, Any]]], run_id: int) -> list[str]:

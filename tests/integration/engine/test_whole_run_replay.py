@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from bosun.cli.demo_command import OBJECTIVE, make_sample_repo
+from bosun.cli.demo_command import OBJECTIVE
 
 from .daemon_process import Daemon, bosun_cli, client, git, run_to_end
 
@@ -25,16 +23,6 @@ class ExtraTest(unittest.TestCase):
     def test_a_later_requirement(self):
         self.assertEqual(1 + 1, 3)
 """
-
-
-@pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    repo = tmp_path / "sample"
-    repo.mkdir()
-    make_sample_repo(repo)
-    d = Daemon(repo)
-    yield d
-    d.stop()
 
 
 async def recorded_demo_run(d: Daemon) -> dict[str, Any]:
