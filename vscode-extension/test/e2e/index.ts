@@ -14,7 +14,7 @@ import * as vscode from 'vscode';
 import type { BosunApi } from '../../src/extension';
 import type { Run } from '../../src/protocol';
 import { reviewCases, scenarioRun } from './reviewCases';
-import { assert, bosun, config, eventually, exec, runCases, scripted, setApi, test, until } from './suite';
+import { assert, bosun, config, eventually, exec, promptOf, runCases, scripted, setApi, test, until } from './suite';
 
 let created: Run | undefined;
 /** A run whose first task asks a human at once (the needs-human scenario). */
@@ -187,10 +187,8 @@ test('answering the prompt from VS Code settles the task everywhere', async () =
 test("an agent's suggested answers come first, and picking one lets the task go on", async () => {
   const b = bosun();
   const run = await scenarioRun('Tidy the notes', 'asks-choice.toml');
-  const asked = (): ReturnType<typeof b.queue.all>[number] | undefined => b.queue.all().find((p) => p.runId === run.id && p.kind === 'ask_human');
-  await until('the question of the run', () => asked() !== undefined, 45_000);
-  const prompt = asked();
-  assert(prompt?.taskId, 'no task behind the question');
+  const prompt = await promptOf(run.id, 'ask_human');
+  assert(prompt.taskId, 'no task behind the question');
   const taskId = prompt.taskId;
   const choices = ['short notes', 'detailed notes'];
   const buttons = b.notified.get(prompt.promptId) ?? [];

@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 
 import type { BosunApi } from '../../src/extension';
 import type { Run, RunOptions, Task } from '../../src/protocol';
-import { assert, bosun, eventually, exec, test, until } from './suite';
+import { assert, bosun, eventually, exec, promptOf, test, until } from './suite';
 
 /** Create a run whose model is the scripted scenario `file` of test/e2e/. */
 export async function scenarioRun(objective: string, file: string, options: RunOptions = {}): Promise<Run> {
@@ -127,10 +127,8 @@ export function reviewCases(): void {
   test('the transcript view fills from live deltas while an attempt runs', async () => {
     const b = bosun();
     const run = await scenarioRun('Look for a changelog', 'live-transcript.toml');
-    const approval = (): ReturnType<typeof b.queue.all>[number] | undefined => b.queue.all().find((p) => p.runId === run.id && p.kind === 'tool_approval');
-    await until('the first approval', () => approval() !== undefined, 45_000);
-    const first = approval();
-    assert(first?.taskId, 'no task behind the approval');
+    const first = await promptOf(run.id, 'tool_approval');
+    assert(first.taskId, 'no task behind the approval');
     const taskId = first.taskId;
     await vscode.commands.executeCommand('bosun.showTranscript', { taskId });
     const doc = vscode.window.activeTextEditor?.document;
@@ -144,9 +142,7 @@ export function reviewCases(): void {
     assert(b.transcripts.fetches === fetches, `refetched ${String(b.transcripts.fetches - fetches)} times instead of drawing deltas`);
     assert(b.transcripts.applied > applied, 'no delta was merged');
     assert(b.cache.task(taskId)?.state === 'active', `task is ${String(b.cache.task(taskId)?.state)}`);
-    await until('the second approval', () => approval() !== undefined && approval()?.promptId !== first.promptId);
-    const second = approval();
-    assert(second, 'second approval vanished');
+    const second = await promptOf(run.id, 'tool_approval', first);
     await b.daemon.request('bosun/resolveTask', { promptId: second.promptId, action: 'approve' });
     await until('the task to be complete', () => b.cache.task(taskId)?.state === 'complete', 45_000);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');

@@ -34,6 +34,20 @@ export function bosun(): BosunApi {
   return api;
 }
 
+type Prompt = ReturnType<BosunApi['queue']['all']>[number];
+
+/** The first open prompt of `kind` for run `runId` (other than `besides`), once the extension has it. */
+export async function promptOf(runId: number, kind: string, besides?: Prompt, ms = 45_000): Promise<Prompt> {
+  const find = (): Prompt | undefined =>
+    bosun()
+      .queue.all()
+      .find((p) => p.runId === runId && p.kind === kind && p.promptId !== besides?.promptId);
+  await until(`a ${kind} prompt of run ${runId}`, () => find() !== undefined, ms);
+  const prompt = find();
+  assert(prompt, `the ${kind} prompt of run ${runId} went away`);
+  return prompt;
+}
+
 /**
  * Resolve when `check()` holds, re-checking on every daemon state, cache or prompt change:
  * waits on what the extension reports, never on a fixed sleep.
