@@ -13,6 +13,7 @@ import { cleanupScratch, freePort, gitWorkspace, killGroup, launchChromium, read
 
 const OBJECTIVE = 'Add a --json flag to the export command, with tests';
 const NOTES_OBJECTIVE = 'Tidy the notes';
+const GRAPH_OBJECTIVE = 'Export reports as CSV and JSON, with tests and docs';
 const COMMENT = 'Keep line 19 as it was';
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -198,13 +199,32 @@ async function main() {
     await page.screenshot({ path: join(opts.out, 'review.png') });
     checks.push(`screenshot ${join(opts.out, 'review.png')}`);
 
+    // Run 4: a planned run (full-graph.toml): director, planner, four workers of which
+    // three finish and one stays active, and a test task waiting on three of them.
+    const fullGraph = join(opts.ext, 'test', 'e2e', 'full-graph.toml');
+    await startObjectiveFromPalette(page, GRAPH_OBJECTIVE, { model: `scripted:${fullGraph}` });
+    // Starting a run reveals it in the side bar; the four columns of the graph need the
+    // width, so close the side bar once the run shows there (closing is not a toggle).
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: GRAPH_OBJECTIVE }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await runPaletteCommand(page, 'View: Close Primary Side Bar');
+    await page.locator('.part.sidebar').waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
     await runPaletteCommand(page, 'Bosun: Show Task Graph');
     await page.locator('.quick-input-widget', { hasText: 'Which run?' }).waitFor({ timeout: STEP_TIMEOUT_MS });
-    await page.locator('.quick-input-widget input').fill(OBJECTIVE.slice(0, 20));
+    await page.locator('.quick-input-widget input').fill(GRAPH_OBJECTIVE);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: GRAPH_OBJECTIVE }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
     await page.keyboard.press('Enter');
     const graph = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
     await graph.locator('g.node').first().waitFor({ timeout: STEP_TIMEOUT_MS });
     checks.push('Show Task Graph draws the run in a webview');
+    // The webview redraws on every task change: wait until it shows the whole plan (seven
+    // tasks), five of them complete and one active, so the picture is never an early one.
+    const sub = (state) => graph.locator('g.node text.sub', { hasText: new RegExp(` · ${state}$`) });
+    await graph.locator('g.node').nth(6).waitFor({ timeout: 60_000 });
+    await sub('complete').nth(4).waitFor({ timeout: 60_000 });
+    await sub('active').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    const drawn = { nodes: await graph.locator('g.node').count(), edges: await graph.locator('path.edge').count() };
+    if (drawn.nodes !== 7 || drawn.edges !== 9) throw new Error(`the graph drew ${drawn.nodes} tasks and ${drawn.edges} dependencies, not 7 and 9`);
+    checks.push('the graph shows the whole plan: 7 tasks, 9 dependencies, 5 complete, 1 active');
     await page.screenshot({ path: join(opts.out, 'graph.png') });
     checks.push(`screenshot ${join(opts.out, 'graph.png')}`);
   } catch (err) {

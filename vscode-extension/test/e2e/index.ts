@@ -145,26 +145,56 @@ test('review shows a task awaiting review from git objects, and approving every 
 
 reviewCases();
 
-test('the task graph draws the run in a webview under its CSP', async () => {
-  const b = bosun();
-  const run = created;
-  assert(run, 'no run from an earlier test');
-  const drawn = new Promise<number>((resolve, reject) => {
+/** The node count the graph webview reports for its next drawing. */
+function nextDrawing(): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       sub.dispose();
       reject(new Error('the graph webview never reported a drawing (blocked script?)'));
     }, 20_000);
-    const sub = b.graph.onDidRender((count) => {
+    const sub = bosun().graph.onDidRender((count) => {
       clearTimeout(timer);
       sub.dispose();
       resolve(count);
     });
   });
+}
+
+test('the task graph draws the run in a webview under its CSP', async () => {
+  const b = bosun();
+  const run = created;
+  assert(run, 'no run from an earlier test');
+  const drawn = nextDrawing();
   await vscode.commands.executeCommand('bosun.showGraph', { runId: run.id });
   const count = await drawn;
   const tasks = b.cache.tasksOf(run.id).length;
   assert(tasks > 0 && count === tasks, `drew ${String(count)} nodes for ${String(tasks)} tasks`);
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+});
+
+// The README's graph screenshot is of this scenario; this checks the state it waits for.
+test('the graph of a planned run draws every task, with finished work complete and one task active', async () => {
+  const b = bosun();
+  const run = await scenarioRun('Export reports as CSV and JSON, with tests and docs', 'full-graph.toml');
+  const count = (state: string): number => b.cache.tasksOf(run.id).filter((t) => (t.state ?? 'planned') === state).length;
+  await until(
+    `run #${String(run.id)} to have seven tasks, five complete and one active`,
+    () => b.cache.tasksOf(run.id).length === 7 && count('complete') === 5 && count('active') === 1,
+    45_000,
+  );
+  try {
+    const deps = new Map(b.cache.tasksOf(run.id).map((t) => [t.key, (t.dependencies ?? []).map((id) => b.cache.task(id)?.key).sort()]));
+    assert(JSON.stringify(deps.get('tests')) === '["csv","flag","json","plan"]', `tests waits for ${JSON.stringify(deps.get('tests'))}`);
+    assert(b.cache.tasksOf(run.id).find((t) => t.key === 'tests')?.state === 'planned', 'tests did not wait for flag');
+    const drawn = nextDrawing();
+    await vscode.commands.executeCommand('bosun.showGraph', { runId: run.id });
+    assert((await drawn) === 7, 'the graph did not draw the seven tasks');
+  } finally {
+    // `flag` would stay active for ten minutes and hold a worker the later cases share.
+    await b.daemon.request('bosun/cancelRun', { runId: run.id });
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  }
+  await until(`run #${String(run.id)} to be cancelled`, () => b.cache.run(run.id)?.state === 'cancelled');
 });
 
 test('answering the prompt from VS Code settles the task everywhere', async () => {
