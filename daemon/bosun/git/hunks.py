@@ -24,6 +24,9 @@ _STATUS: dict[str, FileStatus] = {
 }
 # Hunk ids are only stable for a fixed amount of context, so it is not a parameter.
 _CONTEXT = "-U3"
+# How every patch the daemon reads is made; a budgeted read (task_diff) uses the same
+# options so its hunks, and their ids, are exactly these.
+PATCH_OPTIONS = ("--no-color", "--no-ext-diff", "--no-renames", "--full-index", _CONTEXT)
 
 
 def shown(text: str) -> str:
@@ -42,18 +45,18 @@ def hunk_id(path: str, header: str, lines: list[str]) -> str:
 
 
 @dataclass(frozen=True)
-class _Block:
+class PatchBlock:
     """One file's section of the patch: its header lines and raw hunks."""
 
     header: list[str]
     hunks: list[tuple[str, list[str]]]
 
 
-def _split_blocks(patch: str) -> list[_Block]:
-    blocks: list[_Block] = []
+def _split_blocks(patch: str) -> list[PatchBlock]:
+    blocks: list[PatchBlock] = []
     for line in patch.split("\n"):
         if line.startswith("diff --git "):
-            blocks.append(_Block(header=[line], hunks=[]))
+            blocks.append(PatchBlock(header=[line], hunks=[]))
         elif not blocks:
             continue
         elif line.startswith("@@"):
@@ -82,18 +85,7 @@ def _modes(header: list[str]) -> tuple[str | None, str | None]:
 
 
 def _patch(cli: GitCli, root: Path, base: str, head: str, *extra: str) -> str:
-    return cli.run(
-        root,
-        "diff",
-        "--no-color",
-        "--no-ext-diff",
-        "--no-renames",
-        "--full-index",
-        _CONTEXT,
-        *extra,
-        base,
-        head,
-    ).stdout
+    return cli.run(root, "diff", *PATCH_OPTIONS, *extra, base, head).stdout
 
 
 def read_diff(cli: GitCli, root: Path, base: str, head: str) -> list[FileDiff]:
@@ -108,32 +100,34 @@ def _read(cli: GitCli, root: Path, base: str, head: str) -> list[tuple[str, File
     blocks = _split_blocks(_patch(cli, root, base, head))
     if len(blocks) != len(entries):
         raise GitError(f"could not read the diff {base[:12]}..{head[:12]}: unexpected shape")
-    files: list[tuple[str, FileDiff]] = []
-    for (status, path), block in zip(entries, blocks, strict=True):
-        old_mode, new_mode = _modes(block.header)
-        binary = any(
-            line.startswith(("Binary files ", "GIT binary patch")) for line in block.header
-        )
-        hunks = [_hunk(path, header, lines) for header, lines in block.hunks]
-        if not hunks:
-            # Binary or mode-only change: one whole-file pseudo-hunk, so it can be chosen too.
-            index = next((h for h in block.header if h.startswith("index ")), "")
-            kind = "binary" if binary else "mode"
-            body = [index, f"{old_mode}->{new_mode}"]
-            hunks = [Hunk(id=hunk_id(path, kind, body), header=kind, lines=[])]
-        added, removed = count_lines(hunks)
-        diff = FileDiff(
-            path=shown(path),
-            status=_STATUS.get(status[:1], "modified"),
-            binary=binary,
-            old_mode=old_mode,
-            new_mode=new_mode,
-            hunks=hunks,
-            added_lines=added,
-            removed_lines=removed,
-        )
-        files.append((path, diff))
-    return files
+    return [
+        (path, file_diff(status, path, block))
+        for (status, path), block in zip(entries, blocks, strict=True)
+    ]
+
+
+def file_diff(status: str, path: str, block: PatchBlock) -> FileDiff:
+    """One file's diff from its patch block; `status` is git's letter (A, M, D, T)."""
+    old_mode, new_mode = _modes(block.header)
+    binary = any(line.startswith(("Binary files ", "GIT binary patch")) for line in block.header)
+    hunks = [_hunk(path, header, lines) for header, lines in block.hunks]
+    if not hunks:
+        # Binary or mode-only change: one whole-file pseudo-hunk, so it can be chosen too.
+        index = next((h for h in block.header if h.startswith("index ")), "")
+        kind = "binary" if binary else "mode"
+        body = [index, f"{old_mode}->{new_mode}"]
+        hunks = [Hunk(id=hunk_id(path, kind, body), header=kind, lines=[])]
+    added, removed = count_lines(hunks)
+    return FileDiff(
+        path=shown(path),
+        status=_STATUS.get(status[:1], "modified"),
+        binary=binary,
+        old_mode=old_mode,
+        new_mode=new_mode,
+        hunks=hunks,
+        added_lines=added,
+        removed_lines=removed,
+    )
 
 
 def _hunk(path: str, header: str, lines: list[str]) -> Hunk:

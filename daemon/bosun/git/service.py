@@ -20,10 +20,10 @@ from bosun_protocol.review import DIFF_BYTES_DEFAULT, GcResult, LandRunResult, T
 from bosun.errors import GitError, InvalidStateError, NotFoundError
 from bosun.git import points
 from bosun.git.board import GitBoard
+from bosun.git.budgeted_diff import read_within_budget
 from bosun.git.command import GitCli
 from bosun.git.conflicts import ResolutionRefusedError
-from bosun.git.diff_budget import fit_diff
-from bosun.git.hunks import Selection, build_selection, read_diff
+from bosun.git.hunks import Selection, build_selection
 from bosun.git.landing import land_run
 from bosun.git.merges import MergeOutcome, Merger
 from bosun.git.reconcile import Reconciler
@@ -270,14 +270,14 @@ class GitService:
         self, task_id: int, *, path: str | None = None, max_bytes: int = DIFF_BYTES_DEFAULT
     ) -> TaskDiffResult:
         """Files and hunks between the task's base and head, within `max_bytes` of hunks
-        (see diff_budget); with `path`, only that file."""
+        (see diff_budget); with `path`, only that file. Git's patch is read only for the
+        files that can fit (budgeted_diff), so a huge file costs what its listing does."""
         _, base, head = await self._task_span(task_id)
-        files = await asyncio.to_thread(read_diff, self.cli, self.root, base, head)
-        if path is not None:
-            files = [f for f in files if f.path == path]
-            if not files:
-                raise NotFoundError(f"task {task_id} did not change {path!r}", data={"path": path})
-        files, truncated = fit_diff(files, max_bytes)
+        files, truncated = await asyncio.to_thread(
+            read_within_budget, self.cli, self.root, base, head, max_bytes, path
+        )
+        if path is not None and not files:
+            raise NotFoundError(f"task {task_id} did not change {path!r}", data={"path": path})
         return TaskDiffResult(
             task_id=task_id, base_commit=base, head_commit=head, files=files, truncated=truncated
         )

@@ -1,0 +1,217 @@
+"""Reading git's output a line and a file at a time, so a file's patch can be dropped
+(or git stopped) as soon as it outgrows the room left for it, instead of read whole.
+
+Every byte the budgeted task diff reads from git goes through `PatchStream` (`read`
+counts them): that is what keeps a 500 MB dump from costing the daemon 500 MB.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+
+from bosun.errors import GitError
+from bosun.git.command import _CONFIG, GitCli, _base_env
+from bosun.git.hunks import PatchBlock
+
+_PIECE = 1 << 16  # a long line is read this much at a time, never whole
+
+
+class _Overflow(Exception):
+    """A line went past the bytes we were willing to read for it."""
+
+
+class EndOfPatch(GitError):
+    """Git's patch ended before a file it was expected to show."""
+
+
+class PatchStream:
+    """One git command's stdout, read by lines or by `diff --git` blocks."""
+
+    def __init__(
+        self, cli: GitCli, root: Path, args: Sequence[str | bytes], input: bytes = b""
+    ) -> None:
+        self.args = tuple(os.fsdecode(a) for a in args)
+        self.read = 0
+        self.alive = True
+        self._queued: deque[str] = deque()  # decoded lines not consumed yet
+        self._eof = False
+        self._expired = False
+        self._limit = cli.timeout_s
+        # A file, not a pipe, so git never blocks on what it says there; it lives as
+        # long as the stream and is closed by finish() or close().
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        # The input in a file too: git answers as it reads, without a writer thread.
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write(input)
+            stdin.seek(0)
+            try:
+                self._proc = subprocess.Popen(
+                    ["git", *_CONFIG, *args],
+                    cwd=root,
+                    env=_base_env(None),
+                    stdin=stdin if input else subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=self._stderr,
+                    start_new_session=True,  # a timeout kills git and anything it started
+                )
+            except FileNotFoundError as exc:
+                self._stderr.close()
+                raise GitError(f"cannot run git in {root}: {exc.strerror}") from exc
+        self._timer = threading.Timer(self._limit, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def read_all(self) -> bytes:
+        """The whole output (for small answers: listings, sizes), git checked."""
+        assert self._proc.stdout is not None
+        out = self._proc.stdout.read()
+        self.read += len(out)
+        self._eof = True
+        self.finish()
+        return out
+
+    def next_block(self, path: str, cap: int, skip_limit: int) -> PatchBlock | None:
+        """The next file's patch block, or None when its hunk lines came to more than
+        `cap` bytes: then the rest of it is read and dropped while that stays under
+        `skip_limit` bytes, else (or when one line alone is too long) git is stopped and
+        `alive` turns False. Raises `EndOfPatch` when git has no more files to show, or
+        shows another file than `path` (checked when git did not quote the name).
+
+        Lines are split and kept exactly as `hunks._split_blocks` does on the whole
+        patch, so a block read here gives the same hunks and hunk ids."""
+        start = self.read
+        header: list[str] = []
+        hunks: list[tuple[str, list[str]]] = []
+        kept = 0  # bytes of hunk headers and lines: never more than their encoded cost
+        dropping = cap < 0
+        while True:
+            # Header lines do not count against `cap`, so a long path still gets read.
+            limit = skip_limit - (self.read - start) if dropping else cap - kept + _PIECE
+            try:
+                line = self._peek(max(limit, 0))
+            except _Overflow:
+                self.close()
+                return None
+            if line is None and not header:
+                raise EndOfPatch("git showed fewer files than it was asked for")
+            if line is None or (line.startswith("diff --git ") and header):
+                return None if dropping else PatchBlock(header=header, hunks=hunks)
+            self._queued.popleft()
+            if not header:
+                if line.startswith("diff --git "):
+                    if not line.endswith(('"', path)):
+                        raise EndOfPatch(f"git showed another file than {path!r}")
+                    header.append(line)
+                continue  # what comes before the first block is not part of any file
+            if dropping:
+                if self.read - start > skip_limit:
+                    self.close()
+                    return None
+            elif line.startswith("@@"):
+                hunks.append((line, []))
+                kept += len(line.encode("utf-8", "surrogateescape"))
+            elif hunks:
+                if line[:1] in (" ", "+", "-", "\\"):
+                    hunks[-1][1].append(line)
+                    kept += len(line.encode("utf-8", "surrogateescape"))
+            else:
+                header.append(line)
+            if kept > cap and not dropping:
+                dropping, hunks = True, []
+
+    def at_end(self) -> bool:
+        """Whether git has nothing more to show (read up to one more line to know)."""
+        try:
+            return self._peek(_PIECE) is None
+        except _Overflow:
+            return False
+
+    def _peek(self, limit: int) -> str | None:
+        """The next decoded line (left queued), None at the end of the output."""
+        while not self._queued:
+            if self._eof:
+                return None
+            self._queued.extend(self._decoded(self._raw_line(limit)))
+        return self._queued[0]
+
+    def _raw_line(self, limit: int) -> bytes | None:
+        assert self._proc.stdout is not None
+        pieces: list[bytes] = []
+        size = 0
+        while True:
+            piece = self._proc.stdout.readline(_PIECE)
+            self.read += len(piece)
+            size += len(piece)
+            if not piece:
+                self._eof = True
+                return b"".join(pieces) if pieces else None
+            pieces.append(piece)
+            if piece.endswith(b"\n"):
+                return b"".join(pieces)
+            if size > limit + 1:
+                raise _Overflow
+
+    @staticmethod
+    def _decoded(raw: bytes | None) -> list[str]:
+        """One raw line as the lines `GitCli.run` gives: its text mode turns CRLF and
+        then a lone CR into LF, and hunk ids were always computed on that text."""
+        if raw is None:
+            return []
+        text = raw.decode("utf-8", "surrogateescape")
+        if text.endswith("\n"):
+            text = text[:-1]
+            text = text.removesuffix("\r")
+        return text.replace("\r", "\n").split("\n")
+
+    def finish(self) -> None:
+        """After the output was read to its end: raise if git failed or took too long."""
+        self.alive = False
+        self._timer.cancel()
+        code = self._proc.wait()
+        self._stderr.seek(0)
+        said = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        self._stderr.close()
+        self._close_stdout()
+        if self._expired:
+            raise GitError(
+                f"`git {' '.join(self.args[:3])}` took longer than {self._limit:g}s and was stopped",
+                data={"args": list(self.args)},
+            )
+        if code != 0:
+            words = "; ".join(said[-5:]) or f"exit status {code}"
+            raise GitError(
+                f"git {' '.join(self.args[:2])} failed: {words}", data={"args": list(self.args)}
+            )
+
+    def close(self) -> None:
+        """Stop git now (what it had left to say is not wanted)."""
+        self.alive = False
+        self._timer.cancel()
+        if self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
+        self._close_stdout()
+        self._stderr.close()
+        if self._expired:
+            raise GitError(
+                f"`git {' '.join(self.args[:3])}` took longer than {self._limit:g}s and was stopped",
+                data={"args": list(self.args)},
+            )
+
+    def _close_stdout(self) -> None:
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+    def _expire(self) -> None:
+        self._expired = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, signal.SIGKILL)

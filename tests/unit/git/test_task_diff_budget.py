@@ -1,0 +1,238 @@
+"""taskDiff reads from git only what fits its budget: a huge file is listed from git's
+counts without its patch being read, and the answer (hunks, ids, `truncated`) is the one
+read_diff + fit_diff give for the same commits."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bosun.board.store import Store
+from bosun.errors import GitError
+from bosun.git import patch_stream
+from bosun.git.budgeted_diff import read_within_budget
+from bosun.git.command import GitCli
+from bosun.git.diff_budget import fit_diff
+from bosun.git.hunks import read_diff
+from bosun.git.service import GitService
+from bosun_protocol.entities import Run, Task
+
+NewTask = Callable[[int, str], Awaitable[Task]]
+BIG_LINES = 700_000  # ~40 MB of generated rows
+MEDIUM_LINES = 40_000  # ~1.5 MB: fits 4 MiB, not 1 MiB
+ODD_NAMES = ["with space.txt", "ünï cödé.md", "star*and:colon.txt", "q?[x].txt"]
+
+
+def _git(repo: Path, *args: str) -> str:
+    out = subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True, timeout=120
+    )
+    return out.stdout.strip()
+
+
+def _commit(repo: Path, message: str) -> str:
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return _git(repo, "rev-parse", "HEAD")
+
+
+def _rows(count: int) -> str:
+    return "".join(f"{i},{i * i},row number {i} of the dump\n" for i in range(count))
+
+
+Streams = list[patch_stream.PatchStream]
+
+
+@pytest.fixture
+def streams(monkeypatch: pytest.MonkeyPatch) -> Streams:
+    """Every git command task_diff runs (`args`), with the bytes read from it (`read`)."""
+    seen: Streams = []
+
+    class Recorded(patch_stream.PatchStream):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            seen.append(self)
+
+    monkeypatch.setattr(patch_stream, "PatchStream", Recorded)
+    return seen
+
+
+@pytest.fixture
+def repo(git_repo: Path) -> Path:
+    (git_repo / "keep.txt").write_text("".join(f"line {i}\n" for i in range(60)))
+    return git_repo
+
+
+def _both(
+    repo: Path, base: str, head: str, max_bytes: int, path: str | None = None
+) -> tuple[Any, Any]:
+    """The budgeted answer, and read_diff + fit_diff's, as plain data."""
+    cli = GitCli()
+    new, new_truncated = read_within_budget(cli, repo, base, head, max_bytes, path)
+    old_files = [f for f in read_diff(cli, repo, base, head) if path is None or f.path == path]
+    old, old_truncated = fit_diff(old_files, max_bytes)
+    return (
+        ([f.model_dump() for f in new], new_truncated),
+        ([f.model_dump() for f in old], old_truncated),
+    )
+
+
+# --- through the service ------------------------------------------------------------
+
+
+@pytest.fixture
+async def base_run(service: GitService, store: Store) -> Run:
+    return await service.start_run((await store.create_run("o")).id)
+
+
+async def _task_with_a_big_dump(service: GitService, task_id: int) -> Task:
+    task = await service.acquire_worktree(task_id)
+    path = Path(task.worktree or "")
+    (path / "dump.csv").write_text(_rows(BIG_LINES))
+    (path / "medium.csv").write_text(_rows(MEDIUM_LINES))
+    (path / "small.py").write_text("print('hello')\n")
+    (path / "README.md").write_text("# sample, edited\n")
+    await service.commit(task_id, 1, "a dump and small changes")
+    return await service.board.get_task(task_id)
+
+
+async def test_a_dump_of_tens_of_megabytes_is_listed_from_counts_and_its_patch_never_read(
+    service: GitService, base_run: Run, new_task: NewTask, streams: Streams
+) -> None:
+    task = await _task_with_a_big_dump(service, (await new_task(base_run.id, "t")).id)
+    diff = await service.task_diff(task.id)
+    by_path = {f.path: f for f in diff.files}
+    assert [f.path for f in diff.files] == ["README.md", "dump.csv", "medium.csv", "small.py"]
+    assert diff.truncated and by_path["dump.csv"].truncated and by_path["dump.csv"].hunks == []
+    assert (by_path["dump.csv"].added_lines, by_path["dump.csv"].removed_lines) == (BIG_LINES, 0)
+    assert by_path["small.py"].hunks[0].lines == ["+print('hello')"]
+    assert by_path["README.md"].hunks[0].lines == ["-# sample", "+# sample, edited"]
+    assert len(by_path["medium.csv"].hunks[0].lines) == MEDIUM_LINES
+    # Listing, sizes and the patches of the three other files: nothing of the dump.
+    assert sum(s.read for s in streams) < 3 << 20
+    patches = [s.args for s in streams if s.args[0] == "diff" and "--raw" not in s.args]
+    assert len(patches) == 1 and not any("dump.csv" in arg for arg in patches[0])
+
+
+async def test_the_big_file_alone_is_shown_when_its_budget_allows_and_unread_when_not(
+    service: GitService, base_run: Run, new_task: NewTask, streams: Streams
+) -> None:
+    task = await _task_with_a_big_dump(service, (await new_task(base_run.id, "t")).id)
+    alone = await service.task_diff(task.id, path="medium.csv", max_bytes=4 << 20)
+    assert [f.path for f in alone.files] == ["medium.csv"] and not alone.truncated
+    assert len(alone.files[0].hunks[0].lines) == MEDIUM_LINES
+    streams.clear()
+    short = await service.task_diff(task.id, path="medium.csv", max_bytes=1 << 20)
+    assert short.truncated and short.files[0].hunks == []
+    assert short.files[0].added_lines == MEDIUM_LINES
+    assert sum(s.read for s in streams) < 1 << 20  # never read: its size says it cannot fit
+    streams.clear()
+    dump = await service.task_diff(task.id, path="dump.csv", max_bytes=12 << 20)
+    assert dump.truncated and dump.files[0].added_lines == BIG_LINES
+    assert sum(s.read for s in streams) < 1 << 20
+
+
+# --- the same answer as read_diff + fit_diff ------------------------------------------
+
+
+def _varied_task(repo: Path) -> tuple[str, str]:
+    (repo / "gone.txt").write_text("bye\n")
+    (repo / "old name.txt").write_text("".join(f"moved {i}\n" for i in range(30)))
+    (repo / "img.bin").write_bytes(b"\x00\x01\x02" * 100)
+    (repo / "script.sh").write_text("echo hi\n")
+    (repo / "p").write_text("a file that becomes a directory\n")
+    (repo / "crlf.txt").write_bytes(b"one\r\ntwo\r\nthree\r\n")
+    base = _commit(repo, "base")
+    lines = (repo / "keep.txt").read_text().splitlines(keepends=True)
+    lines[3], lines[40] = "early change\n", 'late "quoted" \\ change\twith tab\n'
+    (repo / "keep.txt").write_text("".join(lines))
+    (repo / "gone.txt").unlink()
+    (repo / "old name.txt").rename(repo / "new name.txt")  # a rename: delete + add
+    (repo / "img.bin").write_bytes(b"\x00\xff" * 100)
+    (repo / "script.sh").chmod(0o755)  # mode only
+    (repo / "p").unlink()
+    (repo / "p").mkdir()
+    (repo / "p" / "x.txt").write_text("under p\n")
+    (repo / "crlf.txt").write_bytes(b"one\r\n2\r\nthree\r\n")
+    (repo / "latin1.txt").write_bytes(b"caf\xe9 \x1b[1m bold\n")
+    for name in ODD_NAMES:
+        (repo / name).write_text(f"{name}\n" * 5)
+    (repo / "sub" / "deep").mkdir(parents=True)
+    (repo / "sub" / "deep" / "new.py").write_text(_rows(300))
+    return base, _commit(repo, "head")
+
+
+def test_every_budget_gives_the_answer_and_hunk_ids_of_read_diff_and_fit_diff(
+    repo: Path,
+) -> None:
+    base, head = _varied_task(repo)
+    # 15 files: 3,000 bytes go to listing them, then the hunks fit one by one.
+    for max_bytes in [*range(0, 20_000, 250), 4 << 20]:
+        new, old = _both(repo, base, head, max_bytes)
+        assert new == old, max_bytes
+    ids = [h["id"] for f in new[0] for h in f["hunks"]]
+    assert len(ids) >= 14 and not new[1]
+
+
+@pytest.mark.parametrize(
+    "path", [*ODD_NAMES, "img.bin", "gone.txt", "new name.txt", "old name.txt", "p", "p/x.txt"]
+)
+def test_one_file_alone_is_the_one_read_diff_shows(repo: Path, path: str) -> None:
+    base, head = _varied_task(repo)
+    for max_bytes in (100, 4 << 20):
+        new, old = _both(repo, base, head, max_bytes, path)
+        assert new == old
+        assert [f["path"] for f in new[0]] == [path]
+
+
+def test_files_left_out_are_listed_without_reading_them(repo: Path, streams: Streams) -> None:
+    base = _commit(repo, "base")
+    (repo / "a.txt").write_text("small\n")
+    (repo / "big.csv").write_text(_rows(100_000))  # ~3.7 MB, over a 1 MiB budget
+    (repo / "z.txt").write_text("small too\n")
+    head = _commit(repo, "head")
+    new, old = _both(repo, base, head, 1 << 20)
+    assert new == old
+    budgeted = [s for s in streams if "--full-index" in s.args]
+    assert len(budgeted) == 1 and budgeted[0].args[-2:] == (":(literal)a.txt", ":(literal)z.txt")
+    assert budgeted[0].read < 4096
+
+
+def test_huge_lines_git_cannot_count_are_dropped_after_about_the_budget(
+    repo: Path, streams: Streams
+) -> None:
+    # One-line minified bundles, each changed in place: their sizes and line counts say
+    # little, so each is read until it passes the room, and then no further.
+    for i in range(12):
+        (repo / f"bundle{i:02d}.min.js").write_text("a" * (1 << 20))
+    base = _commit(repo, "base")
+    for i in range(12):
+        (repo / f"bundle{i:02d}.min.js").write_text("b" * (1 << 20))
+    (repo / "zz.txt").write_text("after the bundles\n")
+    head = _commit(repo, "head")
+    streams.clear()
+    new, old = _both(repo, base, head, 256 << 10)
+    assert new == old
+    assert new[0][-1]["hunks"]  # the small file after them still gets its hunks
+    budgeted = sum(s.read for s in streams if "--full-index" in s.args)
+    assert budgeted < 2 << 20  # the 1 MiB allowance and one line more: not 24 MB of patch
+
+
+def test_an_empty_diff_is_an_empty_answer(repo: Path) -> None:
+    head = _commit(repo, "nothing changed")
+    assert read_within_budget(GitCli(), repo, head, head, 4 << 20) == ([], False)
+
+
+def test_a_type_change_is_refused_as_read_diff_refuses_it(repo: Path) -> None:
+    (repo / "link").write_text("a file\n")
+    base = _commit(repo, "file")
+    (repo / "link").unlink()
+    (repo / "link").symlink_to("keep.txt")
+    head = _commit(repo, "symlink")
+    with pytest.raises(GitError, match="unexpected shape"):
+        read_diff(GitCli(), repo, base, head)
+    with pytest.raises(GitError, match="unexpected shape"):
+        read_within_budget(GitCli(), repo, base, head, 4 << 20)
