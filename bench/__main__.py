@@ -23,7 +23,7 @@ def main() -> int:
         try:
             module = importlib.import_module(f"bench.{info.name}")
             result = module.main()
-            if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
                 asyncio.run(result)
         except SystemExit as stop:
             if stop.code not in (0, None):

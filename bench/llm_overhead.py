@@ -21,10 +21,12 @@ from typing import Any
 
 import anthropic
 import openai
+from anthropic.types import MessageParam
 from bosun.board import Store, TaskSpec
 from bosun.llm.gateway import ModelGateway
 from bosun.llm.messages import ChatMessage, ModelRequest
 from bosun.llm.model import CallContext
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.fakes.fake_anthropic import FakeAnthropic
 from tests.fakes.fake_openai import FakeOpenAI
@@ -50,14 +52,14 @@ async def _medians_ms(paths: list[Callable[[], Awaitable[Any]]], calls: int) -> 
 
 
 def _direct(fake: FakeProvider, kind: str) -> tuple[Callable[[], Awaitable[Any]], Any]:
-    messages = [{"role": "user", "content": PROMPT}]
     if kind == "openai":
+        oai_messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": PROMPT}]
         oai = openai.AsyncOpenAI(base_url=fake.url + "/v1", api_key=FAKE_KEYS[kind], max_retries=0)
 
         async def call_openai() -> None:
             stream = await oai.chat.completions.create(
                 model="fake-model",
-                messages=messages,  # type: ignore[arg-type]
+                messages=oai_messages,
                 max_tokens=256,
                 stream=True,
                 stream_options={"include_usage": True},
@@ -67,11 +69,12 @@ def _direct(fake: FakeProvider, kind: str) -> tuple[Callable[[], Awaitable[Any]]
 
         return call_openai, oai
     ant = anthropic.AsyncAnthropic(base_url=fake.url, api_key=FAKE_KEYS[kind], max_retries=0)
+    ant_messages: list[MessageParam] = [{"role": "user", "content": PROMPT}]
 
     async def call_anthropic() -> None:
         stream = await ant.messages.create(
             model="fake-model",
-            messages=messages,  # type: ignore[arg-type]
+            messages=ant_messages,
             max_tokens=256,
             stream=True,
         )

@@ -106,11 +106,13 @@ async def _main(runs: int) -> None:
             med, p95 = _stats(values)
             added = "—" if name.startswith("plain") else f"{med - base_med:+.2f}"
             print(f"{name:<28}{med:>10.2f}{p95:>10.2f}{added:>10}")
-        for mode in ("landlock", "bwrap"):
-            if f"{mode} (runner)" in samples:
-                extra = _stats(samples[f"{mode} (runner)"])[0] - _stats(samples["none (runner)"])[0]
+        for confined in ("landlock", "bwrap"):
+            if f"{confined} (runner)" in samples:
+                extra = (
+                    _stats(samples[f"{confined} (runner)"])[0] - _stats(samples["none (runner)"])[0]
+                )
                 print(
-                    f"sandbox cost of {mode} over the unsandboxed runner: {extra:+.2f} ms (target ≤ 10)"
+                    f"sandbox cost of {confined} over the unsandboxed runner: {extra:+.2f} ms (target ≤ 10)"
                 )
 
 

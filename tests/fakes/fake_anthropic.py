@@ -95,7 +95,7 @@ class FakeAnthropic(FakeProvider):
 
     def events(self, reply: FakeReply, body: dict[str, Any]) -> list[bytes]:
         """The message as message_start … content blocks … message_stop."""
-        message = {
+        message: dict[str, Any] = {
             "id": "msg_fake",
             "type": "message",
             "role": "assistant",
@@ -107,6 +107,7 @@ class FakeAnthropic(FakeProvider):
         }
         out = [_event("message_start", {"message": message}), _event("ping", {})]
         index = 0
+        block: dict[str, Any]
         if reply.text:
             block = {"type": "text", "text": ""}
             out.append(_event("content_block_start", {"index": index, "content_block": block}))

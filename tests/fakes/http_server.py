@@ -12,7 +12,7 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 _REASONS = {
     200: "OK",
@@ -125,7 +125,7 @@ class FakeHttpServer:
             await self._server.wait_closed()
             self._server = None
 
-    async def __aenter__(self) -> FakeHttpServer:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

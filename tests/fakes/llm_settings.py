@@ -27,7 +27,7 @@ def fake_settings(fake: FakeProvider, **overrides: Any) -> LlmSettings:
     """LlmSettings whose default model is served by `fake` (model id `fake-model`)."""
     provider = provider_of(fake)
     base = fake.base_url if isinstance(fake, FakeOpenAI | FakeAnthropic) else fake.url
-    conf = ProviderSettings(base_url=base, api_key=FAKE_KEYS[provider])  # type: ignore[arg-type]
+    conf = ProviderSettings(base_url=base, api_key=FAKE_KEYS[provider])
     data: dict[str, Any] = {
         "default_model": f"{provider}:fake-model",
         "providers": {provider: conf},

@@ -61,7 +61,7 @@ class NetworkGuard:
         self.violations.append(what)
         return RealNetworkBlockedError(f"tests must not reach the network: {what}")
 
-    def _check_address(self, sock: socket.socket, address: Any) -> None:
+    def _check_address(self, sock: socket.SocketType, address: Any) -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6) and not is_local(address[0]):
             raise self.refuse(f"connect to {address[0]}:{address[1]}")
 
@@ -73,11 +73,13 @@ class NetworkGuard:
         getaddrinfo = socket.getaddrinfo
         self._saved = {"connect": connect, "connect_ex": connect_ex, "getaddrinfo": getaddrinfo}
 
-        def guarded_connect(sock: socket.socket, address: Any) -> None:
+        # The patched methods are declared on the C base class (`socket.SocketType`), so the
+        # replacements take that as `self` to keep the assignment type-correct.
+        def guarded_connect(sock: socket.SocketType, address: Any) -> None:
             guard._check_address(sock, address)
             connect(sock, address)
 
-        def guarded_connect_ex(sock: socket.socket, address: Any) -> int:
+        def guarded_connect_ex(sock: socket.SocketType, address: Any) -> int:
             guard._check_address(sock, address)
             return connect_ex(sock, address)
 

@@ -11,7 +11,7 @@ import contextlib
 import json
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from tests.fakes.http_server import FakeHttpServer, Request, ResponseWriter
 
@@ -95,7 +95,7 @@ class FakeProvider:
         """Every request body received so far, decoded."""
         return [r.json() for r in self.requests]
 
-    async def __aenter__(self) -> FakeProvider:
+    async def __aenter__(self) -> Self:
         await self.server.start()
         return self
 

@@ -135,7 +135,7 @@ text = '{"verdicts": [{"criterion": "1", "passed": true}, {"criterion": "2", "pa
 
 
 async def _line_with(stream: asyncio.StreamReader, text: str) -> list[str]:
-    seen = []
+    seen: list[str] = []
     while True:
         line = (await stream.readline()).decode()
         assert line, f"output ended before {text!r}: {''.join(seen)}"

@@ -14,7 +14,7 @@ from bosun.git.settings import GitSettings
 from bosun.workspace import Workspace
 
 from tests.integration.engine.daemon_process import Daemon
-from tests.unit.engine.scripted import Harness, ScriptedRunner, make_engine_factory
+from tests.unit.engine.scripted import EngineFactory, Harness, ScriptedRunner
 
 
 @pytest.fixture
@@ -47,12 +47,11 @@ async def git_engine(
 ) -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
     service = GitService(Workspace(git_repo), GitSettings(warm_pool=0), board)
     await service.start()
-    make = make_engine_factory(board)
+    make = EngineFactory(board)
 
     async def build(runner: ScriptedRunner, **settings: object) -> Harness:
         return await make(runner, ServiceGitPlane(service), **settings)
 
     yield build
-    for engine in make.engines:  # type: ignore[attr-defined]
-        await engine.stop()
+    await make.stop_all()
     await service.close()

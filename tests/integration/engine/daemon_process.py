@@ -69,18 +69,20 @@ async def run_to_end(c: Client, run_id: int, answer: Answer | None = demo_answer
         run = (await c.request("bosun/getRun", {"runId": run_id}))["run"]
         if run["state"] in ENDED:
             return dict(run)
-        queue = (await c.request("bosun/humanQueue", {"runId": run_id}))["prompts"]
-        if answer is None:
-            queue = []
-        for prompt in queue:
-            if prompt["promptId"] in answered:
-                continue
-            answered.add(prompt["promptId"])
-            with contextlib.suppress(RpcError):
-                await c.request(
-                    "bosun/resolveTask", {"promptId": prompt["promptId"], **answer(prompt)}
-                )
+        if answer is not None:
+            await _answer_new_prompts(c, run_id, answer, answered)
         await asyncio.wait_for(c.notifications.get(), RUN_TIMEOUT)  # something moved
+
+
+async def _answer_new_prompts(c: Client, run_id: int, answer: Answer, answered: set[str]) -> None:
+    """Resolve each queued prompt of the run not answered before (each at most once)."""
+    queue = (await c.request("bosun/humanQueue", {"runId": run_id}))["prompts"]
+    for prompt in queue:
+        if prompt["promptId"] in answered:
+            continue
+        answered.add(prompt["promptId"])
+        with contextlib.suppress(RpcError):
+            await c.request("bosun/resolveTask", {"promptId": prompt["promptId"], **answer(prompt)})
 
 
 async def next_notification(

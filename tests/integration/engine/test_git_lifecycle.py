@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bosun.agents.api import AttemptReport, AttemptRequest
@@ -10,7 +11,9 @@ from bosun.tools.context import SubtaskSpec
 from bosun_protocol.entities import AttemptOutcome, Profile, RunState, TaskState
 from bosun_protocol.review import ApproveDecision, RequestChangesDecision, ReviewComment
 
-from tests.unit.engine.scripted import ScriptedRunner, plan, wait_for
+from tests.unit.engine.scripted import Harness, ScriptedRunner, Step, plan, wait_for
+
+GitEngine = Callable[..., Awaitable[Harness]]
 
 _S = TaskState
 
@@ -21,7 +24,7 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-def write(path: str, text: str, then=None):  # type: ignore[no-untyped-def]
+def write(path: str, text: str, then: Step | None = None) -> Step:
     """A step that writes a file in its worktree (then maybe plans) and finishes."""
 
     async def step(req: AttemptRequest) -> AttemptReport:
@@ -39,7 +42,9 @@ def sub(key: str, *deps: str) -> SubtaskSpec:
     return SubtaskSpec(key=key, title=f"task {key}", profile=Profile.CODER, depends_on=list(deps))
 
 
-async def test_run_merges_every_task_and_lands_on_main(git_engine, git_repo: Path) -> None:
+async def test_run_merges_every_task_and_lands_on_main(
+    git_engine: GitEngine, git_repo: Path
+) -> None:
     director = write("docs/design.md", "# design\n", then=plan(sub("a"), sub("b", "a")))
     runner = ScriptedRunner(
         steps={"director": [director], "a": [write("a.txt", "A\n")], "b": [write("b.txt", "B\n")]}
@@ -60,7 +65,7 @@ async def test_run_merges_every_task_and_lands_on_main(git_engine, git_repo: Pat
 
 
 async def test_merge_conflict_becomes_a_merger_task_that_resolves_it(
-    git_engine, git_repo: Path
+    git_engine: GitEngine, git_repo: Path
 ) -> None:
     async def resolve(req: AttemptRequest) -> AttemptReport:
         text = (req.worktree / "shared.txt").read_text()
@@ -88,7 +93,7 @@ async def test_merge_conflict_becomes_a_merger_task_that_resolves_it(
 
 
 async def test_review_gate_sends_comments_through_phoenix_then_merges(
-    git_engine, git_repo: Path
+    git_engine: GitEngine, git_repo: Path
 ) -> None:
     runner = ScriptedRunner(
         steps={"director": [plan(sub("x"))], "x": [write("x.txt", "v1\n"), write("x.txt", "v2\n")]}
@@ -114,15 +119,17 @@ async def test_review_gate_sends_comments_through_phoenix_then_merges(
     assert (git_repo / "x.txt").read_text() == "v2\n"
 
 
-async def test_dirty_user_tree_turns_landing_into_a_prompt(git_engine, git_repo: Path) -> None:
-    from bosun_protocol.engine import PromptKind, ResolveAction, ResolveTaskParams
+async def test_dirty_user_tree_turns_landing_into_a_prompt(
+    git_engine: GitEngine, git_repo: Path
+) -> None:
+    from bosun_protocol.engine import HumanPrompt, PromptKind, ResolveAction, ResolveTaskParams
 
     (git_repo / "README.md").write_text("my local edit\n")
     runner = ScriptedRunner(steps={"director": [write("d.txt", "d\n")]})
     h = await git_engine(runner)
     run = await h.run("land later")
 
-    async def landing_prompt():  # type: ignore[no-untyped-def]
+    async def landing_prompt() -> HumanPrompt | None:
         return next(iter(h.engine.humans.queue(run.id)), None)
 
     prompt = await wait_for(h.store, landing_prompt, 30)

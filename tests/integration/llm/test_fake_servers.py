@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anthropic
 import openai
+from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
 from tests.fakes.fake_anthropic import FakeAnthropic
 from tests.fakes.fake_openai import FakeOpenAI
@@ -21,7 +22,9 @@ async def test_openai_fake_answers_whole_completions_with_tool_calls() -> None:
     message = done.choices[0].message
     assert message.content == "hi"
     assert message.tool_calls is not None
-    assert message.tool_calls[0].function.arguments == '{"dir": "."}'
+    call = message.tool_calls[0]
+    assert isinstance(call, ChatCompletionMessageFunctionToolCall)
+    assert call.function.arguments == '{"dir": "."}'
     assert done.usage is not None
     assert done.usage.prompt_tokens == 10
     assert fake.bodies()[0]["messages"][0]["content"] == "hello"

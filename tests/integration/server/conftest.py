@@ -92,9 +92,19 @@ def daemon(git_repo: Path) -> Iterator[RunningDaemon]:
     d.kill(signal.SIGTERM)
 
 
+class SessionClient(LanguageClient):
+    """A pytest-lsp client that also keeps the daemon's answer to `initialize`."""
+
+    initialize_result: types.InitializeResult
+
+    async def stop(self) -> None:
+        """pytest-lsp's stop(), with the annotation it lacks (callers stay strictly typed)."""
+        await LanguageClient.stop(self)
+
+
 async def _start_unix(client: LanguageClient, path: Path) -> None:
     reader, writer = await asyncio.open_unix_connection(str(path))
-    client.protocol.set_writer(writer)  # type: ignore[arg-type]
+    client.protocol.set_writer(writer)
     task = asyncio.create_task(
         run_async(
             stop_event=client._stop_event,
@@ -105,9 +115,9 @@ async def _start_unix(client: LanguageClient, path: Path) -> None:
     client._async_tasks.append(task)
 
 
-async def connect(d: RunningDaemon, transport: str, *, token: str | None = None) -> LanguageClient:
+async def connect(d: RunningDaemon, transport: str, *, token: str | None = None) -> SessionClient:
     """A pytest-lsp client connected over `transport`, not yet initialized."""
-    client = LanguageClient()
+    client = SessionClient()
     if transport == "lsp":
         await client.start_io(
             sys.executable, "-m", "bosun", "--workspace", str(d.workspace.root), "lsp"
@@ -133,12 +143,12 @@ def init_params(token: str | None) -> types.InitializeParams:
 
 
 @contextlib.asynccontextmanager
-async def session(d: RunningDaemon, transport: str) -> AsyncIterator[LanguageClient]:
+async def session(d: RunningDaemon, transport: str) -> AsyncIterator[SessionClient]:
     """An initialized client; shut down politely at the end."""
     client = await connect(d, transport)
     needs_token = transport in ("tcp", "ws")
     result = await client.initialize_session(init_params(d.token if needs_token else None))
-    client.initialize_result = result  # type: ignore[attr-defined]
+    client.initialize_result = result
     try:
         yield client
     finally:

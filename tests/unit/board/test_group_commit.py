@@ -116,8 +116,7 @@ async def test_unsubscribed_listener_hears_nothing_more(store: Store) -> None:
 
 async def test_close_finishes_queued_writes(db_path: Path) -> None:
     store = await Store.open(db_path, boot_id="b")
-    # gather starts the writes first (each queues its request), then close().
-    *events, _ = await asyncio.gather(
-        *(store.append_event(f"e{i}") for i in range(30)), store.close()
-    )
+    # The inner gather starts the writes first (each queues its request), then close().
+    writes = asyncio.gather(*(store.append_event(f"e{i}") for i in range(30)))
+    events, _ = await asyncio.gather(writes, store.close())
     assert [e.seq for e in events] == list(range(1, 31))

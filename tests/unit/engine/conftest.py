@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from bosun.board.store import Store
 
-from .scripted import Harness, make_engine_factory
+from .scripted import EngineFactory
 
 
 @pytest.fixture
@@ -19,8 +19,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-async def harness(store: Store) -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
-    make = make_engine_factory(store)
+async def harness(store: Store) -> AsyncIterator[EngineFactory]:
+    make = EngineFactory(store)
     yield make
-    for engine in make.engines:  # type: ignore[attr-defined]
-        await engine.stop()
+    await make.stop_all()

@@ -6,7 +6,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bosun.agents.api import AttemptReport, AttemptRequest, QAReport, QARequest
 from bosun.board.store import Store
@@ -17,6 +17,7 @@ from bosun.tools.context import SubtaskSpec, ToolContext
 from bosun_protocol.entities import AttemptOutcome, Run, RunOptions, RunState, Task, TaskState
 
 Step = Callable[[AttemptRequest], Awaitable[AttemptReport]]
+T = TypeVar("T")
 
 
 def finish(summary: str = "done") -> Step:
@@ -152,7 +153,7 @@ class Harness:
         return await wait_for(self.store, check, timeout)
 
 
-async def wait_for(store: Store, check: Callable[[], Awaitable[Any]], timeout: float) -> Any:
+async def wait_for(store: Store, check: Callable[[], Awaitable[T | None]], timeout: float) -> T:
     """Re-check after every board commit until `check` returns something (or time out)."""
     changed = asyncio.Event()
     unsubscribe = store.subscribe(lambda *_: changed.set())
@@ -168,20 +169,34 @@ async def wait_for(store: Store, check: Callable[[], Awaitable[Any]], timeout: f
         unsubscribe()
 
 
-def make_engine_factory(store: Store) -> Callable[..., Awaitable[Harness]]:
-    engines: list[Engine] = []
+class EngineFactory:
+    """Starts engines on one board, each with a scripted runner; remembers them so the
+    fixture can stop every one it handed out."""
 
-    async def make(
-        runner: ScriptedRunner | None = None, git: GitPlane | None = None, **settings: Any
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engines: list[Engine] = []
+
+    async def __call__(
+        self, runner: ScriptedRunner | None = None, git: GitPlane | None = None, **settings: Any
     ) -> Harness:
         runner = runner or ScriptedRunner()
         values: dict[str, Any] = {"cancel_grace_s": 2.0, **settings}
         engine = Engine(
-            store, git or NullGitPlane(store), runner, EngineSettings(**values), "boot-test"
+            self.store,
+            git or NullGitPlane(self.store),
+            runner,
+            EngineSettings(**values),
+            "boot-test",
         )
-        engines.append(engine)
+        self.engines.append(engine)
         await engine.start()
-        return Harness(store, engine, runner)
+        return Harness(self.store, engine, runner)
 
-    make.engines = engines  # type: ignore[attr-defined]
-    return make
+    async def stop_all(self) -> None:
+        for engine in self.engines:
+            await engine.stop()
+
+
+def make_engine_factory(store: Store) -> EngineFactory:
+    return EngineFactory(store)

@@ -6,13 +6,14 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from bosun.agents.api import AttemptReport
+from bosun.agents.api import AttemptReport, AttemptRequest
+from bosun.board.store import Store
 from bosun.errors import ConflictError
 from bosun.tools.context import ApprovalChoice, ApprovalRequest, SubtaskSpec
-from bosun_protocol.engine import PromptKind, ResolveAction, ResolveTaskParams
+from bosun_protocol.engine import HumanPrompt, PromptKind, ResolveAction, ResolveTaskParams
 from bosun_protocol.entities import AttemptOutcome, Lease, Profile, RunState, TaskState
 
-from .scripted import ScriptedRunner, ask, fail, finish, hang, plan
+from .scripted import EngineFactory, Harness, ScriptedRunner, ask, fail, finish, hang, plan
 
 _S = TaskState
 _O = AttemptOutcome
@@ -22,7 +23,16 @@ def sub(key: str, *deps: str) -> SubtaskSpec:
     return SubtaskSpec(key=key, title=f"task {key}", profile=Profile.CODER, depends_on=list(deps))
 
 
-async def test_failed_attempts_retry_with_history_of_what_went_wrong(harness) -> None:
+def open_prompt(h: Harness, task_id: int) -> HumanPrompt:
+    """The task's open prompt, which the test expects to be there."""
+    prompt = h.engine.humans.task_prompt(task_id)
+    assert prompt is not None, f"no open prompt about task {task_id}"
+    return prompt
+
+
+async def test_failed_attempts_retry_with_history_of_what_went_wrong(
+    harness: EngineFactory,
+) -> None:
     runner = ScriptedRunner(
         steps={"director": [plan(sub("x"))], "x": [fail("boom one"), finish()]},
         qa_fail={"x": 1},
@@ -38,7 +48,7 @@ async def test_failed_attempts_retry_with_history_of_what_went_wrong(harness) ->
     assert runner.requests["x"][0].history == ""
 
 
-async def test_spent_retries_ask_a_human_and_retry_brings_guidance(harness) -> None:
+async def test_spent_retries_ask_a_human_and_retry_brings_guidance(harness: EngineFactory) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("x"))], "x": [fail(), fail(), finish()]})
     h = await harness(runner, max_retries=1)
     run = await h.run()
@@ -54,7 +64,9 @@ async def test_spent_retries_ask_a_human_and_retry_brings_guidance(harness) -> N
     assert h.engine.humans.queue(run.id) == []
 
 
-async def test_first_answer_wins_and_the_second_is_told_who_answered(harness) -> None:
+async def test_first_answer_wins_and_the_second_is_told_who_answered(
+    harness: EngineFactory,
+) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("x"))], "x": [ask("which db?"), finish()]})
     h = await harness(runner)
     run = await h.run()
@@ -72,14 +84,16 @@ async def test_first_answer_wins_and_the_second_is_told_who_answered(harness) ->
     assert (await h.store.get_task(x.id)).state is _S.COMPLETE
 
 
-async def test_abandon_sends_dependents_to_a_human_never_silently_blocked(harness) -> None:
+async def test_abandon_sends_dependents_to_a_human_never_silently_blocked(
+    harness: EngineFactory,
+) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("x"), sub("y", "x"))], "x": [ask("?")]})
     h = await harness(runner)
     run = await h.run()
     x = await h.wait_task(run.id, "x", {_S.WAITING_HUMAN})
     await h.engine.humans.resolve(ResolveTaskParams(task_id=x.id, action=ResolveAction.ABANDON))
     y = await h.wait_task(run.id, "y", {_S.WAITING_HUMAN})
-    assert h.engine.humans.task_prompt(y.id).kind is PromptKind.DEPENDENCY_ABANDONED
+    assert open_prompt(h, y.id).kind is PromptKind.DEPENDENCY_ABANDONED
     # retry on a dependent means: go on without the abandoned dependency
     await h.engine.humans.resolve(ResolveTaskParams(task_id=y.id, action=ResolveAction.RETRY))
     await h.wait_run(run.id, {RunState.COMPLETED})
@@ -87,7 +101,7 @@ async def test_abandon_sends_dependents_to_a_human_never_silently_blocked(harnes
     assert final.state is _S.COMPLETE and x.id not in final.dependencies
 
 
-async def test_spawned_replacement_takes_over_the_dependents(harness) -> None:
+async def test_spawned_replacement_takes_over_the_dependents(harness: EngineFactory) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("x"), sub("y", "x"))], "x": [ask("?")]})
     h = await harness(runner)
     run = await h.run()
@@ -103,7 +117,7 @@ async def test_spawned_replacement_takes_over_the_dependents(harness) -> None:
     assert y.state is _S.COMPLETE
 
 
-async def test_interrupt_stops_the_attempt_records_it_and_asks(harness) -> None:
+async def test_interrupt_stops_the_attempt_records_it_and_asks(harness: EngineFactory) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("x"))], "x": [hang(), finish()]})
     h = await harness(runner)
     run = await h.run()
@@ -118,7 +132,7 @@ async def test_interrupt_stops_the_attempt_records_it_and_asks(harness) -> None:
     await h.wait_run(run.id, {RunState.COMPLETED})
 
 
-async def test_stalled_attempts_end_as_counted_failures(harness) -> None:
+async def test_stalled_attempts_end_as_counted_failures(harness: EngineFactory) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("x"))], "x": [hang(), hang(), finish()]})
     h = await harness(runner, stall_timeout_s=0.2, cancel_grace_s=0.5)
     run = await h.run()
@@ -128,10 +142,12 @@ async def test_stalled_attempts_end_as_counted_failures(harness) -> None:
     assert outcomes == [_O.STALLED, _O.STALLED, _O.QA_PASSED]
 
 
-async def test_tool_approval_waits_with_the_task_active_until_approved(harness) -> None:
+async def test_tool_approval_waits_with_the_task_active_until_approved(
+    harness: EngineFactory,
+) -> None:
     decisions: list[ApprovalChoice] = []
 
-    async def needs_ok(req):
+    async def needs_ok(req: AttemptRequest) -> AttemptReport:
         assert req.approver is not None
         decision = await req.approver.request_approval(
             ApprovalRequest(
@@ -147,13 +163,14 @@ async def test_tool_approval_waits_with_the_task_active_until_approved(harness) 
     run = await h.run()
     x = await h.wait_task(run.id, "x", {_S.ACTIVE})
 
-    async def prompt_open():
+    async def prompt_open() -> HumanPrompt | None:
         return h.engine.humans.task_prompt(x.id)
 
     from .scripted import wait_for
 
     prompt = await wait_for(h.store, prompt_open, 5)
-    assert prompt.kind is PromptKind.TOOL_APPROVAL and prompt.approval.tool == "run_command"
+    assert prompt.kind is PromptKind.TOOL_APPROVAL
+    assert prompt.approval is not None and prompt.approval.tool == "run_command"
     await asyncio.sleep(0.5)  # longer than the stall limit: waiting for a human is not a stall
     assert (await h.store.get_task(x.id)).state is _S.ACTIVE
     await h.engine.humans.resolve(
@@ -163,7 +180,7 @@ async def test_tool_approval_waits_with_the_task_active_until_approved(harness) 
     assert decisions == [ApprovalChoice.ALLOW_ALWAYS]
 
 
-async def test_an_option_not_offered_is_refused(harness) -> None:
+async def test_an_option_not_offered_is_refused(harness: EngineFactory) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("x"))], "x": [ask("?")]})
     h = await harness(runner)
     run = await h.run()
@@ -173,7 +190,9 @@ async def test_an_option_not_offered_is_refused(harness) -> None:
     assert h.engine.humans.task_prompt(x.id) is not None
 
 
-async def test_crashed_attempt_counts_and_the_run_completes_after_restart(harness, store) -> None:
+async def test_crashed_attempt_counts_and_the_run_completes_after_restart(
+    harness: EngineFactory, store: Store
+) -> None:
     run = await store.create_run("crash", None)
     await store.update_run(run.id, event="t", state=RunState.RUNNING)
     from bosun.board.models import TaskSpec
@@ -189,7 +208,9 @@ async def test_crashed_attempt_counts_and_the_run_completes_after_restart(harnes
     assert outcomes == [_O.CRASHED, _O.QA_PASSED]
 
 
-async def test_a_run_that_crashed_before_its_director_gets_one_on_restart(harness, store) -> None:
+async def test_a_run_that_crashed_before_its_director_gets_one_on_restart(
+    harness: EngineFactory, store: Store
+) -> None:
     run = await store.create_run("crashed early", None)
     await store.update_run(run.id, event="t", state=RunState.RUNNING)
     h = await harness(ScriptedRunner())
@@ -197,7 +218,7 @@ async def test_a_run_that_crashed_before_its_director_gets_one_on_restart(harnes
     assert [t.key for t in await store.list_tasks(done.id)] == ["director"]
 
 
-async def test_bad_requests_get_clear_errors_and_change_nothing(harness) -> None:
+async def test_bad_requests_get_clear_errors_and_change_nothing(harness: EngineFactory) -> None:
     from bosun.errors import InvalidStateError, InvalidTransitionError, NotFoundError
 
     runner = ScriptedRunner(steps={"director": [plan(sub("x"))]})
@@ -223,18 +244,20 @@ async def test_bad_requests_get_clear_errors_and_change_nothing(harness) -> None
     assert (await h.store.get_task(x.id)).state is _S.COMPLETE
 
 
-async def test_time_limit_ends_an_attempt_as_timeout_and_it_counts(harness) -> None:
+async def test_time_limit_ends_an_attempt_as_timeout_and_it_counts(harness: EngineFactory) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("x"))], "x": [hang()]})
     h = await harness(runner, task_time_limit_s=0.2, cancel_grace_s=0.5, max_retries=1)
     run = await h.run()
     x = await h.wait_task(run.id, "x", {_S.WAITING_HUMAN})
     outcomes = [a.outcome for a in await h.store.list_attempts(x.id)]
     assert outcomes == [_O.TIMEOUT, _O.TIMEOUT]
-    assert h.engine.humans.task_prompt(x.id).kind is PromptKind.RETRIES_SPENT
+    assert open_prompt(h, x.id).kind is PromptKind.RETRIES_SPENT
     assert all(r.cancel.is_set() for r in runner.requests["x"])  # each was told to stop
 
 
-async def test_daemon_shutdown_requeues_running_work_without_counting_it(harness) -> None:
+async def test_daemon_shutdown_requeues_running_work_without_counting_it(
+    harness: EngineFactory,
+) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("x"))], "x": [hang(), finish()]})
     h = await harness(runner, max_retries=0)
     run = await h.run()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from bosun.agents.api import AttemptReport, AttemptRequest
 from bosun.tools.context import SubtaskSpec
 from bosun_protocol.entities import Profile, RunState, TaskState
 
-from .scripted import ScriptedRunner, finish, hang, plan
+from .scripted import EngineFactory, ScriptedRunner, finish, hang, plan
 
 _S = TaskState
 
@@ -16,7 +17,9 @@ def sub(key: str, *deps: str) -> SubtaskSpec:
     return SubtaskSpec(key=key, title=f"task {key}", profile=Profile.CODER, depends_on=list(deps))
 
 
-async def test_run_goes_from_director_to_completion_in_dependency_order(harness) -> None:
+async def test_run_goes_from_director_to_completion_in_dependency_order(
+    harness: EngineFactory,
+) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("a"), sub("b", "a"), sub("c", "b"))]})
     h = await harness(runner)
     run = await h.run()
@@ -30,10 +33,10 @@ async def test_run_goes_from_director_to_completion_in_dependency_order(harness)
     assert all(director.id in t.dependencies for t in tasks if t.key != "director")
 
 
-async def test_worker_cap_is_never_exceeded(harness) -> None:
+async def test_worker_cap_is_never_exceeded(harness: EngineFactory) -> None:
     gate = asyncio.Event()
 
-    async def slow(req):
+    async def slow(req: AttemptRequest) -> AttemptReport:
         await gate.wait()
         return await finish()(req)
 
@@ -51,10 +54,10 @@ async def test_worker_cap_is_never_exceeded(harness) -> None:
     assert runner.peak == 3
 
 
-async def test_per_run_worker_option_caps_that_run(harness) -> None:
+async def test_per_run_worker_option_caps_that_run(harness: EngineFactory) -> None:
     gate = asyncio.Event()
 
-    async def slow(req):
+    async def slow(req: AttemptRequest) -> AttemptReport:
         await gate.wait()
         return await finish()(req)
 
@@ -72,7 +75,7 @@ async def test_per_run_worker_option_caps_that_run(harness) -> None:
     assert runner.peak == 1
 
 
-async def test_ready_tasks_on_the_longest_chain_start_first(harness) -> None:
+async def test_ready_tasks_on_the_longest_chain_start_first(harness: EngineFactory) -> None:
     # "short" has nothing behind it; "long" heads a chain of three.
     runner = ScriptedRunner(
         steps={"director": [plan(sub("short"), sub("long"), sub("l2", "long"), sub("l3", "l2"))]}
@@ -83,10 +86,10 @@ async def test_ready_tasks_on_the_longest_chain_start_first(harness) -> None:
     assert runner.order.index("long") < runner.order.index("short")
 
 
-async def test_pause_stops_dispatch_and_resume_restarts_it(harness) -> None:
+async def test_pause_stops_dispatch_and_resume_restarts_it(harness: EngineFactory) -> None:
     gate = asyncio.Event()
 
-    async def director(req):
+    async def director(req: AttemptRequest) -> AttemptReport:
         await gate.wait()
         return await plan(sub("a"), sub("b"))(req)
 
@@ -105,7 +108,7 @@ async def test_pause_stops_dispatch_and_resume_restarts_it(harness) -> None:
     await h.wait_run(run.id, {RunState.COMPLETED})
 
 
-async def test_cancel_kills_running_attempts_and_abandons_the_rest(harness) -> None:
+async def test_cancel_kills_running_attempts_and_abandons_the_rest(harness: EngineFactory) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("a"), sub("b", "a"))], "a": [hang()]})
     h = await harness(runner)
     run = await h.run()
@@ -118,11 +121,11 @@ async def test_cancel_kills_running_attempts_and_abandons_the_rest(harness) -> N
     assert attempts[-1].outcome.value == "interrupted"
 
 
-async def test_dependency_added_by_a_client_holds_a_ready_task_back(harness) -> None:
+async def test_dependency_added_by_a_client_holds_a_ready_task_back(harness: EngineFactory) -> None:
     gate = asyncio.Event()
     started: list[str] = []
 
-    async def slow(req):
+    async def slow(req: AttemptRequest) -> AttemptReport:
         started.append(req.task.key)
         await gate.wait()
         return await finish()(req)
@@ -144,7 +147,9 @@ async def test_dependency_added_by_a_client_holds_a_ready_task_back(harness) -> 
     assert runner.order.index(first.key) < runner.order.index(other.key)
 
 
-async def test_attempts_and_qa_never_work_in_the_daemons_own_directory(harness) -> None:
+async def test_attempts_and_qa_never_work_in_the_daemons_own_directory(
+    harness: EngineFactory,
+) -> None:
     """Even without a git plane, no attempt or QA check is pointed at the user's checkout."""
     import os
 

@@ -91,6 +91,8 @@ async def test_finished_tasks_lose_worktree_and_branch_after_retention(
     assert kept.removed_worktrees == []
     assert kept.removed_branches == []
     result = await service.gc()
+    assert done.worktree is not None and dropped.worktree is not None
+    assert done.branch is not None and dropped.branch is not None
     assert sorted(result.removed_worktrees) == sorted([done.worktree, dropped.worktree])
     assert sorted(result.removed_branches) == sorted([done.branch, dropped.branch])
     assert gitrun(Path(live.worktree or ""), "rev-parse", "HEAD") == live.head_commit

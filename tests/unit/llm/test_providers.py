@@ -47,7 +47,7 @@ def test_config_wins_over_the_environment_and_keys_become_secrets() -> None:
             "openai": ProviderSettings(
                 api_key="sk-from-config-999", base_url="http://127.0.0.1:7/v1"
             )
-        }  # type: ignore[arg-type]
+        }
     )
     ep = resolve_endpoint("openai", settings, {"OPENAI_API_KEY": "sk-env-0000000"})
     assert ep.api_key == "sk-from-config-999"
@@ -145,6 +145,6 @@ def test_cost_counts_cached_input_at_its_own_rate() -> None:
 
 
 def test_the_api_key_never_shows_in_dumped_settings() -> None:
-    settings = LlmSettings(providers={"openai": ProviderSettings(api_key="sk-hidden-123456")})  # type: ignore[arg-type]
+    settings = LlmSettings(providers={"openai": ProviderSettings(api_key="sk-hidden-123456")})
     assert "sk-hidden-123456" not in settings.model_dump_json()
     assert "sk-hidden-123456" not in repr(settings)
