@@ -2,6 +2,10 @@
 
 `BOSUN_FAILPOINTS=name1,name2` makes the process SIGKILL itself when it reaches one of
 those points, exactly as a power cut or OOM kill would: no cleanup, no flush.
+`name@label` arms a point only at the hits that carry that label: a point reached on
+several paths names the path in its labels (e.g. `engine.attempt.finished@interrupted`
+fires only when an attempt is closed as interrupted — an agent's question, a human's
+interrupt — not at the director's first attempt, which would otherwise come first).
 `BOSUN_FAILPOINTS_HIT=path` (optional) appends the name to a file first, so a test can
 tell which point fired.
 """
@@ -22,9 +26,10 @@ def _active() -> frozenset[str]:
     return _ACTIVE
 
 
-def failpoint(name: str) -> None:
-    """Die here, at once, if `name` is armed."""
-    if name not in _active():
+def failpoint(name: str, *labels: str) -> None:
+    """Die here, at once, if `name` is armed (or `name@label`, for one of `labels`)."""
+    armed = _active()
+    if not armed or (name not in armed and not any(f"{name}@{x}" in armed for x in labels)):
         return
     hit = os.environ.get("BOSUN_FAILPOINTS_HIT")
     if hit:

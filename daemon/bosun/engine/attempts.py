@@ -173,15 +173,8 @@ class AttemptDriver:
             return
         await self._commit(task, handle, report)
         if reason == "interrupt":
-            await self.finish(task.id, handle.number, report, _O.INTERRUPTED)
-            await e.humans.ask(
-                task.id,
-                PromptKind.INTERRUPTED,
-                handle.stop_note or "interrupted by a human",
-                HUMAN_OPTIONS,
-                expected=_S.ACTIVE,
-                holder=handle.holder,
-            )
+            note = handle.stop_note or "interrupted by a human"
+            await self._ask(task, handle, report, _O.INTERRUPTED, PromptKind.INTERRUPTED, note)
             return
         if report.outcome is _O.FINISHED and report.needs_human is None:
             # The report is kept until the attempt closes (QA after a restart, and review,
@@ -202,31 +195,48 @@ class AttemptDriver:
             else:  # the task was moved under us (cancelled): close the attempt anyway
                 await self.finish(task.id, handle.number, report, _O.INTERRUPTED)
             return
-        await self.finish(task.id, handle.number, report, report.outcome)
         if report.outcome is _O.BUDGET_EXCEEDED:
             why = f"the budget is spent: {report.error or 'no detail'}"
-            await e.humans.ask(
-                task.id,
-                PromptKind.BUDGET_SPENT,
-                why,
-                [A.RETRY, A.ABANDON],
-                expected=_S.ACTIVE,
-                holder=handle.holder,
-            )
+            kind, options = PromptKind.BUDGET_SPENT, [A.RETRY, A.ABANDON]
+            await self._ask(task, handle, report, report.outcome, kind, why, options)
         elif report.needs_human is not None:
-            await e.humans.ask(
-                task.id,
-                PromptKind.ASK_HUMAN,
-                report.needs_human,
-                HUMAN_OPTIONS,
-                expected=_S.ACTIVE,
-                holder=handle.holder,
-                choices=report.human_options,
+            await self._ask(
+                task, handle, report, report.outcome, PromptKind.ASK_HUMAN, report.needs_human
             )
         else:
+            await self.finish(task.id, handle.number, report, report.outcome)
             failed = await self._move(task.id, handle, _S.FAILED, report.error)
             if failed is not None:
                 await e.phoenix.after_failure(failed)
+
+    async def _ask(
+        self,
+        task: Task,
+        handle: ActiveAttempt,
+        report: AttemptReport,
+        outcome: AttemptOutcome,
+        kind: PromptKind,
+        reason: str,
+        options: list[A] = HUMAN_OPTIONS,
+    ) -> None:
+        """Close the attempt and put its question to a human.
+
+        The question is journaled before the attempt is closed, with how to close it:
+        whenever a crash comes, recovery finds the question (and closes the attempt as
+        this would have), instead of a closed attempt whose question died with the daemon."""
+        humans = self.engine.humans
+        closing = {
+            "outcome": outcome.value,
+            "error": report.error,
+            "summary": report.summary or None,
+            "files": report.files_changed,
+        }
+        choices = report.human_options if kind is PromptKind.ASK_HUMAN else None
+        prompt = await humans.record(
+            task.id, kind, reason, options, choices=choices, closing=closing
+        )
+        await self.finish(task.id, handle.number, report, outcome)
+        await humans.deliver(prompt, expected=_S.ACTIVE, holder=handle.holder)
 
     async def finish(
         self,
@@ -249,7 +259,8 @@ class AttemptDriver:
             )
         except ConflictError:
             return  # already closed (recovery got there first)
-        points.failpoint(points.ATTEMPT_FINISHED)
+        # Labelled with the outcome, so a test can arm it for one path only (failpoints.py).
+        points.failpoint(points.ATTEMPT_FINISHED, outcome.value)
 
     async def _move(
         self, task_id: int, handle: ActiveAttempt, to: TaskState, reason: str | None = None

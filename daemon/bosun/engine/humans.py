@@ -1,7 +1,8 @@
 """Humans in the loop: open prompts, their answers (first one wins), tool approvals.
 
 A prompt is journaled (kind "prompt") before the task moves to waiting_human, so a
-crash in between leaves a prompt recovery can match to the task (or drop). Answers are
+crash in between leaves a prompt recovery can match to the task (or drop); an attempt's
+question is journaled even before the attempt is closed, so it is never lost with it. Answers are
 applied one at a time per prompt: the prompt leaves the open set before the first
 `await`, so a second answer finds it gone and is told who answered first.
 
@@ -16,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bosun_protocol.engine import (
     HumanPrompt,
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from bosun.engine.core import ActiveAttempt, Engine
 
 PROMPTS = "prompt"
+CLOSING = "closingAttempt"  # in a prompt's journal entry: see Humans.open
 _ANSWERS_KEPT = 1000
 _A = ResolveAction
 
@@ -72,8 +75,12 @@ class Humans:
         options: list[ResolveAction],
         approval: ToolApprovalInfo | None = None,
         choices: list[str] | None = None,
+        closing: Mapping[str, Any] | None = None,
     ) -> HumanPrompt:
-        """Record a prompt durably (not yet announced)."""
+        """Record a prompt durably (not yet announced).
+
+        `closing` (kept in the journal entry only, under CLOSING) is how the attempt that
+        asked is to be closed, for recovery when the crash comes before it was."""
         prompt = HumanPrompt(
             prompt_id=uuid.uuid4().hex[:12],
             run_id=run_id,
@@ -85,9 +92,10 @@ class Humans:
             approval=approval,
             created_at=datetime.now(UTC),
         )
-        await self.engine.store.journal_put(
-            PROMPTS, prompt.prompt_id, prompt.model_dump(mode="json")
-        )
+        entry = prompt.model_dump(mode="json")
+        if closing is not None:
+            entry[CLOSING] = dict(closing)
+        await self.engine.store.journal_put(PROMPTS, prompt.prompt_id, entry)
         self.prompts[prompt.prompt_id] = prompt
         return prompt
 
@@ -121,23 +129,48 @@ class Humans:
         """Put the task in waiting_human with a prompt; None when the task moved first.
 
         `choices` are the agent's suggested answers (ask_human), offered to the human."""
-        store = self.engine.store
-        task = await store.get_task(task_id)
+        prompt = await self.record(task_id, kind, reason, options, choices=choices)
+        return await self.deliver(prompt, expected=expected, holder=holder)
+
+    async def record(
+        self,
+        task_id: int,
+        kind: PromptKind,
+        reason: str,
+        options: list[ResolveAction],
+        *,
+        choices: list[str] | None = None,
+        closing: Mapping[str, Any] | None = None,
+    ) -> HumanPrompt:
+        """The first half of ask: journal the question, superseding the task's older ones.
+
+        Journaled (a crash from here on leaves it to recovery) but not listed until
+        deliver has moved the task: an answer before the move would find it still active.
+        An attempt's question is recorded before the attempt is closed (see attempts.py),
+        so the question is durable whenever the attempt's end is."""
+        task = await self.engine.store.get_task(task_id)
         for old in [p for p in self.prompts.values() if p.task_id == task_id]:
             await self.close(old, "engine", _A.ABANDON)  # superseded by this question
-        prompt = await self.open(task.run_id, task_id, kind, reason, options, choices=choices)
-        # Journaled (a crash from here on leaves it to recovery) but not listed until the
-        # task waits: an answer before the move would find the task still active.
+        prompt = await self.open(
+            task.run_id, task_id, kind, reason, options, choices=choices, closing=closing
+        )
         del self.prompts[prompt.prompt_id]
+        return prompt
+
+    async def deliver(
+        self, prompt: HumanPrompt, *, expected: TaskState, holder: str | None = None
+    ) -> Task | None:
+        """The second half of ask: move the task to waiting_human, then list and announce."""
+        assert prompt.task_id is not None
         points.failpoint(points.HUMAN_ASKED)
         try:
-            task = await store.transition(
-                task_id,
+            task = await self.engine.store.transition(
+                prompt.task_id,
                 expected=expected,
                 to=TaskState.WAITING_HUMAN,
                 holder=holder,
-                reason=reason,
-                event_data={"kind": kind.value, "promptId": prompt.prompt_id},
+                reason=prompt.reason,
+                event_data={"kind": prompt.kind.value, "promptId": prompt.prompt_id},
             )
         except (ConflictError, InvalidTransitionError):
             self.prompts[prompt.prompt_id] = prompt

@@ -4,7 +4,9 @@ Git first (the git plane already finished or dropped journaled merges and reconc
 worktrees when it started). Then, per live run: the graph is rebuilt from the board;
 active tasks — their leases name a dead boot — become failed attempts (the attempt is
 closed as `crashed`, opened first if the crash came before it was), so a crash loop
-still spends retries and reaches a human; tasks awaiting QA are judged again (or merged,
+still spends retries and reaches a human — unless the attempt had ended with a question
+(journaled before the attempt was closed): that task waits for a human with it, the
+attempt closed as it would have been; tasks awaiting QA are judged again (or merged,
 if QA had passed); failed tasks go through Phoenix; planned tasks are checked for
 promotion; open prompts come back from the journal (a tool approval, whose waiting
 attempt died, and a prompt whose task moved on are closed with a notice instead); a
@@ -15,7 +17,7 @@ again. Dispatch then resumes by itself through the usual board notices.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bosun_protocol.engine import HumanPrompt, PromptKind
 from bosun_protocol.engine import ResolveAction as A
@@ -23,7 +25,7 @@ from bosun_protocol.entities import AttemptOutcome, Profile, Run, RunState, Task
 
 from bosun.agents.api import AttemptReport
 from bosun.engine.core import LIVE_RUN_STATES, ActiveAttempt
-from bosun.engine.humans import PROMPTS
+from bosun.engine.humans import CLOSING, PROMPTS
 from bosun.engine.merging import MERGERS, REPORTS
 from bosun.errors import BosunError, ConflictError, InvalidTransitionError
 
@@ -96,15 +98,21 @@ async def recover(engine: Engine) -> None:
             e.spawn(e.lifecycle.settle(run.id), f"settle-{run.id}")
 
 
-async def _restore_prompts(e: Engine) -> dict[int, HumanPrompt]:
+# An active task's question journaled just before the crash, with how its attempt is
+# to be closed (None: as crashed, unless it was closed already).
+Asked = tuple[HumanPrompt, dict[str, Any] | None]
+
+
+async def _restore_prompts(e: Engine) -> dict[int, Asked]:
     """Reopen the journal's prompts; the questions of active tasks are returned instead.
 
     Those were journaled just before the crash, their tasks not yet waiting: the move to
     waiting_human is finished by _crashed, and only then is the prompt open. Open any
     earlier, a client could answer it while its task is still active (the answer fails
     and the prompt is briefly out of the open set), and recovery would miss it."""
-    asked: dict[int, HumanPrompt] = {}
+    asked: dict[int, Asked] = {}
     for key, data in await e.store.journal_list(PROMPTS):
+        closing = data.pop(CLOSING, None)
         try:
             prompt = HumanPrompt.model_validate(data)
         except ValueError:
@@ -122,7 +130,7 @@ async def _restore_prompts(e: Engine) -> dict[int, HumanPrompt]:
             and prompt.kind is not PromptKind.TOOL_APPROVAL
         )
         if keep and node is not None and node.state is _S.ACTIVE:
-            asked[node.id] = prompt
+            asked[node.id] = (prompt, closing if isinstance(closing, dict) else None)
             continue
         e.humans.prompts[prompt.prompt_id] = prompt
         if not keep:
@@ -142,14 +150,20 @@ async def _release(e: Engine, task: Task) -> None:
         log.warning("releasing task %d's worktree failed: %s", task.id, exc)
 
 
-async def _crashed(e: Engine, task: Task, asked: HumanPrompt | None) -> None:
+async def _crashed(e: Engine, task: Task, asked: Asked | None) -> None:
     n = task.attempt
     attempts = {a.number: a for a in await e.store.list_attempts(task.id)}
     if asked is not None:
+        prompt, closing = asked
         if n in attempts and attempts[n].outcome is not _O.RUNNING:
-            await _finish_asking(e, task, asked)
+            await _finish_asking(e, task, prompt)
             return
-        await e.store.journal_delete(PROMPTS, asked.prompt_id)
+        if closing is not None and n > 0:
+            # The attempt ended with this question; the crash came before it was closed.
+            await _close_as_asked(e, task, n, closing, opened=n in attempts)
+            await _finish_asking(e, task, prompt)
+            return
+        await e.store.journal_delete(PROMPTS, prompt.prompt_id)
     if n > 0:
         if n not in attempts:
             await e.store.start_attempt(task.id, n)  # crashed before it was opened: count it
@@ -167,6 +181,27 @@ async def _crashed(e: Engine, task: Task, asked: HumanPrompt | None) -> None:
         log.info("recovering task %d: %s", task.id, exc)
         return
     await e.phoenix.after_failure(failed)
+
+
+async def _close_as_asked(
+    e: Engine, task: Task, n: int, closing: dict[str, Any], *, opened: bool
+) -> None:
+    """Close attempt n as the engine would have after it asked (AttemptDriver._ask)."""
+    if not opened:
+        await e.store.start_attempt(task.id, n)
+    try:
+        outcome = _O(str(closing.get("outcome")))
+    except ValueError:
+        outcome = _O.INTERRUPTED
+    error, summary = closing.get("error"), closing.get("summary")
+    await e.store.finish_attempt(
+        task.id,
+        n,
+        outcome,
+        error=str(error) if error is not None else None,
+        summary=str(summary) if summary is not None else None,
+        files_changed=[str(f) for f in closing.get("files") or ()],
+    )
 
 
 async def _finish_asking(e: Engine, task: Task, prompt: HumanPrompt) -> None:

@@ -162,6 +162,45 @@ async def test_sigkill_at_every_engine_failpoint_then_restart_loses_nothing_and_
         assert [outcomes[n] for n in sorted(outcomes)] == ["interrupted", "qa_passed"]
 
 
+async def test_sigkill_after_an_agents_question_closed_its_attempt_keeps_the_question_for_a_human(
+    daemon: Daemon, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Armed for the interrupted outcome only: the readme worker's ask_human, not the
+    # director's attempt that reaches engine.attempt.finished first.
+    hit = tmp_path / "hit"
+    monkeypatch.setenv("BOSUN_FAILPOINTS", f"{points.ATTEMPT_FINISHED}@interrupted")
+    monkeypatch.setenv("BOSUN_FAILPOINTS_HIT", str(hit))
+    daemon.start()
+    assert await _until_killed(daemon, _create_and_answer) == -signal.SIGKILL
+    assert hit.read_text().split() == [points.ATTEMPT_FINISHED]
+    before = await read_board(daemon.ws)
+    [run_id] = before.runs
+    readme = next(t for t in before.tasks.values() if t["key"] == "readme")
+    assert readme["state"] == TaskState.ACTIVE.value and readme["profile"] != "director"
+    assert before.attempts_of(readme["id"]) == {1: AttemptOutcome.INTERRUPTED.value}
+    assert [kind for kind, _ in before.journal].count("prompt") == 1  # journaled, unlisted
+    monkeypatch.delenv("BOSUN_FAILPOINTS")
+    daemon.start()
+    async with client(daemon) as c:
+        question = await _open_prompt(c, "ask_human", readme["id"])
+        assert "README" in question["reason"]
+        task = (await c.request("bosun/getTask", {"taskId": readme["id"]}))["task"]
+        assert task["state"] == TaskState.WAITING_HUMAN.value
+        final = await run_to_end(c, run_id, crash_answer)
+        events = (await c.request("bosun/eventsSince", {"after": 0, "limit": 10000}))["events"]
+    assert final["state"] == RunState.COMPLETED.value, final
+    await asyncio.to_thread(daemon.stop)
+    after = await read_board(daemon.ws)
+    assert {t["state"] for t in after.tasks.values()} == {TaskState.COMPLETE.value}
+    _check_attempts(before, after)
+    await asyncio.to_thread(_check_git, repo, before, after, run_id)
+    outcomes = after.attempts_of(readme["id"])
+    # answered, not retried blind: no crashed attempt, the answer reached attempt 2
+    assert [outcomes[n] for n in sorted(outcomes)] == ["interrupted", "qa_passed"]
+    asked = [e for e in events if e["kind"] == "human.prompt" and e["taskId"] == readme["id"]]
+    assert [e["data"]["promptId"] for e in asked] == [question["promptId"]]  # asked once
+
+
 # -- prompts open when the daemon dies ---------------------------------------------------
 
 
