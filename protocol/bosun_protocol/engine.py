@@ -180,7 +180,11 @@ class TranscriptDelta(WireModel):
     attempt: int
     role: str = "assistant"
     delta: str = Field(max_length=16_384)
-    message_id: int | None = Field(default=None, description="Set when the message is stored.")
+    message_id: int | None = Field(
+        default=None,
+        description="Set when the message is stored: the text streamed since the previous "
+        "stored message, and this delta's (often empty: a marker), is that message.",
+    )
     seq: int = Field(
         ge=1,
         description="Per attempt: 1 for its first delta, one more for each next; a gap "

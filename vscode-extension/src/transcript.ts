@@ -1,7 +1,8 @@
 /**
  * `bosun-transcript:` documents: an attempt's conversation, fetched once when opened and
  * then drawn live from `bosun/transcriptDelta` (see logic/transcriptLive.ts for when a
- * gap makes it fetch again).
+ * gap makes it fetch again). A message's "stored" marker fetches just the new stored
+ * messages, which replace the text streamed for them.
  */
 
 import * as vscode from 'vscode';
@@ -35,6 +36,7 @@ interface OpenTranscript {
   readonly uri: vscode.Uri;
   readonly live: LiveTranscript;
   loading?: Promise<string | undefined>;
+  catchingUp?: Promise<void>;
 }
 
 /** Serves transcripts: `bosun/transcript` on open and after a gap, deltas otherwise. */
@@ -48,6 +50,8 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
   fetches = 0;
   /** Deltas merged into an open transcript without a fetch (the suite reads it). */
   applied = 0;
+  /** Fetches of stored messages announced by markers, not whole transcripts. */
+  catchUps = 0;
 
   constructor(
     private readonly daemon: Daemon,
@@ -65,7 +69,37 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
       const outcome = t.live.apply(delta);
       if (outcome === 'appended') this.applied++;
       if (outcome === 'appended' || outcome === 'refetch') this.redrawSoon(t.uri);
+      if (outcome === 'appended' && (delta.messageId ?? undefined) !== undefined) this.catchUpSoon(t);
     }
+  }
+
+  /** Fetch the stored messages markers announced (one fetch at a time per document). */
+  private catchUpSoon(t: OpenTranscript): void {
+    const from = t.live.catchUpFrom;
+    if (t.catchingUp || !from) return;
+    t.catchingUp = this.catchUp(t, from).finally(() => {
+      t.catchingUp = undefined;
+    });
+  }
+
+  private async catchUp(t: OpenTranscript, from: { afterId: number; attempt: number; generation: number }): Promise<void> {
+    this.catchUps++;
+    let messages: Message[];
+    try {
+      const res = await this.daemon.request('bosun/transcript', { taskId: t.live.taskId, attempt: from.attempt, afterId: from.afterId, limit: PAGE });
+      messages = res.messages;
+    } catch {
+      t.live.invalidate(); // the next render fetches the whole transcript instead
+      this.redrawSoon(t.uri);
+      return;
+    }
+    const replaced = t.live.catchUp(from.generation, messages);
+    if (!replaced) return;
+    this.redrawSoon(t.uri);
+    // Markers that came during the fetch announce messages it may not have had.
+    queueMicrotask(() => {
+      if (this.open.has(t.uri.toString())) this.catchUpSoon(t);
+    });
   }
 
   /** The task changed: redraw its header, and start over when a new attempt began. */
@@ -110,6 +144,7 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
       });
       const problem = await t.loading;
       if (problem) return problem;
+      this.catchUpSoon(t); // markers held during the fetch, of messages it did not have
     }
     const { messages, more, live } = t.live.view();
     return transcriptMarkdown(this.cache.task(taskId), taskId, messages, more, live);

@@ -48,7 +48,12 @@ def _delta_sink(
         for engine in engines or ():
             engine.touch(task_id)  # streaming text is a sign of life
         text = str(getattr(chunk, "text", chunk))[:DELTA_LIMIT]
-        if text:
+        message_id = getattr(chunk, "message_id", None)
+        # A chunk with a message id and no text is the "message stored" marker: the text
+        # streamed since the last one is now that stored message. It goes out like any
+        # delta (numbered, so the count stays gapless); only chunks with neither are news
+        # to nobody.
+        if text or message_id is not None:
             notifier.transcript_delta(
                 TranscriptDelta(
                     task_id=task_id,
@@ -56,7 +61,7 @@ def _delta_sink(
                     seq=counter.next(task_id, attempt),
                     role=str(getattr(chunk, "role", "assistant")),
                     delta=text,
-                    message_id=getattr(chunk, "message_id", None),
+                    message_id=message_id,
                 )
             )
 

@@ -3,8 +3,14 @@
  * then deltas appended as they arrive. Each delta carries `seq`, counted per attempt
  * (1, 2, 3…): one already applied is a duplicate, one past the next expected means a
  * delta was lost. What cannot be rebuilt from deltas is a gap and asks for a refetch: a
- * lost delta, a new attempt (its first messages were never streamed), a stored message
- * whose text never arrived, or a lost connection.
+ * lost delta, a new attempt (its first messages were never streamed), or a lost
+ * connection.
+ *
+ * A delta with a `messageId` marks the message stored (its text is often empty): the text
+ * streamed for it stands in until the stored message itself is fetched (`catchUpFrom`,
+ * `catchUp`, only the messages after the page's last) and replaces it — with or without
+ * streamed text, as the stored message is what the transcript keeps (redacted, its tool
+ * calls whole).
  */
 
 import type { Message, TranscriptDelta } from '../protocol';
@@ -19,9 +25,6 @@ export interface LiveEntry {
 /** What a delta did to the transcript. */
 export type DeltaOutcome = 'appended' | 'buffered' | 'duplicate' | 'stale' | 'refetch';
 
-// Roles whose stored text is streamed before their marker (assistant) or with it (tool).
-const STREAMED_ROLES = new Set(['assistant', 'tool']);
-
 export class LiveTranscript {
   private stored: Message[] = [];
   private live: LiveEntry[] = [];
@@ -35,6 +38,8 @@ export class LiveTranscript {
   // The seq of the last delta applied; undefined right after a fetch, when the page says
   // nothing about which deltas it covers, so the first one after it sets the count.
   private lastSeq: number | undefined;
+  // Bumped by every page load: a catch-up fetched before the newest load is dropped.
+  private generation = 0;
 
   /** `pinned`: an attempt chosen by the URI; otherwise the task's latest attempt is shown. */
   constructor(
@@ -83,6 +88,7 @@ export class LiveTranscript {
     this.lastId = messages.reduce((m, x) => Math.max(m, x.id), 0);
     this.lastSeq = undefined;
     this.shown = this.pinned ?? messages[0]?.attempt ?? attempt;
+    this.generation++;
     this.loading = false;
     this.stale = false;
     const held = this.buffer;
@@ -123,13 +129,46 @@ export class LiveTranscript {
       this.pending = { role: 'assistant', text: '' };
       return 'duplicate';
     }
+    // The marker: what streamed for this message (if anything) shows until it is fetched.
     const text = (this.pending.role === role ? this.pending.text : '') + d.delta;
-    if (!text && !STREAMED_ROLES.has(role)) return this.gap();
     if (this.pending.text && this.pending.role !== role) this.live.push({ ...this.pending });
     this.live.push({ id, role, text });
     this.pending = { role: 'assistant', text: '' };
     this.lastId = id;
     return 'appended';
+  }
+
+  /**
+   * Stored messages to fetch: those after this id (the page's last) replace what streamed
+   * for them. Undefined when none is due, or a whole fetch is due or under way instead.
+   */
+  get catchUpFrom(): { afterId: number; attempt: number; generation: number } | undefined {
+    if (this.stale || this.loading || this.truncated || this.shown === undefined) return undefined;
+    if (!this.live.some((e) => e.id !== undefined)) return undefined;
+    const afterId = this.stored.reduce((m, x) => Math.max(m, x.id), 0);
+    return { afterId, attempt: this.shown, generation: this.generation };
+  }
+
+  /**
+   * Stored messages fetched for `catchUpFrom` (of that `generation`): each replaces the
+   * live entry with its id, and the streamed text before it (all of it is in the stored
+   * messages). Entries streamed after the last of them stay. False when dropped (a page
+   * was loaded since) or when there was nothing new.
+   */
+  catchUp(generation: number, messages: readonly Message[]): boolean {
+    if (generation !== this.generation || this.stale || this.loading) return false;
+    const last = this.stored.reduce((m, x) => Math.max(m, x.id), 0);
+    const fresh = messages.filter((m) => m.id > last && m.attempt === this.shown);
+    if (!fresh.length) return false;
+    const upTo = fresh.reduce((m, x) => Math.max(m, x.id), 0);
+    let replaced = -1;
+    this.live.forEach((e, i) => {
+      if (e.id !== undefined && e.id <= upTo) replaced = i;
+    });
+    this.stored = [...this.stored, ...fresh];
+    this.live = this.live.slice(replaced + 1);
+    this.lastId = Math.max(this.lastId, upTo);
+    return true;
   }
 
   /** Whether `seq` is the next delta of the attempt on screen; records it when it is. */

@@ -630,7 +630,7 @@ export interface TranscriptDelta {
   role?: string;
   delta: string;
   /**
-   * Set when the message is stored.
+   * Set when the message is stored: the text streamed since the previous stored message, and this delta's (often empty: a marker), is that message.
    */
   messageId?: number | null;
   /**

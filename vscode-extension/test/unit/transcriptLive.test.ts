@@ -84,10 +84,66 @@ test('a new attempt is a gap: the view asks to be fetched again', () => {
   assert.equal(t.apply(text('hello', 2)), 'appended');
 });
 
-test('a stored message whose text was never streamed is a gap', () => {
+test('a stored message whose text was never streamed is fetched on its own, not the whole transcript', () => {
   const t = loaded();
-  assert.equal(t.apply(stored(20, 'system', '')), 'refetch');
-  assert.equal(t.needsFetch, true);
+  const none = t.catchUpFrom;
+  assert.equal(none, undefined);
+  assert.equal(t.apply(stored(20, 'system', '')), 'appended');
+  assert.equal(t.needsFetch, false);
+  const from = t.catchUpFrom;
+  assert.ok(from);
+  assert.deepEqual({ afterId: from.afterId, attempt: from.attempt }, { afterId: 11, attempt: 1 });
+  assert.equal(t.catchUp(from.generation, [msg(20, 'system', 'time limit reached')]), true);
+  assert.deepEqual(t.view().live, []);
+  assert.deepEqual(t.view().messages.map((m) => m.id), [10, 11, 20]);
+  assert.equal(t.catchUpFrom, undefined);
+});
+
+test('the stored message replaces the text streamed for it, whether its marker had text or not', () => {
+  const t = loaded();
+  t.apply(text('Reading the README. '));
+  t.apply(text('\n→ read_file {"path": "README.md"}'));
+  assert.equal(t.apply(stored(15)), 'appended'); // the marker: no text of its own
+  assert.equal(t.apply(stored(16, 'tool', '\n[read_file] # Sample token=abc\n')), 'appended');
+  t.apply(text('Now the '));
+  const from = t.catchUpFrom;
+  assert.ok(from);
+  const page = [msg(15, 'assistant', 'Reading the README.'), msg(16, 'tool', '# Sample token=[REDACTED]')];
+  assert.equal(t.catchUp(from.generation, page), true);
+  assert.deepEqual(t.view().messages.map((m) => m.content), ['rules', 'the task', 'Reading the README.', '# Sample token=[REDACTED]']);
+  // what streams for the next message stays until that one is stored too
+  assert.deepEqual(t.view().live, [{ role: 'assistant', text: 'Now the ' }]);
+  assert.equal(t.apply(stored(15)), 'duplicate');
+});
+
+test('stored messages fetched for markers stop at the fetch: later markers wait for the next one', () => {
+  const t = loaded();
+  t.apply(text('one'));
+  t.apply(stored(15));
+  const from = t.catchUpFrom;
+  assert.ok(from);
+  t.apply(text('two'));
+  t.apply(stored(17)); // came while message 15 was being fetched
+  assert.equal(t.catchUp(from.generation, [msg(15, 'assistant', 'one')]), true);
+  assert.deepEqual(t.view().live, [{ id: 17, role: 'assistant', text: 'two' }]);
+  const next = t.catchUpFrom;
+  assert.ok(next);
+  assert.equal(next.afterId, 15);
+  assert.equal(t.catchUp(next.generation, []), false); // nothing new: no loop of fetches
+});
+
+test('stored messages fetched before the transcript was loaded again are dropped', () => {
+  const t = loaded();
+  t.apply(text('one'));
+  t.apply(stored(15));
+  const from = t.catchUpFrom;
+  assert.ok(from);
+  t.invalidate();
+  assert.equal(t.catchUpFrom, undefined); // a whole fetch is due instead
+  t.beginLoad();
+  t.load([msg(10, 'system', 'rules'), msg(11, 'user', 'the task'), msg(15, 'assistant', 'one')], false, 1);
+  assert.equal(t.catchUp(from.generation, [msg(15, 'assistant', 'one')]), false);
+  assert.deepEqual(t.view().messages.map((m) => m.id), [10, 11, 15]);
 });
 
 test('the task moving to a newer attempt refetches a latest-attempt view, not a pinned one', () => {
