@@ -23,6 +23,9 @@ from bosun_protocol.review import FileDiff, Hunk
 _LINE_OVERHEAD = 4
 _HUNK_OVERHEAD = 160
 FILE_OVERHEAD = 200
+# What a line (beyond its characters) and a hunk (beyond its header) cost at least.
+LINE_LEAST = _LINE_OVERHEAD
+HUNK_LEAST = _HUNK_OVERHEAD + _LINE_OVERHEAD
 # Other control characters are written \u00XX: five extra bytes at most.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
 

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from bosun.errors import GitError
 from bosun.git.command import _CONFIG, GitCli, _base_env
+from bosun.git.diff_budget import HUNK_LEAST, LINE_LEAST
 from bosun.git.hunks import PatchBlock
 
-_PIECE = 1 << 16  # a long line is read this much at a time, never whole
+_CHUNK = 1 << 18  # read this much at a time: a long line is never read whole
 
 
 class _Overflow(Exception):
@@ -42,6 +43,7 @@ class PatchStream:
         self.read = 0
         self.alive = True
         self._queued: deque[str] = deque()  # decoded lines not consumed yet
+        self._buf = bytearray()  # bytes read after the last whole line
         self._eof = False
         self._expired = False
         self._limit = cli.timeout_s
@@ -90,11 +92,11 @@ class PatchStream:
         start = self.read
         header: list[str] = []
         hunks: list[tuple[str, list[str]]] = []
-        kept = 0  # bytes of hunk headers and lines: never more than their encoded cost
+        kept = 0  # what the hunks cost at least (diff_budget.hunk_bytes is never less)
         dropping = cap < 0
         while True:
             # Header lines do not count against `cap`, so a long path still gets read.
-            limit = skip_limit - (self.read - start) if dropping else cap - kept + _PIECE
+            limit = skip_limit - (self.read - start) if dropping else cap - kept + _CHUNK
             try:
                 line = self._peek(max(limit, 0))
             except _Overflow:
@@ -117,11 +119,11 @@ class PatchStream:
                     return None
             elif line.startswith("@@"):
                 hunks.append((line, []))
-                kept += len(line.encode("utf-8", "surrogateescape"))
+                kept += HUNK_LEAST + len(line)
             elif hunks:
                 if line[:1] in (" ", "+", "-", "\\"):
                     hunks[-1][1].append(line)
-                    kept += len(line.encode("utf-8", "surrogateescape"))
+                    kept += LINE_LEAST + len(line)
             else:
                 header.append(line)
             if kept > cap and not dropping:
@@ -130,46 +132,43 @@ class PatchStream:
     def at_end(self) -> bool:
         """Whether git has nothing more to show (read up to one more line to know)."""
         try:
-            return self._peek(_PIECE) is None
+            return self._peek(_CHUNK) is None
         except _Overflow:
             return False
 
     def _peek(self, limit: int) -> str | None:
-        """The next decoded line (left queued), None at the end of the output."""
+        """The next decoded line (left queued), None at the end of the output; raises
+        _Overflow when a line runs past `limit` bytes without ending."""
         while not self._queued:
-            if self._eof:
+            if self._eof and not self._buf:
                 return None
-            self._queued.extend(self._decoded(self._raw_line(limit)))
+            self._fill(limit)
         return self._queued[0]
 
-    def _raw_line(self, limit: int) -> bytes | None:
+    def _fill(self, limit: int) -> None:
+        """Read a chunk and queue the lines it completes (decoded many at once: per line
+        it would cost more than git's work)."""
         assert self._proc.stdout is not None
-        pieces: list[bytes] = []
-        size = 0
-        while True:
-            piece = self._proc.stdout.readline(_PIECE)
-            self.read += len(piece)
-            size += len(piece)
-            if not piece:
-                self._eof = True
-                return b"".join(pieces) if pieces else None
-            pieces.append(piece)
-            if piece.endswith(b"\n"):
-                return b"".join(pieces)
-            if size > limit + 1:
+        data = b"" if self._eof else os.read(self._proc.stdout.fileno(), _CHUNK)
+        self.read += len(data)
+        self._eof = not data
+        self._buf += data
+        cut = self._buf.rfind(b"\n") + 1
+        if not cut and not self._eof:
+            if len(self._buf) > limit:
                 raise _Overflow
-
-    @staticmethod
-    def _decoded(raw: bytes | None) -> list[str]:
-        """One raw line as the lines `GitCli.run` gives: its text mode turns CRLF and
-        then a lone CR into LF, and hunk ids were always computed on that text."""
-        if raw is None:
-            return []
-        text = raw.decode("utf-8", "surrogateescape")
-        if text.endswith("\n"):
-            text = text[:-1]
-            text = text.removesuffix("\r")
-        return text.replace("\r", "\n").split("\n")
+            return
+        if self._eof and not cut:
+            cut = len(self._buf)
+        whole = bytes(self._buf[:cut])
+        del self._buf[:cut]
+        # As `GitCli.run`'s text mode has it (CRLF, then a lone CR, read as LF): hunk ids
+        # were always made from that text. A chunk ends on LF, so no CRLF is cut in two.
+        text = whole.decode("utf-8", "surrogateescape").replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        if whole.endswith(b"\n"):
+            lines.pop()
+        self._queued.extend(lines)
 
     def finish(self) -> None:
         """After the output was read to its end: raise if git failed or took too long."""

@@ -68,7 +68,7 @@ async def test_one_file_can_be_fetched_alone_and_an_unknown_path_is_named(
 
 
 def test_the_budget_estimate_never_undercounts_the_encoded_size() -> None:
-    lines = ['+"quoted" and ünïcode \\ text', "-gone", " context"] * 50
+    lines = ['+"quoted" and ünïcode \\ text', "-gone \x1b[1mbold\x1b[0m\x7f", " con\ttext"] * 50
     hunk = Hunk(id="x" * 16, header="@@ -1,100 +1,100 @@", lines=lines)
     encoded = len(json.dumps(hunk.model_dump(by_alias=True), ensure_ascii=False).encode())
     assert hunk_bytes(hunk) >= encoded

@@ -13,10 +13,10 @@ import pytest
 from bosun.board.store import Store
 from bosun.errors import GitError
 from bosun.git import patch_stream
-from bosun.git.budgeted_diff import read_within_budget
+from bosun.git.budgeted_diff import list_changes, read_within_budget
 from bosun.git.command import GitCli
-from bosun.git.diff_budget import fit_diff
-from bosun.git.hunks import read_diff
+from bosun.git.diff_budget import fit_diff, hunk_bytes
+from bosun.git.hunks import read_diff, shown
 from bosun.git.service import GitService
 from bosun_protocol.entities import Run, Task
 
@@ -158,6 +158,7 @@ def _varied_task(repo: Path) -> tuple[str, str]:
     (repo / "p" / "x.txt").write_text("under p\n")
     (repo / "crlf.txt").write_bytes(b"one\r\n2\r\nthree\r\n")
     (repo / "latin1.txt").write_bytes(b"caf\xe9 \x1b[1m bold\n")
+    (repo / "lone cr.txt").write_bytes(b"one\rtwo\nthree\n")
     for name in ODD_NAMES:
         (repo / name).write_text(f"{name}\n" * 5)
     (repo / "sub" / "deep").mkdir(parents=True)
@@ -169,12 +170,24 @@ def test_every_budget_gives_the_answer_and_hunk_ids_of_read_diff_and_fit_diff(
     repo: Path,
 ) -> None:
     base, head = _varied_task(repo)
-    # 15 files: 3,000 bytes go to listing them, then the hunks fit one by one.
+    # 16 files: 3,200 bytes go to listing them, then the hunks fit one by one.
     for max_bytes in [*range(0, 20_000, 250), 4 << 20]:
         new, old = _both(repo, base, head, max_bytes)
         assert new == old, max_bytes
     ids = [h["id"] for f in new[0] for h in f["hunks"]]
     assert len(ids) >= 14 and not new[1]
+
+
+def test_each_files_cost_lies_between_the_bounds_its_counts_and_sizes_give(repo: Path) -> None:
+    base, head = _varied_task(repo)
+    cli = GitCli()
+    changes = list_changes(cli, repo, base, head)
+    diffs = read_diff(cli, repo, base, head)
+    assert [shown(c.path) for c in changes] == [f.path for f in diffs]
+    for change, diff in zip(changes, diffs, strict=True):
+        cost = sum(hunk_bytes(h) for h in diff.hunks)
+        assert change.low <= cost <= change.high, diff.path
+        assert (change.added, change.removed) == (diff.added_lines, diff.removed_lines)
 
 
 @pytest.mark.parametrize(
