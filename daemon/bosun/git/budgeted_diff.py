@@ -77,11 +77,15 @@ def _git(cli: GitCli, root: Path, *args: str, input: bytes = b"") -> bytes:
     return patch_stream.PatchStream(cli, root, args, input=input).read_all()
 
 
-def list_changes(cli: GitCli, root: Path, base: str, head: str) -> list[Change]:
-    """Every changed file between two commits, in the order git shows their patches."""
-    out = _git(
-        cli, root, "diff", "--no-renames", "--raw", "--numstat", "-z", "--no-abbrev", base, head
-    )
+def list_changes(
+    cli: GitCli, root: Path, base: str, head: str, under: str | None = None
+) -> list[Change]:
+    """Every changed file between two commits (or only `under` and what is below it), in
+    the order git shows their patches."""
+    args = ["diff", "--no-renames", "--raw", "--numstat", "-z", "--no-abbrev", base, head]
+    if under is not None:
+        args += ["--", ":(literal)" + under]
+    out = _git(cli, root, *args)
     fields = out.split(b"\0")[:-1]
     raws: list[tuple[list[str], bytes]] = []
     i = 0
@@ -160,7 +164,10 @@ def read_within_budget(
 ) -> tuple[list[FileDiff], bool]:
     """What fit_diff(read_diff(...), max_bytes) gives (only the files shown as `path`,
     when given), with no more of the patch read than the answer needs."""
-    changes = list_changes(cli, root, base, head)
+    # One file asked for by a name git would print as is: git lists (and counts the
+    # lines of) only that file, not, say, the dump beside it.
+    narrow = path is not None and _nameable(path)
+    changes = list_changes(cli, root, base, head, path if narrow else None)
     if any(c.status.startswith("T") for c in changes):
         # A type change is two patches under one name, as read_diff refuses it too.
         raise GitError(f"could not read the diff {base[:12]}..{head[:12]}: unexpected shape")
@@ -174,11 +181,19 @@ def read_within_budget(
             out[i] = changes[i].listing()
             continue
         wanted = _batch(changes, chosen, i, out, budget)
-        _read_batch(cli, root, (base, head), changes, wanted, budget, out)
+        _read_batch(cli, root, (base, head), changes, wanted, budget, out, narrow)
         if i not in out:  # git was stopped before reaching it (never expected)
             out[i] = changes[i].listing()
     files = [out[i] for i in chosen]
     return files, any(f.truncated for f in files)
+
+
+def _nameable(path: str) -> bool:
+    # Not a name made from undecodable bytes or CRs, nor one git would resolve elsewhere.
+    parts = path.split("/")
+    return (
+        "\ufffd" not in path and "\n" not in path and all(p not in ("", ".", "..") for p in parts)
+    )
 
 
 def _batch(
@@ -197,10 +212,12 @@ def _batch(
     return wanted
 
 
-def _pathspecs(changes: list[Change], wanted: list[int]) -> tuple[list[bytes], list[int]]:
+def _pathspecs(
+    changes: list[Change], wanted: list[int], narrow: bool
+) -> tuple[list[bytes], list[int]]:
     """Pathspecs that show the wanted files, and every file they show, in order (a
     literal pathspec also shows what is below it: `p` deleted and `p/x` added)."""
-    if len(wanted) == len(changes):
+    if len(wanted) == len(changes) and not narrow:
         return [], wanted
     named = {changes[i].raw for i in wanted}
     seen = [i for i, c in enumerate(changes) if _under(c.raw, named)]
@@ -222,8 +239,9 @@ def _read_batch(
     wanted: list[int],
     budget: _Budget,
     out: dict[int, FileDiff],
+    narrow: bool,
 ) -> None:
-    specs, expected = _pathspecs(changes, wanted)
+    specs, expected = _pathspecs(changes, wanted, narrow)
     args: list[str | bytes] = ["diff", *PATCH_OPTIONS, *span]
     if specs:
         args += ["--", *specs]

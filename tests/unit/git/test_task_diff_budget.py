@@ -201,6 +201,19 @@ def test_one_file_alone_is_the_one_read_diff_shows(repo: Path, path: str) -> Non
         assert [f["path"] for f in new[0]] == [path]
 
 
+def test_one_file_asked_for_is_the_only_one_git_lists(repo: Path, streams: Streams) -> None:
+    base = _commit(repo, "base")
+    (repo / "big.csv").write_text(_rows(100_000))
+    (repo / "small.txt").write_text("small\n")
+    head = _commit(repo, "head")
+    new, old = _both(repo, base, head, 4 << 20, "small.txt")
+    assert new == old
+    assert all(s.args[-1] == ":(literal)small.txt" for s in streams if s.args[0] == "diff")
+    assert sum(s.read for s in streams) < 4096
+    for elsewhere in ("", "../small.txt", "./small.txt", "/small.txt", "small.txt/"):
+        assert read_within_budget(GitCli(), repo, base, head, 4 << 20, elsewhere) == ([], False)
+
+
 def test_files_left_out_are_listed_without_reading_them(repo: Path, streams: Streams) -> None:
     base = _commit(repo, "base")
     (repo / "a.txt").write_text("small\n")
