@@ -174,7 +174,9 @@ class AttemptDriver:
         await self._commit(task, handle, report)
         if reason == "interrupt":
             note = handle.stop_note or "interrupted by a human"
-            await self._ask(task, handle, report, _O.INTERRUPTED, PromptKind.INTERRUPTED, note)
+            await self.close_and_ask(
+                task, handle, report, _O.INTERRUPTED, PromptKind.INTERRUPTED, note
+            )
             return
         if report.outcome is _O.FINISHED and report.needs_human is None:
             # The report is kept until the attempt closes (QA after a restart, and review,
@@ -198,9 +200,9 @@ class AttemptDriver:
         if report.outcome is _O.BUDGET_EXCEEDED:
             why = f"the budget is spent: {report.error or 'no detail'}"
             kind, options = PromptKind.BUDGET_SPENT, [A.RETRY, A.ABANDON]
-            await self._ask(task, handle, report, report.outcome, kind, why, options)
+            await self.close_and_ask(task, handle, report, report.outcome, kind, why, options)
         elif report.needs_human is not None:
-            await self._ask(
+            await self.close_and_ask(
                 task, handle, report, report.outcome, PromptKind.ASK_HUMAN, report.needs_human
             )
         else:
@@ -209,7 +211,7 @@ class AttemptDriver:
             if failed is not None:
                 await e.phoenix.after_failure(failed)
 
-    async def _ask(
+    async def close_and_ask(
         self,
         task: Task,
         handle: ActiveAttempt,
@@ -218,8 +220,11 @@ class AttemptDriver:
         kind: PromptKind,
         reason: str,
         options: list[A] = HUMAN_OPTIONS,
+        *,
+        expected: TaskState = _S.ACTIVE,
     ) -> None:
-        """Close the attempt and put its question to a human.
+        """Close the attempt and put its question to a human (the task is `expected`:
+        active, or awaiting_qa when QA was interrupted or could not run).
 
         The question is journaled before the attempt is closed, with how to close it:
         whenever a crash comes, recovery finds the question (and closes the attempt as
@@ -236,7 +241,10 @@ class AttemptDriver:
             task.id, kind, reason, options, choices=choices, closing=closing
         )
         await self.finish(task.id, handle.number, report, outcome)
-        await humans.deliver(prompt, expected=_S.ACTIVE, holder=handle.holder)
+        holder = (
+            handle.holder if expected is _S.ACTIVE else None
+        )  # a lease is only held while active
+        await humans.deliver(prompt, expected=expected, holder=holder)
 
     async def finish(
         self,

@@ -73,10 +73,9 @@ class Merging:
         n = handle.number
         if qa is None:
             report.error = f"QA could not run: {error}"
-            await e.drivers.finish(task.id, n, report, _O.FINISHED)
-            await e.humans.ask(
-                task.id, PromptKind.NEEDS_HUMAN, report.error, [A.RETRY, A.ABANDON],
-                expected=_S.AWAITING_QA,
+            await e.drivers.close_and_ask(
+                task, handle, report, _O.FINISHED, PromptKind.NEEDS_HUMAN, report.error,
+                [A.RETRY, A.ABANDON], expected=_S.AWAITING_QA,
             )  # fmt: skip
             return
         points.failpoint(points.QA_JUDGED)
@@ -134,13 +133,16 @@ class Merging:
         e = self.engine
         if handle.stop_reason == "shutdown":
             return  # stays awaiting_qa; recovery judges it again
-        await e.drivers.finish(task.id, handle.number, report, _O.INTERRUPTED)
         if handle.stop_reason == "cancel":  # the whole run goes: no cascade to ask about
+            await e.drivers.finish(task.id, handle.number, report, _O.INTERRUPTED)
             await self._move(task.id, _S.AWAITING_QA, _S.ABANDONED, reason=handle.stop_note)
             return
-        await e.humans.ask(
-            task.id, PromptKind.INTERRUPTED, handle.stop_note or "interrupted",
-            [A.RETRY, A.ABANDON, A.SPAWN], expected=_S.AWAITING_QA,
+        # Journaled before the attempt closes, as an agent's question is: a crash in
+        # between leaves the human's interrupt to recovery instead of a blind retry.
+        await e.drivers.close_and_ask(
+            task, handle, report, _O.INTERRUPTED, PromptKind.INTERRUPTED,
+            handle.stop_note or "interrupted", [A.RETRY, A.ABANDON, A.SPAWN],
+            expected=_S.AWAITING_QA,
         )  # fmt: skip
 
     async def _move(

@@ -6,7 +6,8 @@ active tasks — their leases name a dead boot — become failed attempts (the a
 closed as `crashed`, opened first if the crash came before it was), so a crash loop
 still spends retries and reaches a human — unless the attempt had ended with a question
 (journaled before the attempt was closed): that task waits for a human with it, the
-attempt closed as it would have been; tasks awaiting QA are judged again (or merged,
+attempt closed as it would have been (so too a task awaiting QA whose interrupt or
+"QA could not run" question was journaled); tasks awaiting QA are judged again (or merged,
 if QA had passed); failed tasks go through Phoenix; planned tasks are checked for
 promotion; open prompts come back from the journal (a tool approval, whose waiting
 attempt died, and a prompt whose task moved on are closed with a notice instead); a
@@ -75,6 +76,8 @@ async def recover(engine: Engine) -> None:
         for task in tasks:
             if task.state is _S.ACTIVE:
                 e.spawn(_crashed(e, task, asked.get(task.id)), f"recover-{task.id}")
+            elif task.state is _S.AWAITING_QA and task.id in asked:
+                e.spawn(_asked_in_qa(e, run, task, asked[task.id]), f"recover-{task.id}")
             elif task.state is _S.AWAITING_QA:
                 e.spawn(_requalify(e, run, task), f"recover-{task.id}")
             elif task.state is _S.FAILED:
@@ -98,9 +101,12 @@ async def recover(engine: Engine) -> None:
             e.spawn(e.lifecycle.settle(run.id), f"settle-{run.id}")
 
 
-# An active task's question journaled just before the crash, with how its attempt is
-# to be closed (None: as crashed, unless it was closed already).
+# An active (or awaiting_qa) task's question journaled just before the crash, with how
+# its attempt is to be closed (None: as crashed, unless it was closed already).
 Asked = tuple[HumanPrompt, dict[str, Any] | None]
+# The states a task asks from: an agent's question, a human's interrupt (also during
+# QA), QA that could not run. A journaled prompt of such a task was not delivered yet.
+_ASKING = (_S.ACTIVE, _S.AWAITING_QA)
 
 
 async def _restore_prompts(e: Engine) -> dict[int, Asked]:
@@ -126,10 +132,10 @@ async def _restore_prompts(e: Engine) -> dict[int, Asked]:
             prompt.kind is PromptKind.LANDING and run is not None
             if prompt.task_id is None
             else node is not None
-            and node.state in (_S.WAITING_HUMAN, _S.ACTIVE)
+            and node.state in (_S.WAITING_HUMAN, *_ASKING)
             and prompt.kind is not PromptKind.TOOL_APPROVAL
         )
-        if keep and node is not None and node.state is _S.ACTIVE:
+        if keep and node is not None and node.state in _ASKING:
             asked[node.id] = (prompt, closing if isinstance(closing, dict) else None)
             continue
         e.humans.prompts[prompt.prompt_id] = prompt
@@ -204,13 +210,29 @@ async def _close_as_asked(
     )
 
 
+async def _asked_in_qa(e: Engine, run: Run, task: Task, asked: Asked) -> None:
+    """A task awaiting QA whose question (interrupt, QA unable to run) was journaled
+    before the crash: close its attempt as the engine would have, then ask."""
+    prompt, closing = asked
+    n = task.attempt
+    attempts = {a.number: a for a in await e.store.list_attempts(task.id)}
+    still_open = n in attempts and attempts[n].outcome is _O.RUNNING
+    if still_open and closing is None:  # nothing says how it ended: judge it again
+        await e.store.journal_delete(PROMPTS, prompt.prompt_id)
+        await _requalify(e, run, task)
+        return
+    if still_open and closing is not None:
+        await _close_as_asked(e, task, n, closing, opened=True)
+    await _finish_asking(e, task, prompt)
+
+
 async def _finish_asking(e: Engine, task: Task, prompt: HumanPrompt) -> None:
     """The attempt had ended and its question was recorded: put the task in front of a human."""
     holder = task.lease.holder if task.lease else None
     try:
         task = await e.store.transition(
             task.id,
-            expected=_S.ACTIVE,
+            expected=task.state,  # active, or awaiting_qa
             to=_S.WAITING_HUMAN,
             holder=holder,
             reason=prompt.reason,

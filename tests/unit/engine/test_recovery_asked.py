@@ -4,12 +4,14 @@ human exactly once instead of failing the task and retrying it blind."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from bosun import failpoints
+from bosun.agents.api import QAReport, QARequest
 from bosun.board.models import TaskSpec
 from bosun.board.store import Store
 from bosun.engine.humans import CLOSING, PROMPTS
@@ -47,6 +49,33 @@ async def _asked_before_the_crash(store: Store, *, attempt_closed: bool) -> Huma
         task_id=task.id,
         kind=PromptKind.ASK_HUMAN,
         reason="which README section?",
+        options=[ResolveAction.RETRY, ResolveAction.ABANDON, ResolveAction.SPAWN],
+        created_at=datetime.now(UTC),
+    )
+    entry = {**prompt.model_dump(mode="json"), CLOSING: CLOSED_AS}
+    await store.journal_put(PROMPTS, prompt.prompt_id, entry)
+    return prompt
+
+
+async def _interrupted_in_qa_before_the_crash(store: Store, *, attempt_closed: bool) -> HumanPrompt:
+    """The board as a crash leaves it once a human's interrupt during QA is journaled:
+    task awaiting_qa (no lease: that ends with active), attempt 1 open or closed."""
+    run = await store.create_run("crash while interrupting QA", None)
+    await store.update_run(run.id, event="t", state=RunState.RUNNING)
+    [task] = await store.create_tasks(run.id, [TaskSpec(key="x", title="x")])
+    await store.transition(task.id, expected=_S.PLANNED, to=_S.READY)
+    lease = Lease(boot_id="dead-boot", holder="dead-boot:x:1", acquired_at=datetime.now(UTC))
+    await store.transition(task.id, expected=_S.READY, to=_S.ACTIVE, lease=lease, attempt=1)
+    await store.start_attempt(task.id, 1)
+    await store.transition(task.id, expected=_S.ACTIVE, to=_S.AWAITING_QA)
+    if attempt_closed:
+        await store.finish_attempt(task.id, 1, _O.INTERRUPTED, summary="looked at the README")
+    prompt = HumanPrompt(
+        prompt_id="p-qa",
+        run_id=run.id,
+        task_id=task.id,
+        kind=PromptKind.INTERRUPTED,
+        reason="stop: the README is not the point",
         options=[ResolveAction.RETRY, ResolveAction.ABANDON, ResolveAction.SPAWN],
         created_at=datetime.now(UTC),
     )
@@ -132,3 +161,68 @@ def test_a_labelled_failpoint_fires_only_at_hits_carrying_its_label(
     finally:
         monkeypatch.delenv("BOSUN_FAILPOINTS")
         failpoints.reset_for_tests()
+
+
+@pytest.mark.parametrize("attempt_closed", [False, True], ids=["attempt-open", "attempt-closed"])
+async def test_a_humans_interrupt_during_qa_journaled_before_the_crash_is_asked_once_after_restart(
+    harness: EngineFactory, store: Store, attempt_closed: bool
+) -> None:
+    prompt = await _interrupted_in_qa_before_the_crash(store, attempt_closed=attempt_closed)
+    runner = ScriptedRunner()
+    h = await harness(runner)
+    task = await h.wait_task(prompt.run_id, "x", {_S.WAITING_HUMAN})
+    assert task.reason == prompt.reason
+    assert [p.prompt_id for p in h.engine.humans.queue(prompt.run_id)] == [prompt.prompt_id]
+    assert runner.qa_requests == []  # not judged again: the human said stop
+    [first] = await store.list_attempts(task.id)
+    assert first.outcome is _O.INTERRUPTED
+    answer = ResolveTaskParams(prompt_id=prompt.prompt_id, action=ResolveAction.RETRY)
+    await h.engine.humans.resolve(answer)
+    await h.wait_run(prompt.run_id, {RunState.COMPLETED})
+    outcomes = [a.outcome for a in await store.list_attempts(task.id)]
+    assert outcomes == [_O.INTERRUPTED, _O.QA_PASSED]
+    assert await _prompt_events(store, prompt.prompt_id) == ["human.prompt", "human.answered"]
+    assert await store.journal_list(PROMPTS) == []
+
+
+class _QAThatWaits(ScriptedRunner):
+    """QA of task x that runs until it is told to stop."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.judging = asyncio.Event()
+
+    async def run_qa(self, request: QARequest) -> QAReport:
+        if request.task.key == "x":
+            self.judging.set()
+            await request.cancel.wait()  # as a real QA run does: it stops when told
+        return await super().run_qa(request)
+
+
+async def test_a_humans_interrupt_during_qa_is_journaled_before_the_attempt_is_closed(
+    harness: EngineFactory, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = SubtaskSpec(key="x", title="task x", profile=Profile.CODER)
+    runner = _QAThatWaits(steps={"director": [plan(sub)], "x": [finish()]})
+    seen: list[tuple[dict[str, Any], ...]] = []
+    real = store.finish_attempt
+
+    async def finish_attempt(task_id: int, number: int, outcome: _O, **kw: Any) -> Any:
+        if outcome is _O.INTERRUPTED:
+            seen.append(tuple(data for _, data in await store.journal_list(PROMPTS)))
+        return await real(task_id, number, outcome, **kw)
+
+    monkeypatch.setattr(store, "finish_attempt", finish_attempt)
+    h = await harness(runner)
+    run = await h.run()
+    x = await h.wait_task(run.id, "x", {_S.AWAITING_QA})
+    await runner.judging.wait()
+    task = await h.engine.decisions.interrupt(x.id, "not like this")
+    assert task.state is _S.WAITING_HUMAN
+    [(entry,)] = seen
+    assert entry["reason"] == "not like this" and entry["kind"] == PromptKind.INTERRUPTED.value
+    assert entry[CLOSING]["outcome"] == _O.INTERRUPTED.value
+    [prompt] = h.engine.humans.queue(run.id)
+    assert prompt.reason == "not like this"
+    [attempt] = await store.list_attempts(x.id)
+    assert attempt.outcome is _O.INTERRUPTED
