@@ -45,10 +45,23 @@ class PathArgs(BaseModel):
     path: str = _PATH
 
 
-def _decode(data: bytes, path: str) -> str:
+def _decode(data: bytes, path: str, *, exact: bool = False) -> str:
+    """The file's text; `exact` keeps bytes that are not UTF-8 as surrogate escapes, so
+    an edit writes back every byte it did not change (replacing them with U+FFFD, as
+    the display does, would rewrite a latin-1 comment the agent never touched)."""
     if b"\0" in data[:8192]:
         raise ToolError(f"{path} looks binary ({len(data)} bytes); not shown")
-    return data.decode("utf-8", errors="replace")
+    return data.decode("utf-8", errors="surrogateescape" if exact else "replace")
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as git, editors and compilers count them: split at LF only (str.splitlines
+    also splits at form feeds, U+2028 and others, and line numbers would disagree),
+    a CR before the LF dropped."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 async def read_file(ctx: ToolContext, args: ReadFileArgs) -> str:
@@ -56,7 +69,7 @@ async def read_file(ctx: ToolContext, args: ReadFileArgs) -> str:
     cap = ctx.settings.read_max_bytes
     data, size = await asyncio.to_thread(ctx.worktree.read_bytes, args.path, cap)
     text = _decode(data, args.path)
-    lines = text.splitlines()
+    lines = _lines(text)
     end = min(args.end_line or len(lines), len(lines))
     if args.end_line is not None and args.end_line < args.start_line:
         raise ToolError("end_line is before start_line")
@@ -67,6 +80,8 @@ async def read_file(ctx: ToolContext, args: ReadFileArgs) -> str:
     width = len(str(end))
     body = "\n".join(f"{n:>{width}}| {lines[n - 1]}" for n in range(args.start_line, end + 1))
     header = f"{args.path}: lines {args.start_line}-{end} of {len(lines)}"
+    if "\r\n" in text:
+        header += " (CRLF line endings: edit_file keeps them)"
     if size > len(data):
         header += f" (file is {size} bytes; only the first {len(data)} were read)"
     return f"{header}\n{body}"
@@ -87,8 +102,14 @@ def _edit(ctx: ToolContext, args: EditFileArgs) -> str:
     data, size = ctx.worktree.read_bytes(args.path, ctx.settings.write_max_bytes + 1)
     if size > len(data):
         raise ToolError(f"{args.path} is too large to edit ({size} bytes)")
-    text = _decode(data, args.path)
-    count = text.count(args.old_text)
+    text = _decode(data, args.path, exact=True)
+    old, new = args.old_text, args.new_text
+    count = text.count(old)
+    if count == 0 and "\r\n" in text and "\n" in old:
+        # The agent saw the lines without their CRs (read_file): match and write in the
+        # file's own line endings instead of failing, or of the agent rewriting it in LF.
+        old, new = _crlf(old), _crlf(new)
+        count = text.count(old)
     if count == 0:
         hint = ""
         if text.count(args.old_text.strip()) > 0:
@@ -101,9 +122,17 @@ def _edit(ctx: ToolContext, args: EditFileArgs) -> str:
             f"old_text occurs {count} times in {args.path}; include more context to make it "
             "unique, or pass replace_all=true"
         )
-    updated = text.replace(args.old_text, args.new_text)
-    ctx.worktree.write_bytes(args.path, updated.encode("utf-8"))
+    updated = text.replace(old, new)
+    try:
+        encoded = updated.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError as exc:
+        raise ToolError(f"new_text cannot be written as UTF-8: {exc.reason}") from None
+    ctx.worktree.write_bytes(args.path, encoded)
     return f"edited {args.path}: {count} replacement(s)"
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
 async def edit_file(ctx: ToolContext, args: EditFileArgs) -> str:

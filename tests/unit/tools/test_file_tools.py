@@ -198,3 +198,33 @@ async def test_invalid_regex_is_a_clear_error(call: Any) -> None:
     result = await call("search_codebase", pattern="(unclosed")
     assert result.is_error
     assert "invalid regular expression" in result.content
+
+
+async def test_edit_file_on_a_crlf_file_matches_lf_text_and_keeps_crlf(
+    call: Any, tree: Path
+) -> None:
+    path = tree / "win.txt"
+    path.write_bytes(b"first\r\nsecond\r\nthird\r\n")
+    shown = await call("read_file", path="win.txt")
+    assert "CRLF" in shown.content.splitlines()[0]
+    assert shown.content.splitlines()[1:] == ["1| first", "2| second", "3| third"]
+    # What an agent copies from read_file: LF line breaks.
+    ok = await call("edit_file", path="win.txt", old_text="first\nsecond", new_text="one\ntwo")
+    assert "1 replacement" in ok.content, ok.content
+    assert path.read_bytes() == b"one\r\ntwo\r\nthird\r\n"
+
+
+async def test_edit_file_keeps_the_bytes_it_did_not_change_even_when_not_utf8(
+    call: Any, tree: Path
+) -> None:
+    path = tree / "legacy.py"
+    path.write_bytes(b"# caf\xe9 (latin-1)\nvalue = 1\n")
+    ok = await call("edit_file", path="legacy.py", old_text="value = 1", new_text="value = 2")
+    assert "1 replacement" in ok.content, ok.content
+    assert path.read_bytes() == b"# caf\xe9 (latin-1)\nvalue = 2\n"
+
+
+async def test_read_file_numbers_lines_as_git_does_not_at_form_feeds(call: Any, tree: Path) -> None:
+    (tree / "ff.py").write_bytes(b"a = 1\n\x0c\ndef f():\n    pass\n")
+    result = await call("read_file", path="ff.py", start_line=3, end_line=4)
+    assert result.content.splitlines() == ["ff.py: lines 3-4 of 4", "3| def f():", "4|     pass"]
