@@ -31,9 +31,12 @@ CLOSED_AS = {
 }
 
 
-async def _asked_before_the_crash(store: Store, *, attempt_closed: bool) -> HumanPrompt:
+async def _asked_before_the_crash(
+    store: Store, *, attempt_closed: bool, in_qa: bool = False
+) -> HumanPrompt:
     """The board as a crash leaves it once the question is journaled: task active,
-    leased by a dead daemon, attempt 1 open (or already closed)."""
+    leased by a dead daemon — or, `in_qa`, awaiting QA (no lease: that ends with active)
+    and interrupted by a human — with attempt 1 open (or already closed)."""
     run = await store.create_run("crash while asking", None)
     await store.update_run(run.id, event="t", state=RunState.RUNNING)
     [task] = await store.create_tasks(run.id, [TaskSpec(key="x", title="x")])
@@ -41,41 +44,16 @@ async def _asked_before_the_crash(store: Store, *, attempt_closed: bool) -> Huma
     lease = Lease(boot_id="dead-boot", holder="dead-boot:x:1", acquired_at=datetime.now(UTC))
     await store.transition(task.id, expected=_S.READY, to=_S.ACTIVE, lease=lease, attempt=1)
     await store.start_attempt(task.id, 1)
+    if in_qa:
+        await store.transition(task.id, expected=_S.ACTIVE, to=_S.AWAITING_QA)
     if attempt_closed:
         await store.finish_attempt(task.id, 1, _O.INTERRUPTED, summary="looked at the README")
     prompt = HumanPrompt(
-        prompt_id="p-asked",
+        prompt_id="p-qa" if in_qa else "p-asked",
         run_id=run.id,
         task_id=task.id,
-        kind=PromptKind.ASK_HUMAN,
-        reason="which README section?",
-        options=[ResolveAction.RETRY, ResolveAction.ABANDON, ResolveAction.SPAWN],
-        created_at=datetime.now(UTC),
-    )
-    entry = {**prompt.model_dump(mode="json"), CLOSING: CLOSED_AS}
-    await store.journal_put(PROMPTS, prompt.prompt_id, entry)
-    return prompt
-
-
-async def _interrupted_in_qa_before_the_crash(store: Store, *, attempt_closed: bool) -> HumanPrompt:
-    """The board as a crash leaves it once a human's interrupt during QA is journaled:
-    task awaiting_qa (no lease: that ends with active), attempt 1 open or closed."""
-    run = await store.create_run("crash while interrupting QA", None)
-    await store.update_run(run.id, event="t", state=RunState.RUNNING)
-    [task] = await store.create_tasks(run.id, [TaskSpec(key="x", title="x")])
-    await store.transition(task.id, expected=_S.PLANNED, to=_S.READY)
-    lease = Lease(boot_id="dead-boot", holder="dead-boot:x:1", acquired_at=datetime.now(UTC))
-    await store.transition(task.id, expected=_S.READY, to=_S.ACTIVE, lease=lease, attempt=1)
-    await store.start_attempt(task.id, 1)
-    await store.transition(task.id, expected=_S.ACTIVE, to=_S.AWAITING_QA)
-    if attempt_closed:
-        await store.finish_attempt(task.id, 1, _O.INTERRUPTED, summary="looked at the README")
-    prompt = HumanPrompt(
-        prompt_id="p-qa",
-        run_id=run.id,
-        task_id=task.id,
-        kind=PromptKind.INTERRUPTED,
-        reason="stop: the README is not the point",
+        kind=PromptKind.INTERRUPTED if in_qa else PromptKind.ASK_HUMAN,
+        reason="stop: the README is not the point" if in_qa else "which README section?",
         options=[ResolveAction.RETRY, ResolveAction.ABANDON, ResolveAction.SPAWN],
         created_at=datetime.now(UTC),
     )
@@ -167,7 +145,7 @@ def test_a_labelled_failpoint_fires_only_at_hits_carrying_its_label(
 async def test_a_humans_interrupt_during_qa_journaled_before_the_crash_is_asked_once_after_restart(
     harness: EngineFactory, store: Store, attempt_closed: bool
 ) -> None:
-    prompt = await _interrupted_in_qa_before_the_crash(store, attempt_closed=attempt_closed)
+    prompt = await _asked_before_the_crash(store, attempt_closed=attempt_closed, in_qa=True)
     runner = ScriptedRunner()
     h = await harness(runner)
     task = await h.wait_task(prompt.run_id, "x", {_S.WAITING_HUMAN})
