@@ -146,13 +146,7 @@ async def test_sigkill_at_every_engine_failpoint_then_restart_loses_nothing_and_
     async with client(daemon) as c:
         final = await run_to_end(c, run_id, crash_answer)
     assert final["state"] == RunState.COMPLETED.value, final
-    # Stopped first: its start-up reconciliation may still be tidying git in the
-    # background, and what is checked is what the daemon leaves behind.
-    await asyncio.to_thread(daemon.stop)
-    after = await read_board(daemon.ws)
-    assert {t["state"] for t in after.tasks.values()} == {TaskState.COMPLETE.value}
-    _check_attempts(before, after)
-    await asyncio.to_thread(_check_git, repo, before, after, run_id)
+    after = await _left_behind(daemon, repo, before, run_id)
     if failpoint == points.TASK_LEASED:
         assert _expected_crashes(before)  # the kill came with an attempt leased
     if failpoint == points.HUMAN_ASKED:
@@ -160,6 +154,19 @@ async def test_sigkill_at_every_engine_failpoint_then_restart_loses_nothing_and_
         readme = next(t for t in after.tasks.values() if t["key"] == "readme")
         outcomes = after.attempts_of(readme["id"])
         assert [outcomes[n] for n in sorted(outcomes)] == ["interrupted", "qa_passed"]
+
+
+async def _left_behind(daemon: Daemon, repo: Path, before: BoardView, run_id: int) -> BoardView:
+    """The board after the run completed, checked: every task complete, attempts closed
+    as they should be, git clean. The daemon is stopped first: its start-up
+    reconciliation may still be tidying git in the background, and what is checked is
+    what the daemon leaves behind."""
+    await asyncio.to_thread(daemon.stop)
+    after = await read_board(daemon.ws)
+    assert {t["state"] for t in after.tasks.values()} == {TaskState.COMPLETE.value}
+    _check_attempts(before, after)
+    await asyncio.to_thread(_check_git, repo, before, after, run_id)
+    return after
 
 
 async def test_sigkill_after_an_agents_question_closed_its_attempt_keeps_the_question_for_a_human(
@@ -189,11 +196,7 @@ async def test_sigkill_after_an_agents_question_closed_its_attempt_keeps_the_que
         final = await run_to_end(c, run_id, crash_answer)
         events = (await c.request("bosun/eventsSince", {"after": 0, "limit": 10000}))["events"]
     assert final["state"] == RunState.COMPLETED.value, final
-    await asyncio.to_thread(daemon.stop)
-    after = await read_board(daemon.ws)
-    assert {t["state"] for t in after.tasks.values()} == {TaskState.COMPLETE.value}
-    _check_attempts(before, after)
-    await asyncio.to_thread(_check_git, repo, before, after, run_id)
+    after = await _left_behind(daemon, repo, before, run_id)
     outcomes = after.attempts_of(readme["id"])
     # answered, not retried blind: no crashed attempt, the answer reached attempt 2
     assert [outcomes[n] for n in sorted(outcomes)] == ["interrupted", "qa_passed"]
