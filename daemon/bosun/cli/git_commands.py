@@ -63,6 +63,12 @@ def add_parsers(sub: Any) -> None:
     gc.set_defaults(func=_bind(cmd_gc))
 
 
+def _terminal_line(line: str) -> str:
+    """A hunk line as a terminal can show it: a CRLF line without its CR, and a CR inside
+    a line as ␍ (printed raw it would move the cursor and hide the text before it)."""
+    return line.removesuffix("\r").replace("\r", "\u240d")
+
+
 async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
     """Print a task's diff with hunk ids to approve by."""
     res = await client.request("bosun/taskDiff", TaskDiffParams(task_id=args.task))
@@ -77,7 +83,7 @@ async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
         for h in f["hunks"]:
             print(f"  [{h['id']}] {h['header']}")
             for line in h["lines"]:
-                print(f"    {line}")
+                print(f"    {_terminal_line(line)}")
     return EXIT_OK
 
 

@@ -26,7 +26,7 @@ from bosun_protocol.review import FileDiff, FileStatus
 
 from bosun.errors import GitError
 from bosun.git import patch_stream
-from bosun.git.command import GitCli
+from bosun.git.command import GitCli, decode
 from bosun.git.diff_budget import BINARY_COST, FILE_OVERHEAD, cost_bounds, hunk_bytes
 from bosun.git.hunks import PATCH_OPTIONS, file_diff, shown
 from bosun.git.patch_stream import EndOfPatch
@@ -44,7 +44,7 @@ class Change:
     """One changed file as git lists it, before any of its patch is read."""
 
     raw: bytes  # the path's exact bytes, for pathspecs
-    path: str  # the path as read_diff has it (hunk ids are made from it)
+    path: str  # the path as read_diff has it, exact (hunk ids are made from it)
     status: str
     old_mode: str | None
     new_mode: str | None
@@ -66,11 +66,6 @@ class Change:
             removed_lines=self.removed,
             truncated=True,
         )
-
-
-def _text(raw: bytes) -> str:
-    # What GitCli.run's text mode makes of it (CRLF, then CR, read as LF): read_diff's path.
-    return raw.decode("utf-8", "surrogateescape").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _git(cli: GitCli, root: Path, *args: str, input: bytes = b"") -> bytes:
@@ -116,7 +111,7 @@ def list_changes(
         changes.append(
             Change(
                 raw=raw,
-                path=_text(raw),
+                path=decode(raw),
                 status=status,
                 old_mode=None if old_oid == _ZERO else old_mode,
                 new_mode=None if new_oid == _ZERO else new_mode,
@@ -189,7 +184,8 @@ def read_within_budget(
 
 
 def _nameable(path: str) -> bool:
-    # Not a name made from undecodable bytes or CRs, nor one git would resolve elsewhere.
+    # Not a name made from undecodable bytes or holding a newline, nor one git would
+    # resolve elsewhere.
     parts = path.split("/")
     return (
         "\ufffd" not in path and "\n" not in path and all(p not in ("", ".", "..") for p in parts)

@@ -76,7 +76,11 @@ def _base_env(extra: Mapping[str, str] | None) -> dict[str, str]:
 
 
 class GitCli:
-    """Runs `git` in a repository with a time limit; `arun` does it off the event loop."""
+    """Runs `git` in a repository with a time limit; `arun` does it off the event loop.
+
+    Output is exact text (`decode`): no newline translation, so patches, file contents
+    and -z path listings keep their CRs, and non-UTF-8 bytes survive as surrogate
+    escapes; input is written back with `encode`."""
 
     def __init__(self, timeout_s: float = 120.0, identity: tuple[str, str] | None = None) -> None:
         self.timeout_s = timeout_s
@@ -117,22 +121,22 @@ class GitCli:
                 stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                encoding="utf-8",
-                # Paths and file contents need not be UTF-8: keep their bytes round-trip.
-                errors="surrogateescape",
+                # Bytes, decoded below: text mode would read CRLF and a lone CR as LF.
                 start_new_session=True,
             )
         except FileNotFoundError as exc:
             raise GitError(f"cannot run git in {cwd}: {exc.strerror}") from exc
         try:
-            out, err = proc.communicate(input=input, timeout=limit)
+            raw_out, raw_err = proc.communicate(
+                input=None if input is None else encode(input), timeout=limit
+            )
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             raise GitError(
                 f"`git {' '.join(args[:3])}` took longer than {limit:g}s and was stopped",
                 data={"args": list(args)},
             ) from None
-        result = GitOutput(tuple(args), proc.returncode, out, err)
+        result = GitOutput(tuple(args), proc.returncode, decode(raw_out), decode(raw_err))
         if check and not result.ok:
             raise git_failure(result)
         return result
@@ -176,10 +180,22 @@ def git_failure(out: GitOutput) -> GitError:
     return GitError(f"git {verb} failed: {said}", data={"args": list(out.args)})
 
 
-def _kill_group(proc: subprocess.Popen[str]) -> None:
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
+
+
+def decode(raw: bytes) -> str:
+    """Git's output as exact text: every byte kept, CRs included (a patch of a CRLF file
+    must apply again, and a lone CR is part of its line), non-UTF-8 bytes as surrogate
+    escapes so `encode` gives them back."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode(text: str) -> bytes:
+    """The bytes `decode` read `text` from (what git is given on stdin)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 def split_z(text: str) -> list[str]:

@@ -53,6 +53,8 @@ class PatchBlock:
 
 
 def _split_blocks(patch: str) -> list[PatchBlock]:
+    # Lines end at LF only, as git counts them: a CRLF line keeps its CR, and a lone CR
+    # stays inside its line (the patch is exact text, see GitCli).
     blocks: list[PatchBlock] = []
     for line in patch.split("\n"):
         if line.startswith("diff --git "):
@@ -179,6 +181,8 @@ def build_selection(
             for header, lines in block.hunks:
                 if hunk_id(path, header, lines) in approved:
                     partial.append("\n".join([header, *lines]))
+    # The chosen hunks are re-joined with LF only: each line still holds its CR, if any,
+    # and GitCli writes the text back byte for byte, so the patch applies as git made it.
     with tempfile.TemporaryDirectory(prefix="bosun-review-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         cli.run(root, "read-tree", base, env=env)

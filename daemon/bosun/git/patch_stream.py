@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bosun.errors import GitError
-from bosun.git.command import _CONFIG, GitCli, _base_env
+from bosun.git.command import _CONFIG, GitCli, _base_env, decode
 from bosun.git.diff_budget import HUNK_LEAST, LINE_LEAST
 from bosun.git.hunks import PatchBlock
 
@@ -162,9 +162,9 @@ class PatchStream:
             cut = len(self._buf)
         whole = bytes(self._buf[:cut])
         del self._buf[:cut]
-        # As `GitCli.run`'s text mode has it (CRLF, then a lone CR, read as LF): hunk ids
-        # were always made from that text. A chunk ends on LF, so no CRLF is cut in two.
-        text = whole.decode("utf-8", "surrogateescape").replace("\r\n", "\n").replace("\r", "\n")
+        # Exact text, as `GitCli.run` reads it (CRs kept): hunk ids are made from it. A
+        # chunk ends on LF, which no UTF-8 sequence holds, so none is cut in two.
+        text = decode(whole)
         lines = text.split("\n")
         if whole.endswith(b"\n"):
             lines.pop()

@@ -122,6 +122,22 @@ async def test_diff_then_approve_some_hunks_merges_only_those(
     assert files == ["README.md"]
 
 
+async def test_diff_command_prints_crlf_lines_without_their_cr_and_a_lone_cr_as_a_symbol(
+    ctx: DaemonContext, board: Store, git_plane: GitService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = await git_plane.start_run((await board.create_run("o")).id)
+    (task,) = await board.create_tasks(run.id, [TaskSpec(key="t", title="t")])
+    task = await git_plane.acquire_worktree(task.id)
+    (Path(task.worktree or "") / "w.txt").write_bytes(b"crlf\r\nalpha\rBETA\n")
+    await git_plane.commit(task.id, 1, "line endings")
+    client = LocalClient(ctx)
+    diff = await client.request("bosun/taskDiff", {"taskId": task.id})
+    assert diff["files"][0]["hunks"][0]["lines"] == ["+crlf\r", "+alpha\rBETA"]
+    assert await git_commands.cmd_diff(client, _args(task=task.id)) == 0
+    printed = capsys.readouterr().out
+    assert "    +crlf\n    +alpha\u240dBETA\n" in printed and "\r" not in printed
+
+
 async def test_reviewing_a_task_not_awaiting_review_is_refused(
     ctx: DaemonContext, board: Store, git_plane: GitService
 ) -> None:
