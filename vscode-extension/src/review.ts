@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 
 import type { Daemon } from './daemon';
 import { describeError } from './logic/errors';
-import { hunkAnchors } from './logic/hunks';
+import { editorLine, gitLine, hasLoneCr, hunkAnchors } from './logic/hunks';
 import { ReviewState, type HunkVerdict } from './logic/review';
 import type { FileDiff, ReviewTaskParams } from './protocol';
 
@@ -27,6 +27,9 @@ export function parseGitUri(uri: vscode.Uri): { path: string; commit: string; ta
 
 /** Serves file contents straight from git objects: nothing is written into the user's tree. */
 export class GitObjects implements vscode.TextDocumentContentProvider {
+  /** The texts served that hold a lone CR (rare), by URI: their line numbers need mapping. */
+  private readonly loneCr = new Map<string, string>();
+
   constructor(private readonly repo: () => string | undefined) {}
 
   provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
@@ -36,9 +39,17 @@ export class GitObjects implements vscode.TextDocumentContentProvider {
     if (!cwd || !SHA.test(commit) || !path || path.startsWith('-')) return Promise.resolve('');
     return new Promise((resolve) => {
       execFile('git', ['show', `${commit}:${path}`], { cwd, maxBuffer: MAX_BLOB, encoding: 'utf8' }, (err, stdout) => {
-        resolve(err ? '' : stdout);
+        const text = err ? '' : stdout;
+        if (hasLoneCr(text)) this.loneCr.set(uri.toString(), text);
+        else this.loneCr.delete(uri.toString());
+        resolve(text);
       });
     });
+  }
+
+  /** The text served for `uri` when it holds a lone CR, else undefined (lines map 1:1). */
+  rawText(uri: vscode.Uri): string | undefined {
+    return this.loneCr.get(uri.toString());
   }
 }
 
@@ -51,7 +62,15 @@ export class Reviews implements vscode.CodeLensProvider, vscode.Disposable {
   /** A review was sent, or replaced by a fresh one: its task id (its comment threads go away). */
   readonly onDidEnd = this.ended.event;
 
+  private objects: GitObjects | undefined;
+
   constructor(private readonly daemon: Daemon) {}
+
+  /** The 0-based line as git counts it (hunks, comments) of editor line `line` of a review document. */
+  gitLineOf(uri: vscode.Uri, line: number): number {
+    const raw = this.objects?.rawText(uri);
+    return raw === undefined ? line : gitLine(raw, line);
+  }
 
   /** The review of a task, if one is open (the suite reads it). */
   state(taskId: number): ReviewState | undefined {
@@ -174,9 +193,12 @@ export class Reviews implements vscode.CodeLensProvider, vscode.Disposable {
       new vscode.CodeLens(top, { title: `Files (${String(state.diff.files.length)})…`, command: 'bosun.review.files', arguments: [taskId] }),
     ];
     const hunks = file.hunks ?? [];
-    hunkAnchors(hunks).forEach((line, i) => {
+    // Hunks count lines as git does; the editor also breaks at a lone CR.
+    const raw = this.objects?.rawText(document.uri);
+    hunkAnchors(hunks).forEach((anchor, i) => {
       const hunk = hunks[i];
       if (!hunk) return;
+      const line = raw === undefined ? anchor : editorLine(raw, anchor);
       const at = new vscode.Range(Math.min(line, Math.max(document.lineCount - 1, 0)), 0, Math.min(line, Math.max(document.lineCount - 1, 0)), 0);
       const verdict = state.verdict(hunk.id);
       const mark = verdict === 'approve' ? '$(pass-filled) approved' : verdict === 'reject' ? '$(error) rejected' : '$(circle-outline) undecided';
@@ -195,7 +217,7 @@ export class Reviews implements vscode.CodeLensProvider, vscode.Disposable {
       new vscode.Disposable(() => {
         this.dispose();
       }),
-      vscode.workspace.registerTextDocumentContentProvider(GIT_SCHEME, new GitObjects(repo)),
+      vscode.workspace.registerTextDocumentContentProvider(GIT_SCHEME, (this.objects = new GitObjects(repo))),
       vscode.languages.registerCodeLensProvider({ scheme: GIT_SCHEME }, this),
       vscode.commands.registerCommand('bosun.review.decide', (taskId: number, hunkId: string, verdict?: HunkVerdict) => {
         this.decide(taskId, hunkId, verdict);

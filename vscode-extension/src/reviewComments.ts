@@ -25,14 +25,14 @@ class LineNote implements vscode.Comment {
   ) {}
 }
 
-/** Where a comment thread sits: its task, file and 1-based line. */
-function anchor(thread: vscode.CommentThread): { taskId: number; path: string; line: number } | undefined {
+/** Where a comment thread sits: its task, file and 1-based line as git counts lines. */
+function anchor(thread: vscode.CommentThread, reviews: Reviews): { taskId: number; path: string; line: number } | undefined {
   if (thread.uri.scheme !== GIT_SCHEME) return undefined;
   const { taskId, path, side } = parseGitUri(thread.uri);
   // `range` is optional in newer typings; a thread without one has no line to name.
   const range = thread.range as vscode.Range | undefined;
   if (side !== 'head' || !range) return undefined;
-  return { taskId, path, line: range.start.line + 1 };
+  return { taskId, path, line: reviews.gitLineOf(thread.uri, range.start.line) + 1 };
 }
 
 /** The comment controller of reviews and the commands of its reply box. */
@@ -61,7 +61,7 @@ export class ReviewComments implements vscode.Disposable {
   /** Add the reply box's text as a comment on the thread's line; false when it was not kept. */
   add(reply: vscode.CommentReply): boolean {
     const thread = reply.thread;
-    const at = anchor(thread);
+    const at = anchor(thread, this.reviews);
     const state = at ? this.reviews.state(at.taskId) : undefined;
     const id = at && state ? state.commentLine(at.path, at.line, reply.text) : undefined;
     if (!at || id === undefined) return false;
@@ -95,8 +95,8 @@ export class ReviewComments implements vscode.Disposable {
     if (typeof target === 'number') taskId = target;
     else if (target && 'thread' in target) {
       if (target.text.trim()) this.add(target);
-      taskId = anchor(target.thread)?.taskId;
-    } else if (target) taskId = anchor(target)?.taskId;
+      taskId = anchor(target.thread, this.reviews)?.taskId;
+    } else if (target) taskId = anchor(target, this.reviews)?.taskId;
     return taskId === undefined ? false : this.reviews.requestChanges(taskId);
   }
 

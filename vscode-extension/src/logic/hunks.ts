@@ -130,3 +130,40 @@ export function applyHunks(oldText: string, hunks: readonly Hunk[], chosen: Read
   const joined = out.join('\n');
   return noNewlineAtEnd && joined.endsWith('\n') ? joined.slice(0, -1) : joined;
 }
+
+/*
+ * Git numbers a file's lines at LF only (a lone CR is inside its line, and hunks and
+ * review comments count that way), while an editor also breaks a line at a lone CR: in a
+ * file holding one, the two numberings part after it. These map between them (0-based).
+ */
+
+/** The editor line where line `gitLine` (as git counts) of the text `raw` starts. */
+export function editorLine(raw: string, gitLine: number): number {
+  let line = 0;
+  let shift = 0;
+  for (let i = 0; i < raw.length && line < gitLine; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 10) line++;
+    else if (c === 13 && raw.charCodeAt(i + 1) !== 10) shift++;
+  }
+  return gitLine + shift;
+}
+
+/** The line as git counts it that editor line `line` of the text `raw` is part of. */
+export function gitLine(raw: string, line: number): number {
+  let editor = 0;
+  let git = 0;
+  for (let i = 0; i < raw.length && editor < line; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 10) {
+      editor++;
+      git++;
+    } else if (c === 13 && raw.charCodeAt(i + 1) !== 10) editor++;
+  }
+  return git + (line - editor);
+}
+
+/** Whether `raw` holds a CR not followed by LF (only then do the numberings part). */
+export function hasLoneCr(raw: string): boolean {
+  return /\r(?!\n)/.test(raw);
+}

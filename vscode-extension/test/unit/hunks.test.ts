@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { applyHunks, hunkAnchors, hunkAtNewLine, parseUnifiedDiff } from '../../src/logic/hunks';
+import { applyHunks, editorLine, gitLine, hasLoneCr, hunkAnchors, hunkAtNewLine, parseUnifiedDiff } from '../../src/logic/hunks';
 
 /** A real `git diff` between two texts. */
 function gitDiff(before: string, after: string): string {
@@ -77,4 +77,26 @@ test('a file without a final newline round-trips', () => {
   const after = 'a\nB\nc';
   const hunks = parseUnifiedDiff(gitDiff(before, after))[0]?.hunks ?? [];
   assert.equal(applyHunks(before, hunks, new Set([0])), after);
+});
+
+// Git lines 0 and 3 hold a lone CR (the editor shows each as two lines), line 2 is CRLF.
+const LONE_CR = ['one\rtwo', 'three', 'four\r', 'five\rsix', ...lines(6), 'target', 'after', 'end'];
+
+test('a hunk after lone CRs is anchored on the editor line of its change', () => {
+  const before = `${LONE_CR.join('\n')}\n`;
+  const after = before.replace('target', 'TARGET');
+  const hunks = parseUnifiedDiff(gitDiff(before, after))[0]?.hunks ?? [];
+  assert.deepEqual(hunkAnchors(hunks), [10]);
+  assert.ok(hasLoneCr(after) && !hasLoneCr('crlf\r\nonly\r\n'));
+  assert.equal(editorLine(after, 10), 12);
+  assert.equal(after.split(/\r\n|\r|\n/)[12], 'TARGET');
+});
+
+test('editor lines map back to the line git counts, a lone CR staying inside its line', () => {
+  const text = `${LONE_CR.join('\n')}\n`;
+  const editor = text.split(/\r\n|\r|\n/);
+  const expected = [0, 0, 1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  assert.deepEqual(editor.slice(0, 15).map((_, i) => gitLine(text, i)), expected);
+  for (let git = 0; git < LONE_CR.length; git++) assert.equal(gitLine(text, editorLine(text, git)), git);
+  assert.equal(editorLine('a\r\nb\r\nc\r\n', 2), 2);
 });
