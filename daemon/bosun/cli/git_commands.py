@@ -81,7 +81,7 @@ async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
     for f in res["files"]:
         print(f"\n{f['status']}: {f['path']}" + (" (binary)" if f["binary"] else ""))
         for h in f["hunks"]:
-            print(f"  [{h['id']}] {h['header']}")
+            print(f"  [{h['id']}] {_terminal_line(h['header'])}")
             for line in h["lines"]:
                 print(f"    {_terminal_line(line)}")
     return EXIT_OK
