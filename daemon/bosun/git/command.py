@@ -30,7 +30,7 @@ _SCRUBBED = (
 
 # Every daemon write is durable before git returns (objects and refs fsynced), and no
 # hook or pager from the repository runs inside the daemon.
-_CONFIG = (
+GIT_CONFIG_ARGS = (
     "-c",
     "core.fsync=committed,index",
     "-c",
@@ -65,7 +65,9 @@ class GitOutput:
 _SECRETISH = re.compile(r"(API_KEY|APIKEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.I)
 
 
-def _base_env(extra: Mapping[str, str] | None) -> dict[str, str]:
+def git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    """The environment every git the daemon runs gets: secrets scrubbed, no prompts,
+    C locale (its messages are parsed), `extra` on top."""
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED and not _SECRETISH.search(k)}
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["LC_ALL"] = "C"
@@ -110,14 +112,14 @@ class GitCli:
         merged = dict(self._identity_env)
         if env:
             merged.update(env)
-        argv = ["git", *_CONFIG, *args]
+        argv = ["git", *GIT_CONFIG_ARGS, *args]
         limit = timeout_s or self.timeout_s
         try:
             # A session of its own, so a timeout kills git and anything it started.
             proc = subprocess.Popen(
                 argv,
                 cwd=cwd,
-                env=_base_env(merged),
+                env=git_env(merged),
                 stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

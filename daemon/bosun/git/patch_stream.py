@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bosun.errors import GitError
-from bosun.git.command import _CONFIG, GitCli, _base_env, decode
+from bosun.git.command import GIT_CONFIG_ARGS, GitCli, decode, git_env
 from bosun.git.diff_budget import HUNK_LEAST, LINE_LEAST
 from bosun.git.hunks import PatchBlock
 
@@ -56,9 +56,9 @@ class PatchStream:
             stdin.seek(0)
             try:
                 self._proc = subprocess.Popen(
-                    ["git", *_CONFIG, *args],
+                    ["git", *GIT_CONFIG_ARGS, *args],
                     cwd=root,
-                    env=_base_env(None),
+                    env=git_env(None),
                     stdin=stdin if input else subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=self._stderr,
