@@ -22,7 +22,10 @@ class Hunk(WireModel):
 
     id: str = Field(description="Stable id: hash of path, header and lines.")
     header: str = Field(
-        description="The `@@ -a,b +c,d @@` line; `binary` or `mode` for whole-file changes."
+        description=(
+            "The `@@ -a,b +c,d @@` line; `binary`, `mode` or `type` (file ↔ symlink) "
+            "for whole-file changes."
+        ),
     )
     old_start: int = 0
     old_lines: int = 0

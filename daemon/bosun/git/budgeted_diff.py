@@ -28,7 +28,7 @@ from bosun.errors import GitError
 from bosun.git import patch_stream
 from bosun.git.command import GitCli, decode
 from bosun.git.diff_budget import BINARY_COST, FILE_OVERHEAD, cost_bounds, hunk_bytes
-from bosun.git.hunks import PATCH_OPTIONS, file_diff, shown
+from bosun.git.hunks import PATCH_OPTIONS, PatchBlock, file_diff, merge_type_change, shown
 from bosun.git.patch_stream import EndOfPatch
 
 _ZERO = "0" * 40
@@ -163,9 +163,6 @@ def read_within_budget(
     # lines of) only that file, not, say, the dump beside it.
     narrow = path is not None and _nameable(path)
     changes = list_changes(cli, root, base, head, path if narrow else None)
-    if any(c.status.startswith("T") for c in changes):
-        # A type change is two patches under one name, as read_diff refuses it too.
-        raise GitError(f"could not read the diff {base[:12]}..{head[:12]}: unexpected shape")
     chosen = [i for i, c in enumerate(changes) if path is None or shown(c.path) == path]
     budget = _Budget(max_bytes, len(chosen))
     out: dict[int, FileDiff] = {}
@@ -227,6 +224,18 @@ def _under(path: bytes, named: set[bytes]) -> bool:
     return any(b"/".join(parts[:k]) in named for k in range(1, len(parts)))
 
 
+def _next_file(
+    stream: patch_stream.PatchStream, change: Change, cap: int, skip_limit: int
+) -> PatchBlock | None:
+    """`stream.next_block` for one file: a type change is two blocks, merged as
+    read_diff merges them (hunks.pair_blocks)."""
+    block = stream.next_block(change.path, cap, skip_limit)
+    if change.status[:1] != "T" or not stream.alive:
+        return block
+    added = stream.next_block(change.path, cap if block is not None else -1, skip_limit)
+    return merge_type_change(block, added) if block is not None and added is not None else None
+
+
 def _read_batch(
     cli: GitCli,
     root: Path,
@@ -247,12 +256,12 @@ def _read_batch(
         for i in expected:
             change, before = changes[i], stream.read
             if i not in todo or not budget.worth_reading(change):
-                stream.next_block(change.path, -1, budget.skip_limit())
+                _next_file(stream, change, -1, budget.skip_limit())
                 budget.allowance -= stream.read - before
                 if i in todo:
                     out[i] = change.listing()
             else:
-                block = stream.next_block(change.path, budget.room, budget.skip_limit())
+                block = _next_file(stream, change, budget.room, budget.skip_limit())
                 diff = file_diff(change.status, change.path, block) if block else None
                 cost = sum(hunk_bytes(h) for h in diff.hunks) if diff else budget.room + 1
                 if diff is not None and cost <= budget.room:

@@ -71,6 +71,30 @@ def _split_blocks(patch: str) -> list[PatchBlock]:
     return blocks
 
 
+def pair_blocks(
+    entries: list[tuple[str, str]], blocks: list[PatchBlock], span: str
+) -> list[PatchBlock]:
+    """Each (status, path) entry's patch block, in order. A type change (T: a file
+    become a symlink, or back) is two blocks under one name — the old one deleted, the
+    new one added — and is merged into one: it is one change, taken whole or not at all."""
+    out: list[PatchBlock] = []
+    left = iter(blocks)
+    try:
+        for status, _ in entries:
+            block = next(left)
+            out.append(merge_type_change(block, next(left)) if status[:1] == "T" else block)
+    except StopIteration:
+        raise GitError(f"could not read the diff {span}: unexpected shape") from None
+    if next(left, None) is not None:
+        raise GitError(f"could not read the diff {span}: unexpected shape")
+    return out
+
+
+def merge_type_change(deleted: PatchBlock, added: PatchBlock) -> PatchBlock:
+    """A type change's two blocks as one (its modes come from both headers)."""
+    return PatchBlock(header=deleted.header + added.header, hunks=deleted.hunks + added.hunks)
+
+
 def _modes(header: list[str]) -> tuple[str | None, str | None]:
     old = new = None
     for line in header:
@@ -99,9 +123,8 @@ def _read(cli: GitCli, root: Path, base: str, head: str) -> list[tuple[str, File
     """Each changed file's raw path (exact bytes, for patches) with its diff."""
     names = split_z(cli.run(root, "diff", "--no-renames", "--name-status", "-z", base, head).stdout)
     entries = [(names[i], names[i + 1]) for i in range(0, len(names) - 1, 2)]
-    blocks = _split_blocks(_patch(cli, root, base, head))
-    if len(blocks) != len(entries):
-        raise GitError(f"could not read the diff {base[:12]}..{head[:12]}: unexpected shape")
+    span = f"{base[:12]}..{head[:12]}"
+    blocks = pair_blocks(entries, _split_blocks(_patch(cli, root, base, head)), span)
     return [
         (path, file_diff(status, path, block))
         for (status, path), block in zip(entries, blocks, strict=True)
@@ -113,7 +136,15 @@ def file_diff(status: str, path: str, block: PatchBlock) -> FileDiff:
     old_mode, new_mode = _modes(block.header)
     binary = any(line.startswith(("Binary files ", "GIT binary patch")) for line in block.header)
     hunks = [_hunk(path, header, lines) for header, lines in block.hunks]
-    if not hunks:
+    if status[:1] == "T":
+        # One whole-file pseudo-hunk holding both sides' lines: half of a type change
+        # cannot be applied, so it is chosen (and shown) as one.
+        indexes = [h for h in block.header if h.startswith("index ")]
+        both = [line for _, side in block.hunks for line in side]
+        key = [*indexes, f"{old_mode}->{new_mode}", *both]
+        shown_lines = [shown(line) for line in both]
+        hunks = [Hunk(id=hunk_id(path, "type", key), header="type", lines=shown_lines)]
+    elif not hunks:
         # Binary or mode-only change: one whole-file pseudo-hunk, so it can be chosen too.
         index = next((h for h in block.header if h.startswith("index ")), "")
         kind = "binary" if binary else "mode"
@@ -172,7 +203,9 @@ def build_selection(
     patch = _patch(cli, root, base, head, "--binary")
     whole: list[str] = []
     partial: list[str] = []
-    for (path, f), block in zip(read, _split_blocks(patch), strict=True):
+    statuses = [("T" if f.status == "type_changed" else "M", path) for path, f in read]
+    blocks = pair_blocks(statuses, _split_blocks(patch), f"{base[:12]}..{head[:12]}")
+    for (path, f), block in zip(read, blocks, strict=True):
         chosen = [h for h in f.hunks if h.id in approved]
         if len(chosen) == len(f.hunks):
             whole.append(path)

@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 from bosun.board.store import Store
-from bosun.errors import GitError
 from bosun.git import patch_stream
 from bosun.git.budgeted_diff import list_changes, read_within_budget
 from bosun.git.command import GitCli
 from bosun.git.diff_budget import fit_diff, hunk_bytes
-from bosun.git.hunks import read_diff, shown
+from bosun.git.hunks import build_selection, read_diff, shown
 from bosun.git.service import GitService
 from bosun_protocol.entities import Run, Task
 
@@ -145,6 +144,7 @@ def _varied_task(repo: Path) -> tuple[str, str]:
     (repo / "script.sh").write_text("echo hi\n")
     (repo / "p").write_text("a file that becomes a directory\n")
     (repo / "crlf.txt").write_bytes(b"one\r\ntwo\r\nthree\r\n")
+    (repo / "link").write_text("a file that becomes a symlink\nand its second line\n")
     base = _commit(repo, "base")
     lines = (repo / "keep.txt").read_text().splitlines(keepends=True)
     lines[3], lines[40] = "early change\n", 'late "quoted" \\ change\twith tab\n'
@@ -157,6 +157,8 @@ def _varied_task(repo: Path) -> tuple[str, str]:
     (repo / "p").mkdir()
     (repo / "p" / "x.txt").write_text("under p\n")
     (repo / "crlf.txt").write_bytes(b"one\r\n2\r\nthree\r\n")
+    (repo / "link").unlink()
+    (repo / "link").symlink_to("keep.txt")  # a type change: two patches under one name
     (repo / "latin1.txt").write_bytes(b"caf\xe9 \x1b[1m bold\n")
     (repo / "lone cr.txt").write_bytes(b"one\rtwo\nthree\n")
     for name in ODD_NAMES:
@@ -170,7 +172,7 @@ def test_every_budget_gives_the_answer_and_hunk_ids_of_read_diff_and_fit_diff(
     repo: Path,
 ) -> None:
     base, head = _varied_task(repo)
-    # 16 files: 3,200 bytes go to listing them, then the hunks fit one by one.
+    # 17 files: 3,400 bytes go to listing them, then the hunks fit one by one.
     for max_bytes in [*range(0, 20_000, 250), 4 << 20]:
         new, old = _both(repo, base, head, max_bytes)
         assert new == old, max_bytes
@@ -191,7 +193,8 @@ def test_each_files_cost_lies_between_the_bounds_its_counts_and_sizes_give(repo:
 
 
 @pytest.mark.parametrize(
-    "path", [*ODD_NAMES, "img.bin", "gone.txt", "new name.txt", "old name.txt", "p", "p/x.txt"]
+    "path",
+    [*ODD_NAMES, "img.bin", "gone.txt", "new name.txt", "old name.txt", "p", "p/x.txt", "link"],
 )
 def test_one_file_alone_is_the_one_read_diff_shows(repo: Path, path: str) -> None:
     base, head = _varied_task(repo)
@@ -252,13 +255,25 @@ def test_an_empty_diff_is_an_empty_answer(repo: Path) -> None:
     assert read_within_budget(GitCli(), repo, head, head, 4 << 20) == ([], False)
 
 
-def test_a_type_change_is_refused_as_read_diff_refuses_it(repo: Path) -> None:
-    (repo / "link").write_text("a file\n")
+def test_a_type_change_is_one_whole_file_hunk_taken_whole_or_not_at_all(repo: Path) -> None:
+    (repo / "link").write_text("a file\nline two\n")
     base = _commit(repo, "file")
     (repo / "link").unlink()
     (repo / "link").symlink_to("keep.txt")
+    (repo / "keep.txt").write_text((repo / "keep.txt").read_text() + "one more\n")
     head = _commit(repo, "symlink")
-    with pytest.raises(GitError, match="unexpected shape"):
-        read_diff(GitCli(), repo, base, head)
-    with pytest.raises(GitError, match="unexpected shape"):
-        read_within_budget(GitCli(), repo, base, head, 4 << 20)
+    cli = GitCli()
+    keep, link = read_diff(cli, repo, base, head)
+    assert (link.status, link.old_mode, link.new_mode) == ("type_changed", "100644", "120000")
+    [hunk] = link.hunks
+    assert hunk.header == "type"
+    assert hunk.lines[:3] == ["-a file", "-line two", "+keep.txt"]
+    assert (link.added_lines, link.removed_lines) == (1, 2)
+    new, old = _both(repo, base, head, 4 << 20)
+    assert new == old
+    taken = build_selection(cli, repo, base, head, {hunk.id}, "take the link").commit
+    assert _git(repo, "ls-tree", taken, "link").split()[0] == "120000"
+    assert _git(repo, "show", f"{taken}:keep.txt") == _git(repo, "show", f"{base}:keep.txt")
+    kept = build_selection(cli, repo, base, head, {keep.hunks[0].id}, "not the link").commit
+    assert _git(repo, "ls-tree", kept, "link").split()[0] == "100644"
+    assert _git(repo, "show", f"{kept}:link") == "a file\nline two"

@@ -213,7 +213,7 @@ export interface Hunk {
    */
   id: string;
   /**
-   * The `@@ -a,b +c,d @@` line; `binary` or `mode` for whole-file changes.
+   * The `@@ -a,b +c,d @@` line; `binary`, `mode` or `type` (file ↔ symlink) for whole-file changes.
    */
   header: string;
   oldStart?: number;
