@@ -138,7 +138,8 @@ def _matches(compiled: Any, text: str, timeout: float) -> list[tuple[int, str]]:
         last = line
         begin = text.rfind("\n", 0, pos) + 1
         end = text.find("\n", pos)
-        out.append((line, text[begin : end if end >= 0 else len(text)]))
+        # A CRLF line is shown without its CR, as read_file shows it.
+        out.append((line, text[begin : end if end >= 0 else len(text)].removesuffix("\r")))
     return out
 
 

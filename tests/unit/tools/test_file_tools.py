@@ -172,6 +172,15 @@ async def test_search_honours_gitignore_and_reports_lines(call: Any) -> None:
     assert "debug.log" not in result.content
 
 
+async def test_search_shows_crlf_lines_without_their_cr_and_counts_lines_as_read_file(
+    call: Any, tree: Path
+) -> None:
+    (tree / "win.py").write_bytes(b"first = 1\r\n\x0c\r\nneedle = 2\r\n")
+    result = await call("search_codebase", pattern="needle", glob="win.py")
+    assert "win.py:3: needle = 2\n" in result.content + "\n"
+    assert "\r" not in result.content
+
+
 async def test_search_glob_and_case(call: Any) -> None:
     result = await call("search_codebase", pattern="IMPORT OS", glob="*.py", ignore_case=True)
     assert "src/main.py:1: import os" in result.content
