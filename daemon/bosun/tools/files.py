@@ -89,13 +89,27 @@ async def read_file(ctx: ToolContext, args: ReadFileArgs) -> str:
 
 async def write_file(ctx: ToolContext, args: WriteFileArgs) -> str:
     """Create or replace a file atomically."""
-    data = args.content.encode("utf-8")
+    content, note = args.content, ""
+    if "\n" in content and "\r" not in content and await _is_crlf(ctx, args.path):
+        # Rewriting a CRLF file in LF would make every line of it a change in review.
+        content, note = _crlf(content), ", CRLF line endings kept"
+    data = content.encode("utf-8")
     if len(data) > ctx.settings.write_max_bytes:
         raise ToolError(
             f"content is {len(data)} bytes; the limit is {ctx.settings.write_max_bytes}"
         )
     created = await asyncio.to_thread(ctx.worktree.write_bytes, args.path, data)
-    return f"{'created' if created else 'replaced'} {args.path} ({len(data)} bytes)"
+    return f"{'created' if created else 'replaced'} {args.path} ({len(data)} bytes{note})"
+
+
+async def _is_crlf(ctx: ToolContext, path: str) -> bool:
+    """Whether the file there now ends every line of its first 64 KiB with CRLF."""
+    try:
+        head, _ = await asyncio.to_thread(ctx.worktree.read_bytes, path, 1 << 16)
+    except ToolError:  # new, or not a regular file: writing it says what is wrong
+        return False
+    lines = head.count(b"\n")
+    return lines > 0 and head.count(b"\r\n") == lines
 
 
 def _edit(ctx: ToolContext, args: EditFileArgs) -> str:

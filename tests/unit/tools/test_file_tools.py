@@ -223,6 +223,18 @@ async def test_edit_file_on_a_crlf_file_matches_lf_text_and_keeps_crlf(
     assert path.read_bytes() == b"one\r\ntwo\r\nthird\r\n"
 
 
+async def test_write_file_over_a_crlf_file_keeps_its_line_endings(call: Any, tree: Path) -> None:
+    (tree / "win.txt").write_bytes(b"old\r\ntext\r\n")
+    result = await call("write_file", path="win.txt", content="new\ntext\n")
+    assert "CRLF line endings kept" in result.content
+    assert (tree / "win.txt").read_bytes() == b"new\r\ntext\r\n"
+    # A new file, or content that says what it wants, is written as given.
+    await call("write_file", path="fresh.txt", content="a\nb\n")
+    assert (tree / "fresh.txt").read_bytes() == b"a\nb\n"
+    await call("write_file", path="win.txt", content="mixed\r\nlines\n")
+    assert (tree / "win.txt").read_bytes() == b"mixed\r\nlines\n"
+
+
 async def test_edit_file_keeps_the_bytes_it_did_not_change_even_when_not_utf8(
     call: Any, tree: Path
 ) -> None:
