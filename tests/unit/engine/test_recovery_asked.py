@@ -62,6 +62,22 @@ async def _asked_before_the_crash(
     return prompt
 
 
+def _journal_when_closed_as_interrupted(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[dict[str, Any], ...]]:
+    """What the prompt journal holds each time an attempt is closed as interrupted."""
+    seen: list[tuple[dict[str, Any], ...]] = []
+    real = store.finish_attempt
+
+    async def finish_attempt(task_id: int, number: int, outcome: _O, **kw: Any) -> Any:
+        if outcome is _O.INTERRUPTED:
+            seen.append(tuple(data for _, data in await store.journal_list(PROMPTS)))
+        return await real(task_id, number, outcome, **kw)
+
+    monkeypatch.setattr(store, "finish_attempt", finish_attempt)
+    return seen
+
+
 async def _prompt_events(store: Store, prompt_id: str) -> list[str]:
     events, _ = await store.events_since(0, 10_000)
     return [
@@ -99,15 +115,7 @@ async def test_an_agents_question_is_journaled_before_its_attempt_is_closed(
 ) -> None:
     sub = SubtaskSpec(key="x", title="task x", profile=Profile.CODER)
     runner = ScriptedRunner(steps={"director": [plan(sub)], "x": [ask("which db?"), finish()]})
-    seen: list[tuple[dict[str, Any], ...]] = []
-    real = store.finish_attempt
-
-    async def finish_attempt(task_id: int, number: int, outcome: _O, **kw: Any) -> Any:
-        if outcome is _O.INTERRUPTED:
-            seen.append(tuple(data for _, data in await store.journal_list(PROMPTS)))
-        return await real(task_id, number, outcome, **kw)
-
-    monkeypatch.setattr(store, "finish_attempt", finish_attempt)
+    seen = _journal_when_closed_as_interrupted(store, monkeypatch)
     h = await harness(runner)
     run = await h.run()
     x: Task = await h.wait_task(run.id, "x", {_S.WAITING_HUMAN})
@@ -182,15 +190,7 @@ async def test_a_humans_interrupt_during_qa_is_journaled_before_the_attempt_is_c
 ) -> None:
     sub = SubtaskSpec(key="x", title="task x", profile=Profile.CODER)
     runner = _QAThatWaits(steps={"director": [plan(sub)], "x": [finish()]})
-    seen: list[tuple[dict[str, Any], ...]] = []
-    real = store.finish_attempt
-
-    async def finish_attempt(task_id: int, number: int, outcome: _O, **kw: Any) -> Any:
-        if outcome is _O.INTERRUPTED:
-            seen.append(tuple(data for _, data in await store.journal_list(PROMPTS)))
-        return await real(task_id, number, outcome, **kw)
-
-    monkeypatch.setattr(store, "finish_attempt", finish_attempt)
+    seen = _journal_when_closed_as_interrupted(store, monkeypatch)
     h = await harness(runner)
     run = await h.run()
     x = await h.wait_task(run.id, "x", {_S.AWAITING_QA})

@@ -15,20 +15,14 @@ from bosun.git.settings import GitSettings
 from bosun.workspace import Workspace
 from bosun_protocol.entities import Run, Task, TaskState
 
+from .gitrepo import git
+
 _PATH_TO_COMPLETE = (
     TaskState.READY,
     TaskState.ACTIVE,
     TaskState.AWAITING_QA,
     TaskState.COMPLETE,
 )
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git in a test repository and return its stripped output."""
-    out = subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=60
-    )
-    return out.stdout.strip()
 
 
 def snapshot(repo: Path) -> tuple[str, str, str]:

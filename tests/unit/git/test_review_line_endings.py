@@ -17,21 +17,10 @@ from bosun.git.hunks import build_selection, read_diff
 from bosun.git.service import GitService
 from bosun_protocol.entities import Run, Task
 
+from .gitrepo import commit_all, git
+
 NewTask = Callable[[int, str], Awaitable[Task]]
 CRLF_BASE = [b"line %d\r\n" % i for i in range(40)]
-
-
-def _git(repo: Path, *args: str) -> str:
-    out = subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True, timeout=60
-    )
-    return out.stdout.strip()
-
-
-def _commit(repo: Path, message: str) -> str:
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", message)
-    return _git(repo, "rev-parse", "HEAD")
 
 
 def _blob(repo: Path, commit: str, path: str) -> bytes:
@@ -54,10 +43,10 @@ def crlf_task(git_repo: Path) -> tuple[str, str]:
     """f.txt: 40 CRLF lines, lines 3 and 30 changed (two hunks); g.txt: a lone CR."""
     (git_repo / "f.txt").write_bytes(b"".join(CRLF_BASE))
     (git_repo / "g.txt").write_bytes(b"alpha\rbeta\ngamma\n")
-    base = _commit(git_repo, "base")
+    base = commit_all(git_repo, "base")
     (git_repo / "f.txt").write_bytes(_with(CRLF_BASE, {2: b"three\r\n", 29: b"thirty\r\n"}))
     (git_repo / "g.txt").write_bytes(b"alpha\rBETA\ngamma\n")
-    return base, _commit(git_repo, "head")
+    return base, commit_all(git_repo, "head")
 
 
 def test_approving_one_hunk_of_a_crlf_file_commits_base_plus_that_hunk_with_crlf_kept(
@@ -95,10 +84,10 @@ def test_mixed_line_endings_in_one_file_keep_each_lines_ending_under_partial_app
     lines = [b"row %d%s" % (i, ends[i % 4]) for i in range(60)]
     lines[31] = b"row 31 with a lone \r inside\r\n"
     (git_repo / "mixed.txt").write_bytes(b"".join(lines))
-    base = _commit(git_repo, "base")
+    base = commit_all(git_repo, "base")
     changes = {1: b"ONE\n", 31: b"row 31 with a lone \r INSIDE\r\n", 57: b"LAST\r\n"}
     (git_repo / "mixed.txt").write_bytes(_with(lines, changes))
-    head = _commit(git_repo, "head")
+    head = commit_all(git_repo, "head")
     cli = GitCli()
     (diff,) = read_diff(cli, git_repo, base, head)
     early, middle, late = diff.hunks
@@ -112,9 +101,9 @@ def test_mixed_line_endings_in_one_file_keep_each_lines_ending_under_partial_app
 def test_a_path_holding_a_cr_is_listed_and_taken_whole_under_its_real_name(
     git_repo: Path,
 ) -> None:
-    base = _git(git_repo, "rev-parse", "HEAD")
+    base = git(git_repo, "rev-parse", "HEAD")
     (git_repo / "cr\rname.txt").write_bytes(b"kept\r\n")
-    head = _commit(git_repo, "head")
+    head = commit_all(git_repo, "head")
     cli = GitCli()
     (diff,) = read_diff(cli, git_repo, base, head)
     assert diff.path == "cr\rname.txt" and diff.hunks[0].lines == ["+kept\r"]
@@ -135,7 +124,7 @@ def test_git_input_and_output_keep_cr_bytes_and_non_utf8_bytes(git_repo: Path) -
 @pytest.fixture
 async def base_run(service: GitService, store: Store, git_repo: Path) -> Run:
     (git_repo / "f.txt").write_bytes(b"".join(CRLF_BASE))
-    _commit(git_repo, "crlf")
+    commit_all(git_repo, "crlf")
     return await service.start_run((await store.create_run("o")).id)
 
 
@@ -183,4 +172,4 @@ async def test_merging_a_selection_of_a_crlf_file_keeps_crlf_in_the_run_branch(
     assert outcome.status == "merged"
     head = outcome.run_head or ""
     assert _blob(service.root, head, "f.txt") == _with(CRLF_BASE, {29: b"thirty\r\n"})
-    assert "big.csv" not in _git(service.root, "ls-tree", "--name-only", head).split()
+    assert "big.csv" not in git(service.root, "ls-tree", "--name-only", head).split()

@@ -4,7 +4,6 @@ read_diff + fit_diff give for the same commits."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,23 +18,12 @@ from bosun.git.hunks import build_selection, read_diff, shown
 from bosun.git.service import GitService
 from bosun_protocol.entities import Run, Task
 
+from .gitrepo import commit_all, git
+
 NewTask = Callable[[int, str], Awaitable[Task]]
 BIG_LINES = 700_000  # ~40 MB of generated rows
 MEDIUM_LINES = 40_000  # ~1.5 MB: fits 4 MiB, not 1 MiB
 ODD_NAMES = ["with space.txt", "ünï cödé.md", "star*and:colon.txt", "q?[x].txt"]
-
-
-def _git(repo: Path, *args: str) -> str:
-    out = subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True, timeout=120
-    )
-    return out.stdout.strip()
-
-
-def _commit(repo: Path, message: str) -> str:
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "--allow-empty", "-m", message)
-    return _git(repo, "rev-parse", "HEAD")
 
 
 def _rows(count: int) -> str:
@@ -145,7 +133,7 @@ def _varied_task(repo: Path) -> tuple[str, str]:
     (repo / "p").write_text("a file that becomes a directory\n")
     (repo / "crlf.txt").write_bytes(b"one\r\ntwo\r\nthree\r\n")
     (repo / "link").write_text("a file that becomes a symlink\nand its second line\n")
-    base = _commit(repo, "base")
+    base = commit_all(repo, "base")
     lines = (repo / "keep.txt").read_text().splitlines(keepends=True)
     lines[3], lines[40] = "early change\n", 'late "quoted" \\ change\twith tab\n'
     (repo / "keep.txt").write_text("".join(lines))
@@ -165,7 +153,7 @@ def _varied_task(repo: Path) -> tuple[str, str]:
         (repo / name).write_text(f"{name}\n" * 5)
     (repo / "sub" / "deep").mkdir(parents=True)
     (repo / "sub" / "deep" / "new.py").write_text(_rows(300))
-    return base, _commit(repo, "head")
+    return base, commit_all(repo, "head")
 
 
 def test_every_budget_gives_the_answer_and_hunk_ids_of_read_diff_and_fit_diff(
@@ -205,10 +193,10 @@ def test_one_file_alone_is_the_one_read_diff_shows(repo: Path, path: str) -> Non
 
 
 def test_one_file_asked_for_is_the_only_one_git_lists(repo: Path, streams: Streams) -> None:
-    base = _commit(repo, "base")
+    base = commit_all(repo, "base")
     (repo / "big.csv").write_text(_rows(100_000))
     (repo / "small.txt").write_text("small\n")
-    head = _commit(repo, "head")
+    head = commit_all(repo, "head")
     new, old = _both(repo, base, head, 4 << 20, "small.txt")
     assert new == old
     assert all(s.args[-1] == ":(literal)small.txt" for s in streams if s.args[0] == "diff")
@@ -218,11 +206,11 @@ def test_one_file_asked_for_is_the_only_one_git_lists(repo: Path, streams: Strea
 
 
 def test_files_left_out_are_listed_without_reading_them(repo: Path, streams: Streams) -> None:
-    base = _commit(repo, "base")
+    base = commit_all(repo, "base")
     (repo / "a.txt").write_text("small\n")
     (repo / "big.csv").write_text(_rows(100_000))  # ~3.7 MB, over a 1 MiB budget
     (repo / "z.txt").write_text("small too\n")
-    head = _commit(repo, "head")
+    head = commit_all(repo, "head")
     new, old = _both(repo, base, head, 1 << 20)
     assert new == old
     budgeted = [s for s in streams if "--full-index" in s.args]
@@ -237,11 +225,11 @@ def test_huge_lines_git_cannot_count_are_dropped_after_about_the_budget(
     # little, so each is read until it passes the room, and then no further.
     for i in range(12):
         (repo / f"bundle{i:02d}.min.js").write_text("a" * (1 << 20))
-    base = _commit(repo, "base")
+    base = commit_all(repo, "base")
     for i in range(12):
         (repo / f"bundle{i:02d}.min.js").write_text("b" * (1 << 20))
     (repo / "zz.txt").write_text("after the bundles\n")
-    head = _commit(repo, "head")
+    head = commit_all(repo, "head")
     streams.clear()
     new, old = _both(repo, base, head, 256 << 10)
     assert new == old
@@ -251,17 +239,17 @@ def test_huge_lines_git_cannot_count_are_dropped_after_about_the_budget(
 
 
 def test_an_empty_diff_is_an_empty_answer(repo: Path) -> None:
-    head = _commit(repo, "nothing changed")
+    head = commit_all(repo, "nothing changed")
     assert read_within_budget(GitCli(), repo, head, head, 4 << 20) == ([], False)
 
 
 def test_a_type_change_is_one_whole_file_hunk_taken_whole_or_not_at_all(repo: Path) -> None:
     (repo / "link").write_text("a file\nline two\n")
-    base = _commit(repo, "file")
+    base = commit_all(repo, "file")
     (repo / "link").unlink()
     (repo / "link").symlink_to("keep.txt")
     (repo / "keep.txt").write_text((repo / "keep.txt").read_text() + "one more\n")
-    head = _commit(repo, "symlink")
+    head = commit_all(repo, "symlink")
     cli = GitCli()
     keep, link = read_diff(cli, repo, base, head)
     assert (link.status, link.old_mode, link.new_mode) == ("type_changed", "100644", "120000")
@@ -272,8 +260,8 @@ def test_a_type_change_is_one_whole_file_hunk_taken_whole_or_not_at_all(repo: Pa
     new, old = _both(repo, base, head, 4 << 20)
     assert new == old
     taken = build_selection(cli, repo, base, head, {hunk.id}, "take the link").commit
-    assert _git(repo, "ls-tree", taken, "link").split()[0] == "120000"
-    assert _git(repo, "show", f"{taken}:keep.txt") == _git(repo, "show", f"{base}:keep.txt")
+    assert git(repo, "ls-tree", taken, "link").split()[0] == "120000"
+    assert git(repo, "show", f"{taken}:keep.txt") == git(repo, "show", f"{base}:keep.txt")
     kept = build_selection(cli, repo, base, head, {keep.hunks[0].id}, "not the link").commit
-    assert _git(repo, "ls-tree", kept, "link").split()[0] == "100644"
-    assert _git(repo, "show", f"{kept}:link") == "a file\nline two"
+    assert git(repo, "ls-tree", kept, "link").split()[0] == "100644"
+    assert git(repo, "show", f"{kept}:link") == "a file\nline two"
