@@ -19,7 +19,7 @@ from bosun.tools.context import SubtaskSpec
 from bosun_protocol.engine import HumanPrompt, PromptKind, ResolveAction, ResolveTaskParams
 from bosun_protocol.entities import AttemptOutcome, Lease, Profile, RunState, Task, TaskState
 
-from .scripted import EngineFactory, ScriptedRunner, ask, finish, plan
+from .scripted import EngineFactory, Harness, ScriptedRunner, ask, finish, plan
 
 _S = TaskState
 _O = AttemptOutcome
@@ -78,6 +78,20 @@ def _journal_when_closed_as_interrupted(
     return seen
 
 
+async def _retry_completes_having_asked_once(
+    h: Harness, store: Store, prompt: HumanPrompt, task_id: int
+) -> None:
+    """Answer retry: the run completes, the answer reached attempt 2, the question was
+    announced once and answered once, and nothing is left in the journal."""
+    answer = ResolveTaskParams(prompt_id=prompt.prompt_id, action=ResolveAction.RETRY)
+    await h.engine.humans.resolve(answer)
+    await h.wait_run(prompt.run_id, {RunState.COMPLETED})
+    outcomes = [a.outcome for a in await store.list_attempts(task_id)]
+    assert outcomes == [_O.INTERRUPTED, _O.QA_PASSED]
+    assert await _prompt_events(store, prompt.prompt_id) == ["human.prompt", "human.answered"]
+    assert await store.journal_list(PROMPTS) == []
+
+
 async def _prompt_events(store: Store, prompt_id: str) -> list[str]:
     events, _ = await store.events_since(0, 10_000)
     return [
@@ -101,13 +115,7 @@ async def test_a_question_journaled_before_the_crash_waits_for_a_human_once_afte
     # closed as the engine would have closed it, not as crashed
     assert first.outcome is _O.INTERRUPTED
     assert first.summary == "looked at the README"
-    answer = ResolveTaskParams(prompt_id=prompt.prompt_id, action=ResolveAction.RETRY)
-    await h.engine.humans.resolve(answer)
-    await h.wait_run(prompt.run_id, {RunState.COMPLETED})
-    outcomes = [a.outcome for a in await store.list_attempts(task.id)]
-    assert outcomes == [_O.INTERRUPTED, _O.QA_PASSED]
-    assert await _prompt_events(store, prompt.prompt_id) == ["human.prompt", "human.answered"]
-    assert await store.journal_list(PROMPTS) == []
+    await _retry_completes_having_asked_once(h, store, prompt, task.id)
 
 
 async def test_an_agents_question_is_journaled_before_its_attempt_is_closed(
@@ -162,13 +170,7 @@ async def test_a_humans_interrupt_during_qa_journaled_before_the_crash_is_asked_
     assert runner.qa_requests == []  # not judged again: the human said stop
     [first] = await store.list_attempts(task.id)
     assert first.outcome is _O.INTERRUPTED
-    answer = ResolveTaskParams(prompt_id=prompt.prompt_id, action=ResolveAction.RETRY)
-    await h.engine.humans.resolve(answer)
-    await h.wait_run(prompt.run_id, {RunState.COMPLETED})
-    outcomes = [a.outcome for a in await store.list_attempts(task.id)]
-    assert outcomes == [_O.INTERRUPTED, _O.QA_PASSED]
-    assert await _prompt_events(store, prompt.prompt_id) == ["human.prompt", "human.answered"]
-    assert await store.journal_list(PROMPTS) == []
+    await _retry_completes_having_asked_once(h, store, prompt, task.id)
 
 
 class _QAThatWaits(ScriptedRunner):
