@@ -12,7 +12,7 @@ from bosun_protocol.review import FileDiff, FileStatus, Hunk
 
 from bosun.errors import GitError
 from bosun.git.command import GitCli, split_z
-from bosun.git.diff_budget import count_lines
+from bosun.git.diff_budget import HUNK_LEAST, LINE_LEAST, count_lines
 from bosun.git.merges import commit_tree
 
 _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -59,16 +59,26 @@ def _split_blocks(patch: str) -> list[PatchBlock]:
     for line in patch.split("\n"):
         if line.startswith("diff --git "):
             blocks.append(PatchBlock(header=[line], hunks=[]))
-        elif not blocks:
-            continue
-        elif line.startswith("@@"):
-            blocks[-1].hunks.append((line, []))
-        elif blocks[-1].hunks:
-            if line[:1] in (" ", "+", "-", "\\"):
-                blocks[-1].hunks[-1][1].append(line)
-        else:
-            blocks[-1].header.append(line)
+        elif blocks:
+            add_line(blocks[-1], line)
     return blocks
+
+
+def add_line(block: PatchBlock, line: str) -> int:
+    """Put a line of a file's patch (one after its `diff --git` line) where it belongs: a
+    hunk header opens a hunk, a hunk's lines join it, what comes before the first hunk is
+    the header. Returns what it adds to the hunks' cost at least (diff_budget.hunk_bytes
+    is never less). The whole-patch read and the streamed one (patch_stream) both build
+    blocks with it, so their hunks and hunk ids are the same."""
+    if line.startswith("@@"):
+        block.hunks.append((line, []))
+        return HUNK_LEAST + len(line)
+    if not block.hunks:
+        block.header.append(line)
+    elif line[:1] in (" ", "+", "-", "\\"):
+        block.hunks[-1][1].append(line)
+        return LINE_LEAST + len(line)
+    return 0
 
 
 def pair_blocks(
@@ -116,17 +126,18 @@ def _patch(cli: GitCli, root: Path, base: str, head: str, *extra: str) -> str:
 
 def read_diff(cli: GitCli, root: Path, base: str, head: str) -> list[FileDiff]:
     """The changes between two commits as files and hunks."""
-    return [diff for _, diff in _read(cli, root, base, head)]
+    return [diff for _, _, diff in _read(cli, root, base, head)]
 
 
-def _read(cli: GitCli, root: Path, base: str, head: str) -> list[tuple[str, FileDiff]]:
-    """Each changed file's raw path (exact bytes, for patches) with its diff."""
+def _read(cli: GitCli, root: Path, base: str, head: str) -> list[tuple[str, str, FileDiff]]:
+    """Each changed file's status letter and raw path (exact bytes, for patches) with its
+    diff."""
     names = split_z(cli.run(root, "diff", "--no-renames", "--name-status", "-z", base, head).stdout)
     entries = [(names[i], names[i + 1]) for i in range(0, len(names) - 1, 2)]
     span = f"{base[:12]}..{head[:12]}"
     blocks = pair_blocks(entries, _split_blocks(_patch(cli, root, base, head)), span)
     return [
-        (path, file_diff(status, path, block))
+        (status, path, file_diff(status, path, block))
         for (status, path), block in zip(entries, blocks, strict=True)
     ]
 
@@ -191,7 +202,7 @@ def build_selection(
 ) -> Selection:
     """Commit base + exactly the approved hunks, in a private index (never the user's)."""
     read = _read(cli, root, base, head)
-    files = [diff for _, diff in read]
+    files = [diff for _, _, diff in read]
     known = {h.id for f in files for h in f.hunks}
     unknown = sorted(approved - known)
     if unknown:
@@ -203,9 +214,9 @@ def build_selection(
     patch = _patch(cli, root, base, head, "--binary")
     whole: list[str] = []
     partial: list[str] = []
-    statuses = [("T" if f.status == "type_changed" else "M", path) for path, f in read]
-    blocks = pair_blocks(statuses, _split_blocks(patch), f"{base[:12]}..{head[:12]}")
-    for (path, f), block in zip(read, blocks, strict=True):
+    entries = [(status, path) for status, path, _ in read]
+    blocks = pair_blocks(entries, _split_blocks(patch), f"{base[:12]}..{head[:12]}")
+    for (_, path, f), block in zip(read, blocks, strict=True):
         chosen = [h for h in f.hunks if h.id in approved]
         if len(chosen) == len(f.hunks):
             whole.append(path)

@@ -19,8 +19,7 @@ from pathlib import Path
 
 from bosun.errors import GitError
 from bosun.git.command import GIT_CONFIG_ARGS, GitCli, decode, git_env
-from bosun.git.diff_budget import HUNK_LEAST, LINE_LEAST
-from bosun.git.hunks import PatchBlock
+from bosun.git.hunks import PatchBlock, add_line
 
 _CHUNK = 1 << 18  # read this much at a time: a long line is never read whole
 
@@ -87,12 +86,11 @@ class PatchStream:
         `alive` turns False. Raises `EndOfPatch` when git has no more files to show, or
         shows another file than `path` (checked when git did not quote the name).
 
-        Lines are split and kept exactly as `hunks._split_blocks` does on the whole
-        patch, so a block read here gives the same hunks and hunk ids."""
+        Lines are split as the whole patch is (`hunks.add_line`), so a block read here
+        gives the same hunks and hunk ids."""
         start = self.read
-        header: list[str] = []
-        hunks: list[tuple[str, list[str]]] = []
-        kept = 0  # what the hunks cost at least (diff_budget.hunk_bytes is never less)
+        block = PatchBlock(header=[], hunks=[])
+        kept = 0  # what the hunks cost at least
         dropping = cap < 0
         while True:
             # Header lines do not count against `cap`, so a long path still gets read.
@@ -102,32 +100,26 @@ class PatchStream:
             except _Overflow:
                 self.close()
                 return None
-            if line is None and not header:
+            if line is None and not block.header:
                 raise EndOfPatch("git showed fewer files than it was asked for")
-            if line is None or (line.startswith("diff --git ") and header):
-                return None if dropping else PatchBlock(header=header, hunks=hunks)
+            if line is None or (line.startswith("diff --git ") and block.header):
+                return None if dropping else block
             self._queued.popleft()
-            if not header:
+            if not block.header:
                 if line.startswith("diff --git "):
                     if not line.endswith(('"', path)):
                         raise EndOfPatch(f"git showed another file than {path!r}")
-                    header.append(line)
+                    block.header.append(line)
                 continue  # what comes before the first block is not part of any file
             if dropping:
                 if self.read - start > skip_limit:
                     self.close()
                     return None
-            elif line.startswith("@@"):
-                hunks.append((line, []))
-                kept += HUNK_LEAST + len(line)
-            elif hunks:
-                if line[:1] in (" ", "+", "-", "\\"):
-                    hunks[-1][1].append(line)
-                    kept += LINE_LEAST + len(line)
-            else:
-                header.append(line)
-            if kept > cap and not dropping:
-                dropping, hunks = True, []
+                continue
+            kept += add_line(block, line)
+            if kept > cap:
+                dropping = True
+                block.hunks.clear()
 
     def at_end(self) -> bool:
         """Whether git has nothing more to show (read up to one more line to know)."""
@@ -179,11 +171,7 @@ class PatchStream:
         said = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
         self._stderr.close()
         self._close_stdout()
-        if self._expired:
-            raise GitError(
-                f"`git {' '.join(self.args[:3])}` took longer than {self._limit:g}s and was stopped",
-                data={"args": list(self.args)},
-            )
+        self._raise_if_expired()
         if code != 0:
             words = "; ".join(said[-5:]) or f"exit status {code}"
             raise GitError(
@@ -200,6 +188,9 @@ class PatchStream:
         self._proc.wait()
         self._close_stdout()
         self._stderr.close()
+        self._raise_if_expired()
+
+    def _raise_if_expired(self) -> None:
         if self._expired:
             raise GitError(
                 f"`git {' '.join(self.args[:3])}` took longer than {self._limit:g}s and was stopped",
