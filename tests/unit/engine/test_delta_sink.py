@@ -1,5 +1,6 @@
-"""The "message stored" marker (a chunk with a message id and no text) reaches clients
-as a numbered delta, so a live view can swap the text it streamed for the stored message."""
+"""The daemon's live transcript deltas: numbered per attempt so a client can see a lost
+one, and the "message stored" marker (a chunk with a message id and no text) sent in that
+count, so a live view can swap the text it streamed for the stored message."""
 
 from __future__ import annotations
 
@@ -17,6 +18,24 @@ class Recorder(NullNotifier):
 
     def transcript_delta(self, delta: TranscriptDelta) -> None:
         self.deltas.append(delta)
+
+
+def test_deltas_count_from_one_per_attempt_and_per_task() -> None:
+    notifier = Recorder()
+    sink = _delta_sink(notifier)
+    for task_id, attempt, text in [(1, 1, "a"), (1, 1, "b"), (2, 1, "c"), (1, 1, "d")]:
+        sink(task_id, attempt, text)
+    sink(1, 2, "e")  # attempt 2 starts again at 1
+    sink(1, 2, "f")
+    got = [(d.task_id, d.attempt, d.seq, d.delta) for d in notifier.deltas]
+    assert got == [
+        (1, 1, 1, "a"),
+        (1, 1, 2, "b"),
+        (2, 1, 1, "c"),
+        (1, 1, 3, "d"),
+        (1, 2, 1, "e"),
+        (1, 2, 2, "f"),
+    ]
 
 
 def test_stored_markers_without_text_are_forwarded_in_the_gapless_count() -> None:
@@ -51,7 +70,7 @@ def test_a_marker_is_a_valid_wire_delta_with_an_empty_text() -> None:
     assert TranscriptDelta.model_validate(wire) == marker
 
 
-def test_chunks_with_neither_text_nor_message_id_are_still_not_sent() -> None:
+def test_chunks_with_neither_text_nor_message_id_are_not_sent_and_take_no_number() -> None:
     notifier = Recorder()
     sink = _delta_sink(notifier)
     sink(1, 1, TranscriptChunk("assistant", ""))
