@@ -145,8 +145,7 @@ export class LiveTranscript {
   get catchUpFrom(): { afterId: number; attempt: number; generation: number } | undefined {
     if (this.stale || this.loading || this.truncated || this.shown === undefined) return undefined;
     if (!this.live.some((e) => e.id !== undefined)) return undefined;
-    const afterId = this.stored.reduce((m, x) => Math.max(m, x.id), 0);
-    return { afterId, attempt: this.shown, generation: this.generation };
+    return { afterId: this.lastStoredId(), attempt: this.shown, generation: this.generation };
   }
 
   /**
@@ -157,7 +156,7 @@ export class LiveTranscript {
    */
   catchUp(generation: number, messages: readonly Message[]): boolean {
     if (generation !== this.generation || this.stale || this.loading) return false;
-    const last = this.stored.reduce((m, x) => Math.max(m, x.id), 0);
+    const last = this.lastStoredId();
     const fresh = messages.filter((m) => m.id > last && m.attempt === this.shown);
     if (!fresh.length) return false;
     const upTo = fresh.reduce((m, x) => Math.max(m, x.id), 0);
@@ -169,6 +168,10 @@ export class LiveTranscript {
     this.live = this.live.slice(replaced + 1);
     this.lastId = Math.max(this.lastId, upTo);
     return true;
+  }
+
+  private lastStoredId(): number {
+    return this.stored.reduce((m, x) => Math.max(m, x.id), 0);
   }
 
   /** Whether `seq` is the next delta of the attempt on screen; records it when it is. */
