@@ -196,7 +196,3 @@ class EngineFactory:
     async def stop_all(self) -> None:
         for engine in self.engines:
             await engine.stop()
-
-
-def make_engine_factory(store: Store) -> EngineFactory:
-    return EngineFactory(store)
