@@ -150,6 +150,8 @@ class HubNotifier:
             self._spawn(self._ask(conn, prompt, task), f"prompt-{prompt.prompt_id}-{conn.id}")
 
     async def _ask(self, conn: Connection, prompt: HumanPrompt, task: Task | None) -> None:
+        if not conn.takes_requests:
+            return  # checked when the request is written, not when it was queued
         about = f"task #{task.id} {task.title}" if task is not None else f"run {prompt.run_id}"
         answers = message_actions(prompt)
         params = types.ShowMessageRequestParams(
@@ -199,6 +201,8 @@ class HubNotifier:
                 self._spawn(self._progress(conn, run, counts), f"progress-{run.id}-{conn.id}")
 
     async def _progress(self, conn: Connection, run: Run, counts: dict[str, int]) -> None:
+        if not conn.takes_requests:
+            return  # a client after `shutdown` gets neither the token request nor reports
         token = f"bosun-run-{run.id}"
         key = (conn.id, run.id)
         message, percent = progress_message(counts)

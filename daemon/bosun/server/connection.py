@@ -103,6 +103,15 @@ class Connection:
     def __repr__(self) -> str:
         return f"<client {self.id} {self.transport} {self.peer}>"
 
+    @property
+    def takes_requests(self) -> bool:
+        """Whether the daemon may send this client a request (a prompt, a progress token).
+
+        Not before `initialize`, not once closed, and not after the client's `shutdown`:
+        it is leaving and could only answer into a socket it is about to close.
+        """
+        return self.initialized and not self.closed.is_set() and not self.protocol._shutdown
+
     # --- sending ---------------------------------------------------------------
 
     def send_raw(self, data: bytes) -> None:
