@@ -44,6 +44,9 @@ async def answer_prompts_until_done(c: Client, run_id: int) -> dict[str, Any]:
 async def test_lifecycle_over_the_protocol_first_answer_wins(daemon: Daemon) -> None:
     daemon.start()
     async with client(daemon) as alice, client(daemon) as bob:
+        seen: set[str] = set()
+        # From the start: the rest of the run may finish while this test reads bob.
+        alice.on_notification(lambda method, _: seen.add(method))
         run = (await alice.request("bosun/createRun", {"objective": OBJECTIVE}))["run"]
         assert run["state"] == "planning"  # the director decomposes the objective first
         prompt = None
@@ -75,8 +78,6 @@ async def test_lifecycle_over_the_protocol_first_answer_wins(daemon: Daemon) -> 
             if method == "bosun/promptResolved":
                 resolved = params
         assert resolved["by"] == "alice" and resolved["action"] == "retry"
-        seen: set[str] = set()
-        alice.on_notification(lambda method, _: seen.add(method))
         final = await answer_prompts_until_done(alice, run["id"])
         assert final["state"] == "completed", final
         assert "bosun/transcriptDelta" in seen  # live transcript text reached the client
