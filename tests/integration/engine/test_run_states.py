@@ -116,7 +116,8 @@ async def test_a_daemon_killed_while_its_run_plans_recovers_and_the_run_complete
         assert run["state"] in ("planning", "running")  # recovered as it was, and going on
         final = await run_to_end(c, run["id"])
         assert final["state"] == "completed", final
-        assert "running" in run_states(seen, run["id"])
+        # Running already when listed, or told so after: either way it got there.
+        assert "running" in [run["state"], *run_states(seen, run["id"])]
         tasks = (await c.request("bosun/getRun", {"runId": run["id"]}))["tasks"]
         assert [t["key"] for t in tasks].count("director") == 1
         assert {t["state"] for t in tasks} == {"complete"}
