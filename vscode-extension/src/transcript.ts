@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import type { Daemon } from './daemon';
 import { describeError } from './logic/errors';
 import type { RunCache } from './logic/runCache';
+import { OneAtATime } from './logic/oneAtATime';
 import { LiveTranscript } from './logic/transcriptLive';
 import { transcriptMarkdown } from './logic/transcriptText';
 import type { Message, TranscriptDelta } from './protocol';
@@ -36,7 +37,7 @@ interface OpenTranscript {
   readonly uri: vscode.Uri;
   readonly live: LiveTranscript;
   loading?: Promise<string | undefined>;
-  catchingUp?: Promise<void>;
+  readonly catchingUp: OneAtATime;
 }
 
 /** Serves transcripts: `bosun/transcript` on open and after a gap, deltas otherwise. */
@@ -73,16 +74,20 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
     }
   }
 
-  /** Fetch the stored messages markers announced (one fetch at a time per document). */
-  private catchUpSoon(t: OpenTranscript): void {
-    const from = t.live.catchUpFrom;
-    if (t.catchingUp || !from) return;
-    t.catchingUp = this.catchUp(t, from).finally(() => {
-      t.catchingUp = undefined;
-    });
+  private opened(uri: vscode.Uri, live: LiveTranscript): OpenTranscript {
+    const t: OpenTranscript = { uri, live, catchingUp: new OneAtATime(() => this.catchUp(t)) };
+    return t;
   }
 
-  private async catchUp(t: OpenTranscript, from: { afterId: number; attempt: number; generation: number }): Promise<void> {
+  /** Fetch the stored messages markers announced: one fetch at a time per document, and
+   * markers that come during one are caught up by the next. */
+  private catchUpSoon(t: OpenTranscript): void {
+    t.catchingUp.request();
+  }
+
+  private async catchUp(t: OpenTranscript): Promise<void> {
+    const from = t.live.catchUpFrom;
+    if (!from || !this.open.has(t.uri.toString())) return;
     this.catchUps++;
     let messages: Message[];
     try {
@@ -93,13 +98,7 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
       this.redrawSoon(t.uri);
       return;
     }
-    const replaced = t.live.catchUp(from.generation, messages);
-    if (!replaced) return;
-    this.redrawSoon(t.uri);
-    // Markers that came during the fetch announce messages it may not have had.
-    queueMicrotask(() => {
-      if (this.open.has(t.uri.toString())) this.catchUpSoon(t);
-    });
+    if (t.live.catchUp(from.generation, messages)) this.redrawSoon(t.uri);
   }
 
   /** The task changed: redraw its header, and start over when a new attempt began. */
@@ -136,7 +135,7 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
     const { taskId, attempt } = parse(uri);
     if (!Number.isInteger(taskId)) return `Not a transcript address: ${uri.toString()}\n`;
     const key = uri.toString();
-    const t = this.open.get(key) ?? { uri, live: new LiveTranscript(taskId, attempt) };
+    const t = this.open.get(key) ?? this.opened(uri, new LiveTranscript(taskId, attempt));
     this.open.set(key, t);
     if (t.live.needsFetch) {
       t.loading ??= this.load(t).finally(() => {
