@@ -8,7 +8,7 @@ import os
 import re
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,10 +134,7 @@ class GitCli:
             )
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            raise GitError(
-                f"`git {' '.join(args[:3])}` took longer than {limit:g}s and was stopped",
-                data={"args": list(args)},
-            ) from None
+            raise git_timeout(args, limit) from None
         result = GitOutput(tuple(args), proc.returncode, decode(raw_out), decode(raw_err))
         if check and not result.ok:
             raise git_failure(result)
@@ -180,6 +177,14 @@ def git_failure(out: GitOutput) -> GitError:
     said = "; ".join(words[-5:]) if words else f"exit status {out.returncode}"
     verb = " ".join(out.args[:2])
     return GitError(f"git {verb} failed: {said}", data={"args": list(out.args)})
+
+
+def git_timeout(args: Sequence[str], limit: float) -> GitError:
+    """The error of a git stopped at its time limit."""
+    return GitError(
+        f"`git {' '.join(args[:3])}` took longer than {limit:g}s and was stopped",
+        data={"args": list(args)},
+    )
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bosun.errors import GitError
-from bosun.git.command import GIT_CONFIG_ARGS, GitCli, decode, git_env
+from bosun.git.command import (
+    GIT_CONFIG_ARGS,
+    GitCli,
+    GitOutput,
+    decode,
+    git_env,
+    git_failure,
+    git_timeout,
+)
 from bosun.git.hunks import PatchBlock, add_line
 
 _CHUNK = 1 << 18  # read this much at a time: a long line is never read whole
@@ -168,15 +176,12 @@ class PatchStream:
         self._timer.cancel()
         code = self._proc.wait()
         self._stderr.seek(0)
-        said = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        said = self._stderr.read().decode("utf-8", "replace")
         self._stderr.close()
         self._close_stdout()
         self._raise_if_expired()
         if code != 0:
-            words = "; ".join(said[-5:]) or f"exit status {code}"
-            raise GitError(
-                f"git {' '.join(self.args[:2])} failed: {words}", data={"args": list(self.args)}
-            )
+            raise git_failure(GitOutput(self.args, code, "", said))
 
     def close(self) -> None:
         """Stop git now (what it had left to say is not wanted)."""
@@ -192,10 +197,7 @@ class PatchStream:
 
     def _raise_if_expired(self) -> None:
         if self._expired:
-            raise GitError(
-                f"`git {' '.join(self.args[:3])}` took longer than {self._limit:g}s and was stopped",
-                data={"args": list(self.args)},
-            )
+            raise git_timeout(self.args, self._limit)
 
     def _close_stdout(self) -> None:
         if self._proc.stdout is not None:
