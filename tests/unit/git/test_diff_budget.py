@@ -6,38 +6,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import pytest
-from bosun.board.store import Store
 from bosun.errors import NotFoundError
 from bosun.git.diff_budget import fit_diff, hunk_bytes
 from bosun.git.service import GitService
 from bosun_protocol.entities import Run, Task
 from bosun_protocol.review import FileDiff, Hunk, TaskDiffParams
 
+from .gitrepo import task_commit
+
 NewTask = Callable[[int, str], Awaitable[Task]]
 BIG_LINES = 60_000  # ~2.4 MB of diff: over a 1 MiB budget, far under the message limit
 
 
-@pytest.fixture
-async def base_run(service: GitService, store: Store) -> Run:
-    return await service.start_run((await store.create_run("o")).id)
-
-
 async def _task_with_a_dump(service: GitService, task_id: int) -> Task:
-    task = await service.acquire_worktree(task_id)
-    path = Path(task.worktree or "")
-    (path / "dump.csv").write_text("".join(f"{i},{i * i},row {i}\n" for i in range(BIG_LINES)))
-    (path / "small.py").write_text("print('hello')\n")
-    await service.commit(task_id, 1, "a dump and a small change")
-    return await service.board.get_task(task_id)
+    dump = "".join(f"{i},{i * i},row {i}\n" for i in range(BIG_LINES))
+    files = {"dump.csv": dump, "small.py": "print('hello')\n"}
+    return await task_commit(service, task_id, files, "a dump and a small change")
 
 
 async def test_a_huge_file_is_listed_without_hunks_and_small_files_keep_theirs(
-    service: GitService, base_run: Run, new_task: NewTask
+    service: GitService, run: Run, new_task: NewTask
 ) -> None:
-    task = await _task_with_a_dump(service, (await new_task(base_run.id, "t")).id)
+    task = await _task_with_a_dump(service, (await new_task(run.id, "t")).id)
     diff = await service.task_diff(task.id, max_bytes=1 << 20)
     by_path = {f.path: f for f in diff.files}
     assert diff.truncated
@@ -49,18 +41,18 @@ async def test_a_huge_file_is_listed_without_hunks_and_small_files_keep_theirs(
 
 
 async def test_the_whole_diff_within_the_default_budget_is_not_truncated(
-    service: GitService, base_run: Run, new_task: NewTask
+    service: GitService, run: Run, new_task: NewTask
 ) -> None:
-    task = await _task_with_a_dump(service, (await new_task(base_run.id, "t")).id)
+    task = await _task_with_a_dump(service, (await new_task(run.id, "t")).id)
     diff = await service.task_diff(task.id)  # 4 MiB default
     assert not diff.truncated
     assert sum(len(h.lines) for f in diff.files for h in f.hunks) == BIG_LINES + 1
 
 
 async def test_one_file_can_be_fetched_alone_and_an_unknown_path_is_named(
-    service: GitService, base_run: Run, new_task: NewTask
+    service: GitService, run: Run, new_task: NewTask
 ) -> None:
-    task = await _task_with_a_dump(service, (await new_task(base_run.id, "t")).id)
+    task = await _task_with_a_dump(service, (await new_task(run.id, "t")).id)
     only = await service.task_diff(task.id, path="small.py")
     assert [f.path for f in only.files] == ["small.py"] and not only.truncated
     with pytest.raises(NotFoundError, match=r"did not change 'nope\.txt'"):

@@ -12,15 +12,14 @@ from bosun.git.settings import GitSettings
 from bosun.workspace import Workspace
 from bosun_protocol.entities import Run, RunState, Task, TaskState
 
+from .gitrepo import task_commit
+
 NewTask = Callable[[int, str], Awaitable[Task]]
 Finish = Callable[[int, TaskState], Awaitable[Task]]
 
 
 async def _committed(service: GitService, task_id: int) -> Task:
-    task = await service.acquire_worktree(task_id)
-    (Path(task.worktree or "") / f"t{task_id}.txt").write_text("work\n")
-    await service.commit(task_id, 1, "work")
-    return await service.board.get_task(task_id)
+    return await task_commit(service, task_id, {f"t{task_id}.txt": "work\n"}, "work")
 
 
 def _branches(gitrun: Callable[..., str], repo: Path) -> set[str]:

@@ -14,6 +14,8 @@ from bosun.git.hunks import hunk_id
 from bosun.git.service import GitService
 from bosun_protocol.entities import Run, Task
 
+from .gitrepo import task_commit
+
 NewTask = Callable[[int, str], Awaitable[Task]]
 LINES = "".join(f"line {i}\n" for i in range(40))
 
@@ -31,16 +33,10 @@ async def base_run(
 
 
 async def _edited(service: GitService, task_id: int) -> Task:
-    task = await service.acquire_worktree(task_id)
-    path = Path(task.worktree or "")
     lines = LINES.splitlines(keepends=True)
     lines[2], lines[30] = "early change\n", "late change\n"
-    (path / "a.txt").write_text("".join(lines))
-    (path / "new.txt").write_text("new\n")
-    (path / "gone.txt").unlink()
-    (path / "img.bin").write_bytes(b"\x00\xff")
-    await service.commit(task_id, 1, "edits")
-    return await service.board.get_task(task_id)
+    files = {"a.txt": "".join(lines), "new.txt": "new\n", "gone.txt": None, "img.bin": b"\x00\xff"}
+    return await task_commit(service, task_id, files, "edits")
 
 
 async def test_diff_lists_files_and_hunks_with_stable_ids(

@@ -17,7 +17,7 @@ from bosun.git.hunks import build_selection, read_diff
 from bosun.git.service import GitService
 from bosun_protocol.entities import Run, Task
 
-from .gitrepo import commit_all, git
+from .gitrepo import commit_all, git, task_commit
 
 NewTask = Callable[[int, str], Awaitable[Task]]
 CRLF_BASE = [b"line %d\r\n" % i for i in range(40)]
@@ -129,12 +129,11 @@ async def base_run(service: GitService, store: Store, git_repo: Path) -> Run:
 
 
 async def _crlf_edit(service: GitService, task_id: int) -> Task:
-    task = await service.acquire_worktree(task_id)
-    path = Path(task.worktree or "")
-    (path / "f.txt").write_bytes(_with(CRLF_BASE, {2: b"three\r\n", 29: b"thirty\r\n"}))
-    (path / "big.csv").write_text("".join(f"{i},row {i}\n" for i in range(20_000)))
-    await service.commit(task_id, 1, "crlf edit and a big file")
-    return await service.board.get_task(task_id)
+    files: dict[str, str | bytes] = {
+        "f.txt": _with(CRLF_BASE, {2: b"three\r\n", 29: b"thirty\r\n"}),
+        "big.csv": "".join(f"{i},row {i}\n" for i in range(20_000)),
+    }
+    return await task_commit(service, task_id, files, "crlf edit and a big file")
 
 
 async def test_a_crlf_file_through_budgeted_task_diff_has_read_diffs_lines_and_ids(

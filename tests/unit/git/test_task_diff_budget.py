@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bosun.board.store import Store
 from bosun.git import patch_stream
 from bosun.git.budgeted_diff import list_changes, read_within_budget
 from bosun.git.command import GitCli
@@ -18,7 +17,7 @@ from bosun.git.hunks import build_selection, read_diff, shown
 from bosun.git.service import GitService
 from bosun_protocol.entities import Run, Task
 
-from .gitrepo import commit_all, git
+from .gitrepo import commit_all, git, task_commit
 
 NewTask = Callable[[int, str], Awaitable[Task]]
 BIG_LINES = 700_000  # ~40 MB of generated rows
@@ -70,26 +69,20 @@ def _both(
 # --- through the service ------------------------------------------------------------
 
 
-@pytest.fixture
-async def base_run(service: GitService, store: Store) -> Run:
-    return await service.start_run((await store.create_run("o")).id)
-
-
 async def _task_with_a_big_dump(service: GitService, task_id: int) -> Task:
-    task = await service.acquire_worktree(task_id)
-    path = Path(task.worktree or "")
-    (path / "dump.csv").write_text(_rows(BIG_LINES))
-    (path / "medium.csv").write_text(_rows(MEDIUM_LINES))
-    (path / "small.py").write_text("print('hello')\n")
-    (path / "README.md").write_text("# sample, edited\n")
-    await service.commit(task_id, 1, "a dump and small changes")
-    return await service.board.get_task(task_id)
+    files = {
+        "dump.csv": _rows(BIG_LINES),
+        "medium.csv": _rows(MEDIUM_LINES),
+        "small.py": "print('hello')\n",
+        "README.md": "# sample, edited\n",
+    }
+    return await task_commit(service, task_id, files, "a dump and small changes")
 
 
 async def test_a_dump_of_tens_of_megabytes_is_listed_from_counts_and_its_patch_never_read(
-    service: GitService, base_run: Run, new_task: NewTask, streams: Streams
+    service: GitService, run: Run, new_task: NewTask, streams: Streams
 ) -> None:
-    task = await _task_with_a_big_dump(service, (await new_task(base_run.id, "t")).id)
+    task = await _task_with_a_big_dump(service, (await new_task(run.id, "t")).id)
     diff = await service.task_diff(task.id)
     by_path = {f.path: f for f in diff.files}
     assert [f.path for f in diff.files] == ["README.md", "dump.csv", "medium.csv", "small.py"]
@@ -105,9 +98,9 @@ async def test_a_dump_of_tens_of_megabytes_is_listed_from_counts_and_its_patch_n
 
 
 async def test_the_big_file_alone_is_shown_when_its_budget_allows_and_unread_when_not(
-    service: GitService, base_run: Run, new_task: NewTask, streams: Streams
+    service: GitService, run: Run, new_task: NewTask, streams: Streams
 ) -> None:
-    task = await _task_with_a_big_dump(service, (await new_task(base_run.id, "t")).id)
+    task = await _task_with_a_big_dump(service, (await new_task(run.id, "t")).id)
     alone = await service.task_diff(task.id, path="medium.csv", max_bytes=4 << 20)
     assert [f.path for f in alone.files] == ["medium.csv"] and not alone.truncated
     assert len(alone.files[0].hunks[0].lines) == MEDIUM_LINES
