@@ -241,9 +241,8 @@ class AttemptDriver:
             task.id, kind, reason, options, choices=choices, closing=closing
         )
         await self.finish(task.id, handle.number, report, outcome)
-        holder = (
-            handle.holder if expected is _S.ACTIVE else None
-        )  # a lease is only held while active
+        # A lease is only held while active (not awaiting QA).
+        holder = handle.holder if expected is _S.ACTIVE else None
         await humans.deliver(prompt, expected=expected, holder=holder)
 
     async def finish(

@@ -2,9 +2,9 @@
 
 A prompt is journaled (kind "prompt") before the task moves to waiting_human, so a
 crash in between leaves a prompt recovery can match to the task (or drop); an attempt's
-question is journaled even before the attempt is closed, so it is never lost with it. Answers are
-applied one at a time per prompt: the prompt leaves the open set before the first
-`await`, so a second answer finds it gone and is told who answered first.
+question is journaled even before the attempt is closed, so it is never lost with it.
+Answers are applied one at a time per prompt: the prompt leaves the open set before the
+first `await`, so a second answer finds it gone and is told who answered first.
 
 Tool approvals (an `ask` policy rule) are prompts too, but the task stays `active`: the
 attempt is alive, holding its worktree and lease, and simply waits inside the tool call.

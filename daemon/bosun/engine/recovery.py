@@ -192,7 +192,7 @@ async def _crashed(e: Engine, task: Task, asked: Asked | None) -> None:
 async def _close_as_asked(
     e: Engine, task: Task, n: int, closing: dict[str, Any], *, opened: bool
 ) -> None:
-    """Close attempt n as the engine would have after it asked (AttemptDriver._ask)."""
+    """Close attempt n as AttemptDriver.close_and_ask would have, from what it journaled."""
     if not opened:
         await e.store.start_attempt(task.id, n)
     try:
