@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bosun.errors import GitError
+from bosun.git.hardening import DIFF_FLAGS
+from bosun.git.pinned import pinned_command
+from bosun.tools.errors import ToolError
+from bosun.tools.paths import Worktree
 from bosun.tools.results import bound_text
 
 log = logging.getLogger(__name__)
@@ -67,11 +72,17 @@ class Trace:
 
 
 async def _git(worktree: Path, *args: str) -> str | None:
-    """A git command's output in `worktree`, or None when it fails or hangs."""
+    """A git command's output in `worktree`, or None when it fails or hangs (or must not
+    run: the worktree is not one the daemon made, or was tampered with)."""
+    try:
+        argv, env = pinned_command(worktree, *args)
+    except GitError as exc:
+        log.warning("no git in %s: %s", worktree, exc.message)
+        return None
     proc = await asyncio.create_subprocess_exec(
-        "git",
-        *args,
+        *argv,
         cwd=worktree,
+        env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
         stdin=asyncio.subprocess.DEVNULL,
@@ -143,16 +154,19 @@ async def after_action(
 async def worktree_diff(worktree: Path, base: str | None, limit: int = 40_000) -> str:
     """What the attempt changed, as a diff (new files shown whole), cut to about `limit`."""
     try:
-        diff = await _git(worktree, "diff", "--no-color", "--no-ext-diff", base or "HEAD", "--")
+        diff = await _git(worktree, "diff", "--no-color", *DIFF_FLAGS, base or "HEAD", "--")
         untracked = await _git_lines(worktree, "ls-files", "--others", "--exclude-standard")
     except OSError as exc:
         return f"(the diff could not be computed: {exc})"
     parts = [diff or ""]
+    tree = Worktree(worktree)
     for name in untracked or []:
-        path = worktree / name
+        # Through the file tools' walk: a link (to ~/.ssh, /proc/self/environ...) or a
+        # hard-linked name is not followed by the daemon on the task's behalf.
         try:
-            text = path.read_text("utf-8", errors="replace") if path.is_file() else ""
-        except OSError:
+            data, _ = tree.read_bytes(name, limit // 4)
+        except (ToolError, OSError):
             continue
+        text = data.decode("utf-8", errors="replace")
         parts.append(f"--- new file (not yet committed): {name}\n{text[: limit // 4]}")
     return bound_text("\n".join(p for p in parts if p) or "(no changes)", limit, what="diff")

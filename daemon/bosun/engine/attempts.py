@@ -41,6 +41,7 @@ from bosun.errors import (
     GitError,
     InvalidTransitionError,
 )
+from bosun.git.pinned import WorktreeTamperedError
 
 if TYPE_CHECKING:
     from bosun.engine.core import Engine
@@ -155,10 +156,18 @@ class AttemptDriver:
     async def _commit(self, task: Task, handle: ActiveAttempt, report: AttemptReport) -> None:
         if task.profile is Profile.MERGER:
             return  # a merger's resolution is committed by publish_resolution
+        git = self.engine.git
         try:
-            await self.engine.git.commit(task.id, handle.number, report.summary or task.title)
+            await git.commit(task.id, handle.number, report.summary or task.title)
+        except WorktreeTamperedError as exc:
+            # Said as it is (Phoenix and the human read it): the attempt broke the
+            # boundary, and its worktree has been rebuilt.
+            report.outcome, report.error = _O.ERROR, exc.message
         except BosunError as exc:
             report.outcome, report.error = _O.ERROR, f"committing the work failed: {exc.message}"
+        note = git.left_out(task.id)
+        if note:  # nested repositories the commit did not take: the next attempt learns why
+            report.summary = f"{report.summary}\n\n{note}".strip()
         points.failpoint(points.ATTEMPT_COMMITTED)
 
     async def _conclude(

@@ -31,6 +31,10 @@ class ServiceGitPlane:
         """Commit the worktree's changes."""
         return await self.git.commit(task_id, attempt, summary)
 
+    def left_out(self, task_id: int) -> str | None:
+        """What the last commit left out (nested repositories) and why."""
+        return self.git.left_out(task_id)
+
     async def release_task(self, task_id: int) -> None:
         """Remove the worktree."""
         await self.git.release_task(task_id)

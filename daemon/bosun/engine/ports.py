@@ -29,6 +29,8 @@ class GitPlane(Protocol):
 
     async def commit(self, task_id: int, attempt: int, summary: str) -> str | None: ...
 
+    def left_out(self, task_id: int) -> str | None: ...
+
     async def release_task(self, task_id: int) -> None: ...
 
     async def merge_task(self, task_id: int) -> MergeOutcome: ...
@@ -77,6 +79,10 @@ class NullGitPlane:
 
     async def commit(self, task_id: int, attempt: int, summary: str) -> str | None:
         """Nothing to commit."""
+        return None
+
+    def left_out(self, task_id: int) -> str | None:
+        """Nothing is ever left out."""
         return None
 
     async def release_task(self, task_id: int) -> None:

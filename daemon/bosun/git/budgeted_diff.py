@@ -77,7 +77,17 @@ def list_changes(
 ) -> list[Change]:
     """Every changed file between two commits (or only `under` and what is below it), in
     the order git shows their patches."""
-    args = ["diff", "--no-renames", "--raw", "--numstat", "-z", "--no-abbrev", base, head]
+    args = [
+        "diff",
+        "--no-textconv",
+        "--no-renames",
+        "--raw",
+        "--numstat",
+        "-z",
+        "--no-abbrev",
+        base,
+        head,
+    ]
     if under is not None:
         args += ["--", ":(literal)" + under]
     out = _git(cli, root, *args)

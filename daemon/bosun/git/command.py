@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -13,36 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bosun.errors import GitError
+from bosun.git.hardening import OVERRIDE_ARGS, daemon_git_env
+from bosun.git.pinned import Pins
 
-# Variables that would redirect git away from the repository we name (e.g. when the
-# daemon was started from inside a git hook) are never inherited.
-_SCRUBBED = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_NAMESPACE",
-    "GIT_CEILING_DIRECTORIES",
-    "GIT_PREFIX",
-    "GIT_COMMON_DIR",
-)
-
-# Every daemon write is durable before git returns (objects and refs fsynced), and no
-# hook or pager from the repository runs inside the daemon.
+# Every daemon write is durable before git returns (objects and refs fsynced); the
+# rest of the command line is the decision table of bosun.git.hardening.
 GIT_CONFIG_ARGS = (
     "-c",
     "core.fsync=committed,index",
     "-c",
     "core.fsyncMethod=fsync",
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "core.pager=cat",
-    "-c",
-    "advice.detachedHead=false",
-    "-c",
-    "gc.auto=0",
+    *OVERRIDE_ARGS,
 )
 
 
@@ -60,23 +40,6 @@ class GitOutput:
         return self.returncode == 0
 
 
-# Provider keys and tokens the daemon holds never reach git or what git may start
-# (filters, credential helpers): hooks are off, but this closes the rest.
-_SECRETISH = re.compile(r"(API_KEY|APIKEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.I)
-
-
-def git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
-    """The environment every git the daemon runs gets: secrets scrubbed, no prompts,
-    C locale (its messages are parsed), `extra` on top."""
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED and not _SECRETISH.search(k)}
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["LC_ALL"] = "C"
-    env["GIT_OPTIONAL_LOCKS"] = "0"
-    if extra:
-        env.update(extra)
-    return env
-
-
 class GitCli:
     """Runs `git` in a repository with a time limit; `arun` does it off the event loop.
 
@@ -84,8 +47,16 @@ class GitCli:
     and -z path listings keep their CRs, and non-UTF-8 bytes survive as surrogate
     escapes; input is written back with `encode`."""
 
-    def __init__(self, timeout_s: float = 120.0, identity: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        timeout_s: float = 120.0,
+        identity: tuple[str, str] | None = None,
+        pins: Pins | None = None,
+    ) -> None:
         self.timeout_s = timeout_s
+        # With pins, every call names its git dir and work tree from the daemon's
+        # records (and refuses a tampered worktree); without, git finds them in `cwd`.
+        self.pins = pins
         self._identity_env: dict[str, str] = {}
         if identity:
             self.set_identity(*identity)
@@ -99,6 +70,15 @@ class GitCli:
             "GIT_COMMITTER_EMAIL": email,
         }
 
+    def environment(self, cwd: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The whole environment of a git run in `cwd`: hardened, pinned, `extra` on top."""
+        merged = dict(self._identity_env)
+        if self.pins is not None:
+            merged.update(self.pins.dirs_for(cwd).env())
+        if extra:
+            merged.update(extra)
+        return daemon_git_env(merged)
+
     def run(
         self,
         cwd: Path,
@@ -109,9 +89,7 @@ class GitCli:
         timeout_s: float | None = None,
     ) -> GitOutput:
         """Run `git args` in `cwd`; raise GitError on failure when `check`."""
-        merged = dict(self._identity_env)
-        if env:
-            merged.update(env)
+        full_env = self.environment(cwd, env)
         argv = ["git", *GIT_CONFIG_ARGS, *args]
         limit = timeout_s or self.timeout_s
         try:
@@ -119,7 +97,7 @@ class GitCli:
             proc = subprocess.Popen(
                 argv,
                 cwd=cwd,
-                env=git_env(merged),
+                env=full_env,
                 stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -26,7 +26,14 @@ _STATUS: dict[str, FileStatus] = {
 _CONTEXT = "-U3"
 # How every patch the daemon reads is made; a budgeted read (task_diff) uses the same
 # options so its hunks, and their ids, are exactly these.
-PATCH_OPTIONS = ("--no-color", "--no-ext-diff", "--no-renames", "--full-index", _CONTEXT)
+PATCH_OPTIONS = (
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-renames",
+    "--full-index",
+    _CONTEXT,
+)
 
 
 def shown(text: str) -> str:

@@ -23,7 +23,6 @@ from bosun.git.command import (
     GitCli,
     GitOutput,
     decode,
-    git_env,
     git_failure,
     git_timeout,
 )
@@ -65,7 +64,7 @@ class PatchStream:
                 self._proc = subprocess.Popen(
                     ["git", *GIT_CONFIG_ARGS, *args],
                     cwd=root,
-                    env=git_env(None),
+                    env=cli.environment(root),
                     stdin=stdin if input else subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=self._stderr,

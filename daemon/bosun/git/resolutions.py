@@ -18,6 +18,7 @@ from bosun.git.board import GitBoard
 from bosun.git.command import GitCli
 from bosun.git.conflicts import ConflictSides, ResolutionRefusedError, check_resolution
 from bosun.git.merges import MergeOutcome, Merger
+from bosun.git.nested import stage_all
 from bosun.git.repository import commit_message, task_branch
 from bosun.git.worktrees import Worktrees
 
@@ -89,7 +90,7 @@ class Resolutions:
             raise InvalidStateError(f"task {merger_task_id} is not resolving a merge conflict")
         sides = ConflictSides(str(record["ours"]), str(record["theirs"]), list(record["files"]))
         path = Path(task.worktree)
-        await self.cli.arun(path, "add", "-A")
+        await asyncio.to_thread(stage_all, self.cli, path)
         tree = (await self.cli.arun(path, "write-tree")).stdout.strip()
         problems = await asyncio.to_thread(check_resolution, self.cli, self.root, sides, tree)
         if problems:

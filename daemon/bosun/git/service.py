@@ -18,14 +18,17 @@ from bosun_protocol.entities import Run, Task
 from bosun_protocol.review import DIFF_BYTES_DEFAULT, GcResult, LandRunResult, TaskDiffResult
 
 from bosun.errors import GitError, InvalidStateError, NotFoundError
-from bosun.git import points
+from bosun.git import pinned, points, tampering
 from bosun.git.board import GitBoard
 from bosun.git.budgeted_diff import read_within_budget
 from bosun.git.command import GitCli
 from bosun.git.conflicts import ResolutionRefusedError
+from bosun.git.hardening import COMMIT_FLAGS, RESET_FLAGS
 from bosun.git.hunks import Selection, build_selection
 from bosun.git.landing import land_run
 from bosun.git.merges import MergeOutcome, Merger
+from bosun.git.nested import stage_all
+from bosun.git.pinned import Pins, WorktreeTamperedError
 from bosun.git.reconcile import Reconciler
 from bosun.git.repository import (
     ZERO_OID,
@@ -42,6 +45,7 @@ from bosun.git.worktrees import Worktrees
 from bosun.workspace import Workspace
 
 P = ParamSpec("P")
+NESTED_EVENT = "task.nested_repos_left_out"
 R = TypeVar("R")
 
 
@@ -66,27 +70,31 @@ class GitService:
         self.workspace = workspace
         self.board = board
         self.settings = settings
-        self.cli = GitCli(settings.command_timeout_s, (settings.author_name, settings.author_email))
+        worktrees_dir = self.root / workspace.worktrees_dir.relative_to(workspace.root)
+        # Every git this service runs names its git dir and work tree from these records.
+        self.pins = Pins(self.root, worktrees_dir)
+        self.cli = GitCli(
+            settings.command_timeout_s, (settings.author_name, settings.author_email), self.pins
+        )
         self.worktrees = Worktrees(
-            self.cli,
-            self.root,
-            (self.root / workspace.worktrees_dir.relative_to(workspace.root)),
-            settings.warm_pool,
-            settings.checkout_workers,
+            self.cli, self.root, worktrees_dir, settings.warm_pool, settings.checkout_workers
         )
         self.merger = Merger(self.cli, self.root, board, settings.merge_retries)
         self.resolutions = Resolutions(self.cli, self.root, board, self.worktrees, self.merger)
         self._structure = asyncio.Lock()
         self.reconciler = Reconciler(self.cli, self.root, board, self.worktrees, settings)
+        self._left_out: dict[int, str] = {}  # task → what its last commit left out, and why
 
     async def start(self) -> GcResult:
         """On daemon start: finish journaled merges, then reconcile git with the board."""
         await asyncio.to_thread(self.workspace.ensure_state_dir)
+        pinned.register(self.pins)
         return await self.gc()
 
     async def close(self) -> None:
         """Stop background work and remove the warm pool."""
         await self.worktrees.close()
+        pinned.unregister(self.pins)
 
     def update_settings(self, settings: GitSettings) -> None:
         """Apply reloaded settings to later operations."""
@@ -165,12 +173,13 @@ class GitService:
         task = await self._acquire(task_id)
         head = await self.run_head(task.run_id)
         path = Path(task.worktree or "")
-        tip = await asyncio.to_thread(self.cli.rev, path, "HEAD")
-        kept = None
-        if tip is not None and tip != task.base_commit and tip != head:
-            kept = attempt_ref(task_id, task.attempt if attempt is None else attempt)
-            await self.cli.arun(self.root, "update-ref", kept, tip)
-        await self.cli.arun(path, "reset", "-q", "--hard", head)
+        try:
+            kept = await self._put_aside(task, attempt)
+        except WorktreeTamperedError as exc:
+            task = await self._rebuild(task, exc)
+            kept = await self._put_aside(task, attempt)
+        # Pinned to the recorded worktree, so neither can touch a file outside it.
+        await self.cli.arun(path, "reset", "-q", "--hard", *RESET_FLAGS, head)
         await self.cli.arun(path, "clean", "-q", "-ffdx")
         await self.clear_selection(task_id)
         return await self.board.update_task(
@@ -181,17 +190,38 @@ class GitService:
             head_commit=head,
         )
 
+    async def _put_aside(self, task: Task, attempt: int | None) -> str | None:
+        """Keep the worktree's commits at an attempt ref before a reset; the ref."""
+        head = await self.run_head(task.run_id)
+        tip = await asyncio.to_thread(self.cli.rev, Path(task.worktree or ""), "HEAD")
+        if tip is None or tip == task.base_commit or tip == head:
+            return None
+        kept = attempt_ref(task.id, task.attempt if attempt is None else attempt)
+        await self.cli.arun(self.root, "update-ref", kept, tip)
+        return kept
+
+    async def _rebuild(self, task: Task, error: WorktreeTamperedError) -> Task:
+        return await tampering.rebuild(self.cli, self.pins, self.worktrees, self.board, task, error)
+
+    async def _untampered(self, task: Task) -> Task:
+        """The task with a worktree that matches the daemon's records (rebuilt if not)."""
+        try:
+            await asyncio.to_thread(self.pins.worktree, Path(task.worktree or ""))
+        except WorktreeTamperedError as exc:
+            return await self._rebuild(task, exc)
+        return task
+
     async def _acquire(self, task_id: int) -> Task:
         task = await self.board.get_task(task_id)
         path = self.worktrees.task_path(task_id)
         branch = task_branch(task_id)
         entries = await asyncio.to_thread(self.worktrees.entries)
         if any(e.path == path and e.branch == branch for e in entries):
-            if task.worktree == str(path):
-                return task
-            return await self.board.update_task(
-                task_id, event="task.worktree", worktree=str(path), branch=branch
-            )
+            if task.worktree != str(path):
+                task = await self.board.update_task(
+                    task_id, event="task.worktree", worktree=str(path), branch=branch
+                )
+            return await self._untampered(task)
         start = await self.run_head(task.run_id)
         tip = await asyncio.to_thread(self.cli.rev, self.root, "refs/heads/" + branch)
         base = task.base_commit if tip is not None and task.base_commit else start
@@ -215,7 +245,20 @@ class GitService:
         task = await self.board.get_task(task_id)
         if not task.worktree:
             raise InvalidStateError(f"task {task_id} has no worktree")
-        path = Path(task.worktree)
+        try:
+            return await self._commit(task, attempt, summary)
+        except WorktreeTamperedError as exc:
+            async with self._structure:  # as any other change of worktrees
+                await self._rebuild(task, exc)
+            raise
+
+    def left_out(self, task_id: int) -> str | None:
+        """What the task's last commit left out (nested repositories), and why."""
+        return self._left_out.pop(task_id, None)
+
+    async def _commit(self, task: Task, attempt: int, summary: str) -> str | None:
+        path = Path(task.worktree or "")
+        task_id = task.id
         on = await self.cli.arun(path, "symbolic-ref", "-q", "HEAD", check=False)
         if on.stdout.strip() != "refs/heads/" + task_branch(task_id):
             where = on.stdout.strip().removeprefix("refs/heads/") or "a detached HEAD"
@@ -223,7 +266,15 @@ class GitService:
                 f"task {task_id}'s worktree is on {where}, not {task_branch(task_id)}; "
                 "nothing was committed (work must stay on the task branch)"
             )
-        await self.cli.arun(path, "add", "-A")
+        nested = await asyncio.to_thread(stage_all, self.cli, path)
+        if nested:
+            self._left_out[task_id] = nested.explain()
+            await self.board.append_event(
+                NESTED_EVENT,
+                run_id=task.run_id,
+                task_id=task_id,
+                data={"repositories": nested.repositories, "gitlinks": nested.gitlinks},
+            )
         staged = await self.cli.arun(path, "diff", "--cached", "--quiet", check=False)
         if staged.returncode == 0:
             return None
@@ -232,7 +283,7 @@ class GitService:
             path,
             "commit",
             "-q",
-            "--no-verify",
+            *COMMIT_FLAGS,
             "-F",
             "-",
             input=commit_message(summary, task, attempt),

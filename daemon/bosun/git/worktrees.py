@@ -14,6 +14,7 @@ from pathlib import Path
 from bosun.errors import GitError
 from bosun.git import points
 from bosun.git.command import GitCli
+from bosun.git.hardening import RESET_FLAGS
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,9 @@ class Worktrees:
     def _switch_pooled(self, pooled: Path, path: Path, branch: str, start: str) -> None:
         # A pooled worktree is already checked out; switching commits rewrites only the
         # files that differ, which is what makes acquisition cheap on large trees.
-        self.cli.run(pooled, *self._checkout_config(), "checkout", "-q", "-b", branch, start)
+        self.cli.run(
+            pooled, *self._checkout_config(), "checkout", "-q", *RESET_FLAGS, "-b", branch, start
+        )
         points.failpoint(points.WORKTREE_SWITCHED)
         self.cli.run(self.root, "worktree", "move", str(pooled), str(path))
         points.failpoint(points.WORKTREE_ADDED)

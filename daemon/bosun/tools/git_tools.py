@@ -1,8 +1,11 @@
 """Git for agents: status, diff, log, and commit on the task's own branch only.
 
-Git runs outside the sandbox (it writes the shared object store), so it runs with
-hooks, fsmonitor and external diff/textconv programs turned off: a repository's own
-config must not make the daemon execute its content.
+Git runs outside the sandbox (it writes the shared object store), so it runs as the
+daemon's own git does (bosun.git.hardening, bosun.git.pinned): in the git directory and
+work tree the daemon recorded for this worktree — never the one its `.git` names — with
+hooks, fsmonitor, signing, external diff/textconv programs and submodule recursion off,
+and nested repositories never staged. A repository's content cannot make the daemon
+execute anything.
 """
 
 from __future__ import annotations
@@ -13,6 +16,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bosun.errors import GitError
+from bosun.git.hardening import (
+    COMMIT_FLAGS,
+    DIFF_FLAGS,
+    OVERRIDE_ARGS,
+    STATUS_FLAGS,
+    git_environment,
+)
+from bosun.git.nested import SCAN_ARGS, NestedRepos, add_args, parse_scan
+from bosun.git.pinned import pinned_dirs
 from bosun.tools.context import ToolContext
 from bosun.tools.errors import ToolError
 from bosun.tools.process import run_process
@@ -20,34 +33,27 @@ from bosun.tools.registry import Tool
 from bosun.tools.results import ToolResult
 
 _GIT_LIMIT_S = 60.0
-_SAFE = (
-    "-c", "core.hooksPath=/dev/null",
-    "-c", "core.fsmonitor=false",
-    "-c", "diff.external=",
-    "-c", "core.pager=cat",
-    "-c", "color.ui=false",
-)  # fmt: skip
+# From the daemon's environment, only what finds git and the user's own configuration.
+_PASSED = ("PATH", "HOME", "XDG_CONFIG_HOME")
 
 
-def _env() -> dict[str, str]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_OPTIONAL_LOCKS": "0",
-    }
-    if "HOME" in os.environ:  # the user's identity lives in ~/.gitconfig
-        env["HOME"] = os.environ["HOME"]
-    return env
+def _env(ctx: ToolContext) -> dict[str, str]:
+    try:
+        dirs = pinned_dirs(ctx.worktree_path)
+    except GitError as exc:
+        raise ToolError(f"git was not run: {exc.message}") from None
+    base = {k: os.environ[k] for k in _PASSED if k in os.environ}
+    base.setdefault("PATH", "/usr/bin:/bin")
+    return git_environment(base, {"LANG": "C.UTF-8", **dirs.env()})
 
 
 async def git(ctx: ToolContext, *args: str, check: bool = True) -> tuple[int, str]:
     """Run git in the task's worktree; (exit code, output)."""
     marker = secrets.token_hex(12)
     out = await run_process(
-        ["git", *_SAFE, *args],
+        ["git", *OVERRIDE_ARGS, *args],
         cwd=ctx.worktree.root,
-        env={**_env(), "BOSUN_COMMAND_ID": marker},
+        env={**_env(ctx), "BOSUN_COMMAND_ID": marker},
         limit_s=_GIT_LIMIT_S,
         grace=ctx.settings.kill_grace_s,
         output_limit=ctx.settings.output_limit_chars,
@@ -88,13 +94,21 @@ class GitCommitArgs(BaseModel):
 
 async def git_status(ctx: ToolContext, args: NoArgs) -> str:
     """Branch and changed files."""
-    _, text = await git(ctx, "status", "--porcelain=v1", "--branch", "--untracked-files=all")
+    _, text = await git(
+        ctx, "status", "--porcelain=v1", "--branch", "--untracked-files=all", *STATUS_FLAGS
+    )
+    # With --untracked-files=all, only a repository of its own is listed as a directory.
+    nested = [
+        line[3:] for line in text.splitlines() if line.startswith("?? ") and line.endswith("/")
+    ]
+    if nested:
+        text += "\n" + NestedRepos(repositories=nested).explain() + "\n"
     return text or "(clean)"
 
 
 async def git_diff(ctx: ToolContext, args: GitDiffArgs) -> str:
     """The diff of the worktree (or index) against HEAD."""
-    cmd = ["diff", "--no-ext-diff", "--no-textconv"]
+    cmd = ["diff", *DIFF_FLAGS]
     if args.staged:
         cmd.append("--cached")
     if args.stat:
@@ -126,15 +140,18 @@ async def git_commit(ctx: ToolContext, args: GitCommitArgs) -> ToolResult:
         raise ToolError(
             f"the worktree is on {found}, not the task's branch {ctx.branch}; not committing"
         )
-    await git(ctx, "add", "--all")
+    _, scan = await git(ctx, *SCAN_ARGS)
+    nested = parse_scan(scan)
+    await git(ctx, *add_args(nested))
+    note = f"\n{nested.explain()}" if nested else ""
     code, _ = await git(ctx, "diff", "--cached", "--quiet", check=False)
     if code == 0:
-        return ToolResult("nothing to commit: the worktree matches HEAD")
+        return ToolResult(f"nothing to commit: the worktree matches HEAD{note}")
     trailer = f"Bosun-Task: {ctx.task_id}\nBosun-Attempt: {ctx.attempt}"
     ident = await _identity(ctx)
-    await git(ctx, *ident, "commit", "--quiet", "--no-verify", "-m", args.message, "-m", trailer)
+    await git(ctx, *ident, "commit", "--quiet", *COMMIT_FLAGS, "-m", args.message, "-m", trailer)
     _, sha = await git(ctx, "rev-parse", "--short", "HEAD")
-    return ToolResult(f"committed {sha.strip()} on {ctx.branch}")
+    return ToolResult(f"committed {sha.strip()} on {ctx.branch}{note}")
 
 
 GIT_TOOLS: tuple[Tool[Any], ...] = (

@@ -16,6 +16,7 @@ from bosun.agents.transcript import TranscriptChunk
 from bosun.board.models import TaskSpec
 from bosun.board.store import Store
 from bosun.config import Settings
+from bosun.git.pinned import Pins, register, unregister
 from bosun.llm.gateway import ModelGateway
 from bosun.llm.settings import LlmSettings
 from bosun.tools import Policy, ToolExecutor, build_registry
@@ -117,8 +118,11 @@ class Harness:
 
 @pytest.fixture
 async def harness_factory(tmp_path: Path, git_repo: Path) -> AsyncIterator[Callable[..., Any]]:
-    """Build a harness from a scenario's TOML text (and run options)."""
+    """Build a harness from a scenario's TOML text (and run options). Task worktrees
+    live beside the repository (in tmp_path), registered as the daemon's own."""
     stores: list[Store] = []
+    pins = Pins(git_repo, tmp_path)
+    register(pins)
 
     async def make(scenario: str, options: RunOptions | None = None) -> Harness:
         path = tmp_path / "scenario.toml"
@@ -129,5 +133,6 @@ async def harness_factory(tmp_path: Path, git_repo: Path) -> AsyncIterator[Calla
         return Harness(store=store, repo=git_repo, scenario=path, run=run)
 
     yield make
+    unregister(pins)
     for store in stores:
         await store.close()

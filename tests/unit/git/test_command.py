@@ -50,11 +50,11 @@ def test_git_never_sees_the_daemons_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Provider keys in the daemon's environment are not passed to git."""
-    from bosun.git.command import git_env
+    from bosun.git.hardening import daemon_git_env
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-leak")
     monkeypatch.setenv("GITHUB_TOKEN", "ghp-should-not-leak")
     monkeypatch.setenv("HOME", str(tmp_path))
-    env = git_env(None)
+    env = daemon_git_env(None)
     assert "OPENAI_API_KEY" not in env and "GITHUB_TOKEN" not in env
     assert env["HOME"] == str(tmp_path)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bosun.git.pinned import Pins, register, unregister
 from bosun.tools import ToolContext, ToolExecutor
 
 
@@ -18,11 +19,15 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 @pytest.fixture
-def task_tree(git_repo: Path, tmp_path: Path) -> Path:
-    """A worktree of `git_repo` on the task's branch bosun/task-7."""
+def task_tree(git_repo: Path, tmp_path: Path) -> Iterator[Path]:
+    """A worktree of `git_repo` on the task's branch bosun/task-7, registered as the
+    daemon's (its worktrees live in tmp_path)."""
     wt = tmp_path / "task-7"
     _git(git_repo, "worktree", "add", "-q", "-b", "bosun/task-7", str(wt))
-    return wt
+    pins = Pins(git_repo, tmp_path)
+    register(pins)
+    yield wt
+    unregister(pins)
 
 
 @pytest.fixture
