@@ -7,6 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from bosun.cli.display import visible_output
+
 # Each module exposes add_parsers(subparsers); commands set `func` on their parser.
 _COMMAND_MODULES = [
     "bosun.cli.daemon_commands",
@@ -67,5 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
-    result: int = func(args)
+    with visible_output():  # board text never reaches the terminal as control
+        result: int = func(args)
     return result

@@ -60,6 +60,10 @@ CORPUS: list[tuple[str, dict[str, Any]]] = [
     ("search_codebase", {"pattern": "TOP", "path": "link_out"}),
     ("file_exists", {"path": "link_out/secret.txt"}),
     ("git_diff", {"path": "../outside"}),
+    # The layout's .git names a gitdir outside the worktree: no git tool follows it.
+    ("git_status", {}),
+    ("git_log", {}),
+    ("git_commit", {"message": "through a foreign gitdir"}),
     ("run_command", {"command": "echo pwned > x", "workdir": "../outside"}),
     ("run_command", {"command": "echo pwned > x", "workdir": "link_out"}),
 ]
