@@ -3,8 +3,6 @@ a tampered worktree is rebuilt, nested repositories are never committed."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -138,7 +136,7 @@ async def test_a_commit_of_a_tampered_worktree_runs_no_git_there_and_rebuilds_it
     wt = Path(task.worktree or "")
     marker = tmp_path / "ran"
     evil = wt / ".evil"
-    subprocess.run(["git", "init", "-q", "--bare", str(evil)], check=True)
+    git(wt, "init", "-q", "--bare", str(evil))
     (evil / "config").write_text(f"[core]\n\tbare = false\n\tfsmonitor = touch {marker}\n")
     (wt / "work.txt").write_text("uncommitted\n")
     (wt / ".git").write_text("gitdir: .evil\n")
@@ -165,4 +163,4 @@ async def test_a_nested_repository_is_left_out_of_the_commit_and_said_why(
     assert "not committed: sub/" in note and "rm -rf <dir>/.git" in note
     events, _ = await service.board.events_since(0)  # type: ignore[attr-defined]
     assert any(e.kind == NESTED_EVENT and e.data["repositories"] == ["sub/"] for e in events)
-    assert os.path.isdir(wt / "sub" / ".git")  # left where it is, only not committed
+    assert (wt / "sub" / ".git").is_dir()  # left where it is, only not committed
