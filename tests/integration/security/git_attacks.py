@@ -346,7 +346,7 @@ class Play:
     async def _record(self, store: Store, service: GitService, run_id: int) -> None:
         task = await store.get_task_by_key(run_id, "t")
         self.outcome.attempts = [
-            {"number": a.number, "outcome": a.outcome.value, "error": a.error}
+            {"number": a.number, "outcome": a.outcome.value, "error": a.error, "summary": a.summary}
             for a in await store.list_attempts(task.id)
         ]
         events, _ = await store.events_since(0, limit=10_000)

@@ -212,3 +212,5 @@ def test_the_agent_is_told_why_a_nested_repository_is_not_committed(
     assert "a git repository of its own" in commit
     status = next(v for k, v in outcome["tool_results"].items() if k.startswith("git_status"))
     assert "sub/" in status and "never commits a nested repository" in status
+    # The engine's commit after the attempt left it out too, and the attempt says so.
+    assert "not committed: sub/" in (outcome["attempts"][0]["summary"] or "")
