@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bosun.errors import BosunError
+from bosun.private_files import append_private
 from bosun.workspace import Workspace
 
 START_TIMEOUT_S = 20.0
@@ -39,7 +40,7 @@ def start_daemon_process(
     out_path = ws.log_dir / "daemon.out"
     args = [*daemon_command(ws, extra or []), "--ready-fd", str(write_fd), "--background"]
     _rotate(out_path)
-    with open(out_path, "ab") as out, open(os.devnull, "rb") as devnull:
+    with append_private(out_path) as out, open(os.devnull, "rb") as devnull:
         proc = subprocess.Popen(
             args,
             stdin=devnull,
