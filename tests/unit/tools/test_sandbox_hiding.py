@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 from bosun.tools import ToolContext, ToolExecutor
 from bosun.tools.errors import SandboxUnavailableError
 from bosun.tools.sandbox import Sandbox
+from bosun.tools.sandbox_session import attempt_sandbox
 from bosun.tools.settings import SandboxMode
 
 SANDBOXED = [SandboxMode.BWRAP, SandboxMode.LANDLOCK]
@@ -88,3 +91,34 @@ async def test_under_bwrap_the_worktrees_git_file_and_gitdir_are_read_only(
     assert not (gitdir / "config").exists()
     assert (gitdir / "HEAD").read_text() == "ref: refs/heads/b\n"
     assert (wt / "other.txt").read_text() == "other\n"  # the rest stays writable
+
+
+def _first_variable(pid: int) -> str:
+    return Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")[0].decode(errors="replace")
+
+
+@pytest.mark.parametrize("per", ["command", "attempt"])
+async def test_under_bwrap_the_daemon_process_cannot_be_seen_read_or_traced(
+    per: str,
+    tmp_path: Path,
+    make_ctx: Callable[..., ToolContext],
+    executor: ToolExecutor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # This process stands in for the daemon, with a key in its (initial) environment
+    # as a daemon started the old way would have; as root too, bwrap's own PID
+    # namespace leaves a command no path to it.
+    pid = os.getpid()
+    ctx = make_ctx(tmp_path, sandbox=_sandbox(SandboxMode.BWRAP))
+    cmd = (
+        f"cat /proc/{pid}/environ; head -c 64 /proc/{pid}/mem; ls /proc/{pid}; "
+        f"python3 -c 'import ctypes; print(\"PTRACE\", ctypes.CDLL(None).ptrace(16, {pid}, 0, 0))'"
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        if per == "attempt":
+            await stack.enter_async_context(attempt_sandbox(ctx))
+        result = await executor.call(ctx, "run_command", {"command": cmd})
+    environ = _first_variable(pid)
+    assert environ and environ not in result.content
+    assert "PTRACE -1" in result.content
+    assert result.content.count("No such file or directory") >= 3, result.content
