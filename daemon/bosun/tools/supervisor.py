@@ -146,6 +146,10 @@ class Supervisor:
         if pid == 0:  # the child: single-threaded, so Python here is safe
             try:
                 os.close(err_r)
+                # Python ignores these at start and an ignored signal stays ignored
+                # across exec: `yes | head` must end by SIGPIPE, as in a plain shell.
+                for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+                    signal.signal(sig, signal.SIG_DFL)
                 os.setsid()
                 devnull = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(devnull, 0)

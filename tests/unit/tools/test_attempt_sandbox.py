@@ -121,3 +121,16 @@ async def test_daemon_side_end_of_file_makes_the_supervisor_kill_everything(
         result = await asyncio.wait_for(run, 30)
         assert "sandbox ended" in result.content or result.is_error
         assert _argv_survivors(token) == []
+
+
+@pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
+async def test_a_pipeline_ends_by_sigpipe_as_in_a_plain_shell(
+    mode: SandboxMode, tmp_path: Path, make_ctx: Callable[..., ToolContext], executor: ToolExecutor
+) -> None:
+    ctx = make_ctx(tmp_path, sandbox=_sandbox(mode))
+    async with attempt_sandbox(ctx):
+        result = await executor.call(
+            ctx, "run_command", {"command": "yes | head -n 2; echo ${PIPESTATUS[0]}"}
+        )
+    assert result.content.rstrip().endswith("141"), result.content  # 128 + SIGPIPE
+    assert "Broken pipe" not in result.content
