@@ -107,6 +107,7 @@ class SandboxSession:
         self.started_at = now_ticks()
         devnull = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
         try:
+            self._sock = parent  # from here _terminate releases it, whatever fails
             self._proc = await spawn(
                 argv, cwd=self.worktree, env={"PATH": "/usr/bin:/bin"}, out_fd=devnull,
                 restrict=restrict, pass_fds=tuple(passed),
@@ -118,7 +119,6 @@ class SandboxSession:
                 os.close(scope)
             if cleanup is not None:
                 cleanup()
-        self._sock = parent
         parent.setblocking(False)
         self._replies = asyncio.Queue()
         asyncio.get_running_loop().add_reader(parent.fileno(), self._readable)
@@ -178,9 +178,17 @@ class SandboxSession:
     async def ensure_started(self) -> None:
         """Build the sandbox unless it is up (a broken one is cleared first)."""
         async with self._lock:
-            if not self.alive:
-                await self._terminate()
-                await self._start()
+            await self._ensure()
+
+    async def _ensure(self) -> None:
+        if self.alive:
+            return
+        await self._terminate()
+        try:
+            await self._start()
+        except BaseException:
+            await self._terminate()  # half-built: socket, process, temp root all go
+            raise
 
     async def run(
         self,
@@ -195,9 +203,7 @@ class SandboxSession:
     ) -> ProcessOutcome:
         """Run `argv` inside the attempt's sandbox to exit or `limit_s`; nothing survives."""
         async with self._lock:
-            if not self.alive:
-                await self._terminate()
-                await self._start()
+            await self._ensure()
             self.markers.append(marker)
             try:
                 return await self._run(argv, cwd, env, limit_s, grace, output_limit)
