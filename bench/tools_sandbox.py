@@ -3,8 +3,10 @@
 Runs `true` many times (a) as a plain asyncio subprocess, (b) through the command
 runner alone (own session, pipe reader, reaping scan) with each mode's wrapping, and
 (c) as a whole `run_command` tool call through the executor (private tmp dir, env,
-policy, bounding, redaction). Prints median and p95 per mode and the added latency
-of each over the plain subprocess (target: ≤ 10 ms for the sandbox itself).
+policy, bounding, redaction) with a sandbox built for the call, and (d) the same tool
+call in the attempt's long-lived sandbox (tools/sandbox_session.py: a supervisor inside
+forks each command). Prints median and p95 per mode and the added latency of each over
+the plain subprocess (target: ≤ 10 ms added per command).
 
     .venv/bin/python -m bench.tools_sandbox [--runs 200]
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import tempfile
@@ -24,6 +27,7 @@ from bosun.tools import Policy, ToolContext, ToolExecutor, build_registry
 from bosun.tools.errors import SandboxUnavailableError
 from bosun.tools.process import run_process
 from bosun.tools.sandbox import Sandbox
+from bosun.tools.sandbox_session import attempt_sandbox
 from bosun.tools.settings import SandboxMode, ToolSettings
 from bosun_protocol.entities import Profile
 
@@ -68,14 +72,17 @@ def _runner(sandbox: Sandbox, wt: Path, tmp: Path) -> Callable[[], Awaitable[obj
     return once
 
 
-def _tool(sandbox: Sandbox, wt: Path) -> Callable[[], Awaitable[object]]:
-    settings = ToolSettings(sandbox=sandbox.report.mode)
+def _tool_ctx(sandbox: Sandbox, wt: Path) -> tuple[ToolExecutor, ToolContext]:
+    settings = ToolSettings(sandbox=sandbox.report.mode, allow_weak_sandbox=True)
     executor = ToolExecutor(build_registry(settings), Policy.from_settings(settings))
     ctx = ToolContext(
         run_id=1, task_id=1, attempt=1, worktree_path=wt, branch="b", profile=Profile.CODER,
         settings=settings, sandbox=sandbox,
     )  # fmt: skip
+    return executor, ctx
 
+
+def _tool(executor: ToolExecutor, ctx: ToolContext) -> Callable[[], Awaitable[object]]:
     async def once() -> object:
         return await executor.call(ctx, "run_command", {"command": "true"})
 
@@ -83,6 +90,11 @@ def _tool(sandbox: Sandbox, wt: Path) -> Callable[[], Awaitable[object]]:
 
 
 async def _main(runs: int) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        await _measure(runs, stack)
+
+
+async def _measure(runs: int, stack: contextlib.AsyncExitStack) -> None:
     with tempfile.TemporaryDirectory() as base:
         wt, tmp = Path(base) / "wt", Path(base) / "tmp"
         wt.mkdir()
@@ -90,12 +102,15 @@ async def _main(runs: int) -> None:
         configs: dict[str, Callable[[], Awaitable[object]]] = {"plain asyncio subprocess": _plain}
         for mode in (SandboxMode.NONE, SandboxMode.LANDLOCK, SandboxMode.BWRAP):
             try:
-                sandbox = Sandbox.detect(mode)
+                sandbox = Sandbox.detect(mode, allow_weak=True)  # the mechanism, as root too
             except SandboxUnavailableError as exc:
                 print(f"{mode.value}: unavailable: {exc.message}")
                 continue
             configs[f"{mode.value} (runner)"] = _runner(sandbox, wt, tmp)
-            configs[f"{mode.value} (tool call)"] = _tool(sandbox, wt)
+            configs[f"{mode.value} (tool call)"] = _tool(*_tool_ctx(sandbox, wt))
+            executor, ctx = _tool_ctx(sandbox, wt)
+            await stack.enter_async_context(attempt_sandbox(ctx))  # built at the first call
+            configs[f"{mode.value} (attempt)"] = _tool(executor, ctx)
         samples = await _interleaved(runs, configs)
         base_med, _ = _stats(samples["plain asyncio subprocess"])
         print(
@@ -113,6 +128,14 @@ async def _main(runs: int) -> None:
                 )
                 print(
                     f"sandbox cost of {confined} over the unsandboxed runner: {extra:+.2f} ms (target ≤ 10)"
+                )
+        for name in ("none", "landlock", "bwrap"):
+            if f"{name} (attempt)" in samples:
+                per_call = _stats(samples[f"{name} (tool call)"])[0]
+                per_attempt = _stats(samples[f"{name} (attempt)"])[0]
+                print(
+                    f"{name}: a tool call in the attempt's sandbox {per_attempt - base_med:+.2f} ms "
+                    f"over plain, against {per_call - base_med:+.2f} ms with a sandbox per call"
                 )
 
 

@@ -8,8 +8,11 @@ with a marker before text reaches a transcript, an event, a log or tool output.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import threading
+from collections import ChainMap
+from collections.abc import Mapping
 
 _MIN_LEN = 8  # shorter values would redact ordinary words
 _MARK = "[REDACTED]"
@@ -17,6 +20,8 @@ _MARK = "[REDACTED]"
 _lock = threading.Lock()
 _values: set[str] = set()
 _pattern: re.Pattern[str] | None = None
+# Variables the launcher handed over a pipe (server/secret_handoff.py): in memory only.
+_handed: dict[str, str] = {}
 
 
 def _variants(value: str) -> set[str]:
@@ -61,9 +66,23 @@ def known_count() -> int:
     return len(_values)
 
 
+def hand_in(variables: Mapping[str, str]) -> None:
+    """Keep variables handed to the daemon outside its environment; each is a secret."""
+    for value in variables.values():
+        register_secret(value)
+    with _lock:
+        _handed.update(variables)
+
+
+def provider_environ() -> Mapping[str, str]:
+    """Where provider keys are looked up: the handed variables, then the environment."""
+    return ChainMap(_handed, os.environ)
+
+
 def clear_for_tests() -> None:
     """Forget every secret (tests only)."""
     global _pattern
     with _lock:
         _values.clear()
+        _handed.clear()
         _pattern = None

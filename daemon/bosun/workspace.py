@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bosun.errors import WorkspaceError
+from bosun.private_files import append_private, chmod_if_present, private_dir, touch_private
 
 STATE_DIR_NAME = ".bosun"
 # sun_path is 108 bytes on Linux including the NUL; keep a margin.
@@ -70,24 +71,40 @@ class Workspace:
         base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
         return base / f"bosun-{os.getuid()}" / f"{digest}.sock"
 
+    @property
+    def socket_dir(self) -> Path:
+        """The directory holding the socket: the state directory, or a private one."""
+        return self.socket_path.parent
+
+    def private_paths(self) -> list[Path]:
+        """What no sandboxed command may see: the state directory and the socket's."""
+        paths = [self.state_dir]
+        if self.socket_dir != self.state_dir:
+            paths.append(self.socket_dir)
+        return paths
+
     def ensure_state_dir(self) -> None:
-        """Create `.bosun/` (0700, self-ignoring) or say exactly why it cannot be used."""
+        """Create `.bosun/` (0700, self-ignoring) or say exactly why it cannot be used.
+
+        Every directory is created 0700 or checked to be a real directory of ours (a
+        link, or one another user made first, is refused), and the files the daemon
+        keeps there are made 0600 before anything writes them.
+        """
         if self.state_dir.exists() and not self.state_dir.is_dir():
             raise WorkspaceError(
                 f"{self.state_dir} exists but is not a directory; bosun keeps its state "
                 "there. Move that file away and try again."
             )
         try:
-            self.state_dir.mkdir(mode=0o700, exist_ok=True)
-            os.chmod(self.state_dir, 0o700)
+            private_dir(self.state_dir, "the state directory")
             ignore = self.state_dir / ".gitignore"
             if not ignore.exists():
-                ignore.write_text("*\n")
-            self.log_dir.mkdir(mode=0o700, exist_ok=True)
-            sock_dir = self.socket_path.parent
-            if sock_dir != self.state_dir:
-                sock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-                os.chmod(sock_dir, 0o700)
+                with append_private(ignore) as fh:
+                    fh.write(b"*\n")
+            private_dir(self.log_dir, "the log directory")
+            if self.socket_dir != self.state_dir:
+                private_dir(self.socket_dir, "the socket directory")
+            self._private_files()
         except OSError as exc:
             raise WorkspaceError(
                 f"cannot use the state directory {self.state_dir}: {exc.strerror}. "
@@ -99,6 +116,17 @@ class Workspace:
                 f"the state directory {self.state_dir} is not readable and writable by you; "
                 f"run `chmod 700 {self.state_dir}` or remove it."
             )
+
+    def _private_files(self) -> None:
+        # SQLite gives its -wal and -shm files the mode of the database file, so a board
+        # created 0600 here keeps all three private; older boards and logs are fixed.
+        touch_private(self.db_path)
+        touch_private(self.lock_path)
+        for name in ("board.sqlite3-wal", "board.sqlite3-shm", "board.sqlite3-journal"):
+            chmod_if_present(self.state_dir / name)
+        for entry in self.log_dir.iterdir():
+            if entry.is_file() and not entry.is_symlink():
+                chmod_if_present(entry)
 
 
 def find_workspace(start: Path | None = None) -> Workspace:

@@ -26,7 +26,7 @@ from bosun.agents.api import AttemptReport, AttemptRequest, QAReport, QARequest
 from bosun.agents.brief import build_brief
 from bosun.agents.context import ConversationWindow
 from bosun.agents.loop import WorkerLoop
-from bosun.agents.profiles import profile_of
+from bosun.agents.profiles import AgentProfile, profile_of
 from bosun.agents.qa import Strategist
 from bosun.agents.transcript import DeltaSink, Transcript
 from bosun.board.store import Store
@@ -37,6 +37,7 @@ from bosun.llm.messages import ChatMessage
 from bosun.tools.context import ToolContext
 from bosun.tools.executor import ToolExecutor
 from bosun.tools.sandbox import Sandbox
+from bosun.tools.sandbox_session import attempt_sandbox
 
 log = logging.getLogger(__name__)
 
@@ -100,27 +101,37 @@ class Agents:
             why = f"the task has no worktree (given {str(request.worktree)!r})"
             return AttemptReport(outcome=AttemptOutcome.ERROR, error=why)
         request = replace(request, worktree=worktree)  # the caller's request stays as given
+        tool_ctx = self.tool_context(request)
         try:
             brief = await build_brief(self.store, request)
-            loop = WorkerLoop(
-                self.gateway,
-                self.executor,
-                request,
-                profile=profile,
-                tool_ctx=self.tool_context(request),
-                tools=profile.tools(self.executor.registry),
-                window=ConversationWindow(
-                    system=ChatMessage.system(profile.prompt),
-                    brief=ChatMessage.user(brief),
-                    budget_chars=self.context_chars,
-                ),
-                transcript=Transcript(self.store, request.task.id, request.attempt, self.on_delta),
-                max_tokens=self.max_tokens,
-            )
-            return await loop.run()
+            # One sandbox for the whole attempt (built at its first command), closed
+            # however the attempt ends.
+            async with attempt_sandbox(tool_ctx):
+                return await self._work(request, profile, tool_ctx, brief)
         except BosunError as exc:  # the board (transcript, events) failed under the attempt
             log.warning("attempt %s of task %s failed: %s", request.attempt, request.task.id, exc)
             return AttemptReport(outcome=AttemptOutcome.ERROR, error=exc.message)
+
+    async def _work(
+        self, request: AttemptRequest, profile: AgentProfile, tool_ctx: ToolContext, brief: str
+    ) -> AttemptReport:
+        """The worker loop of one attempt, in its sandbox."""
+        loop = WorkerLoop(
+            self.gateway,
+            self.executor,
+            request,
+            profile=profile,
+            tool_ctx=tool_ctx,
+            tools=profile.tools(self.executor.registry),
+            window=ConversationWindow(
+                system=ChatMessage.system(profile.prompt),
+                brief=ChatMessage.user(brief),
+                budget_chars=self.context_chars,
+            ),
+            transcript=Transcript(self.store, request.task.id, request.attempt, self.on_delta),
+            max_tokens=self.max_tokens,
+        )
+        return await loop.run()
 
     async def worktree_of(self, task_id: int, given: Path) -> Path | None:
         """The directory to work in: `given` when it is a real one, else the board's record.

@@ -33,6 +33,7 @@ def add_parsers(sub: Any) -> None:
     listener_args(serve)
     serve.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     serve.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--secrets-fd", type=int, help=argparse.SUPPRESS)
     serve.set_defaults(func=guarded(cmd_serve))
 
     status = dsub.add_parser("status", help="pid, socket, version, uptime, clients, runs")
@@ -55,6 +56,15 @@ def _listener_flags(args: argparse.Namespace) -> list[str]:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the daemon in this process until it is stopped."""
+    from bosun.server.hardening import harden_daemon_process
+    from bosun.server.secret_handoff import accept
+
+    ws = workspace_of(args)
+    # Before anything else: keys out of the environment (re-executes if they are in
+    # it), then out of reach of the user's other processes.
+    accept(args.secrets_fd, ws.config_path)
+    harden_daemon_process()
+
     from bosun.server.attrs_cache import import_lsprotocol_cached
 
     import_lsprotocol_cached()  # before pygls: a quarter of cold start otherwise
@@ -63,7 +73,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bosun.server.daemon import Daemon
     from bosun.server.logs import setup_logging
 
-    ws = workspace_of(args)
     ws.ensure_state_dir()
     settings = load_settings(ws.config_path)
     srv = settings.server

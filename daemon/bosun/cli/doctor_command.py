@@ -71,18 +71,25 @@ def state_check(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Run every check and report; exit status 1 when one fails."""
     from bosun.llm.doctor import check_models
+    from bosun.tools.errors import SandboxUnavailableError
     from bosun.tools.sandbox import sandbox_report
 
     async def go() -> int:
         workspace, settings = state_check(args)
         models = await check_models(settings.llm, args.model)
-        report = sandbox_report(settings.tools.sandbox)
+        try:
+            report = sandbox_report(settings.tools.sandbox, settings.tools.allow_weak_sandbox)
+            sandbox = _check(
+                "sandbox", report.mode.value != "none", report.reason, **report.as_dict()
+            )
+        except SandboxUnavailableError as exc:
+            sandbox = _check("sandbox", False, exc.message)
         checks = [
             *(
                 _check(f"model {m.model}", m.ok, m.message, kind=m.kind, latencyMs=m.latency_ms)
                 for m in models
             ),
-            _check("sandbox", report.mode.value != "none", report.reason, **report.as_dict()),
+            sandbox,
             await asyncio.to_thread(git_check),
             workspace,
         ]

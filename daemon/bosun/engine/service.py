@@ -95,8 +95,8 @@ def build_runner(
         ctx.store,
         settings,
         on_delta=_delta_sink(notifier, engines),
-        sandbox=current_sandbox(settings.tools.sandbox),
-        hidden_paths=[ctx.workspace.state_dir],
+        sandbox=current_sandbox(settings.tools.sandbox, settings.tools.allow_weak_sandbox),
+        hidden_paths=ctx.workspace.private_paths(),
     )
     return cast(AgentRunner, agents)
 

@@ -8,7 +8,6 @@ variable; each is registered as a secret the moment it is read.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from bosun.llm.replay import ReplayModel
 from bosun.llm.scenario import load_scenario
 from bosun.llm.scripted import ScriptedModel
 from bosun.llm.settings import LlmSettings, ProviderSettings
-from bosun.secrets import register_secret
+from bosun.secrets import provider_environ, register_secret
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,8 @@ def build_model(
         if recordings is None:
             raise UnknownModelError(f"{name} needs the board to read the recording")
         return ReplayModel(name, recordings)
-    ep = resolve_endpoint(provider, settings, os.environ if env is None else env)
+    # Keys the launcher handed over a pipe first (never in the daemon's environment).
+    ep = resolve_endpoint(provider, settings, provider_environ() if env is None else env)
     # Imported here: each SDK takes a second to import, and offline runs need neither.
     if ep.api == "anthropic":
         from bosun.llm.anthropic_model import AnthropicModel as cls

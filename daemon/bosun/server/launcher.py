@@ -16,6 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from bosun.errors import BosunError
+from bosun.private_files import append_private
+from bosun.server.secret_handoff import (
+    SECRETS_FD_FLAG,
+    configured_key_names,
+    hand_over,
+    split_environment,
+)
 from bosun.workspace import Workspace
 
 START_TIMEOUT_S = 20.0
@@ -35,22 +42,32 @@ def start_daemon_process(
 ) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     """Start `bosun daemon serve`; return the process and what it announced when ready."""
     ws.ensure_state_dir()
+    # The daemon's environment carries no key: keys go over a pipe (secret_handoff.py).
+    env, secrets = split_environment(os.environ, configured_key_names(ws.config_path))
     read_fd, write_fd = os.pipe()
     out_path = ws.log_dir / "daemon.out"
     args = [*daemon_command(ws, extra or []), "--ready-fd", str(write_fd), "--background"]
+    passed = [write_fd]
+    if secrets:
+        passed.append(hand_over(secrets))
+        args += [SECRETS_FD_FLAG, str(passed[-1])]
     _rotate(out_path)
-    with open(out_path, "ab") as out, open(os.devnull, "rb") as devnull:
-        proc = subprocess.Popen(
-            args,
-            stdin=devnull,
-            stdout=out,
-            stderr=out,
-            pass_fds=(write_fd,),
-            start_new_session=detach,  # survives the terminal or editor that started it
-            close_fds=True,
-            cwd=ws.root,
-        )
-    os.close(write_fd)
+    try:
+        with append_private(out_path) as out, open(os.devnull, "rb") as devnull:
+            proc = subprocess.Popen(
+                args,
+                stdin=devnull,
+                stdout=out,
+                stderr=out,
+                env=env,
+                pass_fds=passed,
+                start_new_session=detach,  # survives the terminal or editor that started it
+                close_fds=True,
+                cwd=ws.root,
+            )
+    finally:
+        for fd in passed:
+            os.close(fd)
     try:
         line = _read_line(read_fd, proc, START_TIMEOUT_S)
     finally:

@@ -25,6 +25,7 @@ from bosun.server.connection import Connection
 from bosun.server.context import DaemonContext
 from bosun.server.framing import FrameTooLarge, FramingError, read_frame
 from bosun.server.hub import Hub
+from bosun.server.peer import refusal as peer_refusal
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,15 @@ async def serve_stream(
 
 
 async def start_unix(ctx: DaemonContext, hub: Hub, path: Path) -> asyncio.Server:
-    """Listen on a Unix socket created 0600 (the directory is 0700)."""
+    """Listen on a Unix socket created 0600 (the directory is 0700); peers are checked."""
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        why = peer_refusal(writer.get_extra_info("socket"))
+        if why is not None:
+            # Nothing is read from it or sent to it: it cannot learn or drive anything.
+            log.warning("unix peer refused: %s", why)
+            writer.transport.abort()
+            return
         await serve_stream(ctx, hub, reader, writer, transport="unix", token=None)
 
     old = os.umask(0o177)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.handlers
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bosun.private_files import PrivateRotatingFileHandler
 from bosun.secrets import redact
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
@@ -52,7 +52,7 @@ def setup_logging(
     root.setLevel(_LEVELS.get(level, logging.ERROR))
     redactor = _Redact()
     if log_dir is not None:
-        fh = logging.handlers.RotatingFileHandler(
+        fh = PrivateRotatingFileHandler(  # 0600, as every file in the state directory
             log_dir / "daemon.log", maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
         fh.setFormatter(JsonFormatter())

@@ -25,7 +25,8 @@ async def check_sandbox(ctx: DaemonContext) -> None:
     """Probe command confinement once; a mode configured but unavailable raises."""
     from bosun.tools.sandbox import sandbox_report
 
-    report = await asyncio.to_thread(sandbox_report, ctx.settings.tools.sandbox)
+    tools = ctx.settings.tools
+    report = await asyncio.to_thread(sandbox_report, tools.sandbox, tools.allow_weak_sandbox)
     ctx.services["sandbox_mode"] = f"{report.mode.value} ({report.reason})"
     ctx.services["sandbox"] = report.as_dict()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import shutil
@@ -17,7 +18,10 @@ from bosun.tools.process import ProcessOutcome, run_process
 from bosun.tools.registry import Tool
 from bosun.tools.results import ToolResult
 from bosun.tools.sandbox import Sandbox, current_sandbox
+from bosun.tools.sandbox_session import SandboxBroken, SandboxSession
 from bosun.tools.settings import ToolSettings
+
+log = logging.getLogger(__name__)
 
 MARKER_VAR = "BOSUN_COMMAND_ID"
 _SHELL = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
@@ -56,11 +60,15 @@ def command_env(settings: ToolSettings, tmp: Path, marker: str) -> dict[str, str
     return env
 
 
-def _sandbox(ctx: ToolContext) -> Sandbox:
-    return ctx.sandbox if ctx.sandbox is not None else current_sandbox(ctx.settings.sandbox)
+def sandbox_of(ctx: ToolContext) -> Sandbox:
+    """The sandbox a context's commands run in."""
+    if ctx.sandbox is not None:
+        return ctx.sandbox
+    return current_sandbox(ctx.settings.sandbox, ctx.settings.allow_weak_sandbox)
 
 
-def _hidden(ctx: ToolContext) -> list[Path]:
+def hidden_paths(ctx: ToolContext) -> list[Path]:
+    """What commands must not see: the daemon's state, the socket, `sandbox_hide`."""
     extra = [Path(os.path.expanduser(p)) for p in ctx.settings.sandbox_hide]
     return [*ctx.hidden_paths, *extra]
 
@@ -92,40 +100,73 @@ async def run_command(ctx: ToolContext, args: RunCommandArgs) -> ToolResult:
     with ctx.worktree.directory(parts):
         pass  # refuses a workdir reached through a link, or missing
     cwd = ctx.worktree.root.joinpath(*parts)
-    sandbox = _sandbox(ctx)
     marker = secrets.token_hex(12)
-    tmp = Path(tempfile.mkdtemp(prefix="bosun-cmd-"))
-    try:
-        prepared = sandbox.prepare(
-            [_SHELL, "-c", args.command],
-            worktree=ctx.worktree.root,
-            tmp=tmp,
-            hidden=_hidden(ctx),
-            cwd=cwd,
-        )
-        try:
-            out = await run_process(
-                prepared.argv,
-                cwd=cwd,
-                env=command_env(settings, tmp, marker),
-                limit_s=limit,
-                grace=settings.kill_grace_s,
-                output_limit=settings.output_limit_chars,
-                marker=f"{MARKER_VAR}={marker}".encode(),
-                restrict=prepared.restrict,
-            )
-        except OSError as exc:
-            raise ToolError(f"could not start the command: {exc.strerror or exc}") from None
-        finally:
-            prepared.cleanup()
-    finally:
-        await asyncio.to_thread(shutil.rmtree, tmp, True)
+    session = ctx.session
+    if session is not None:
+        out = await _in_session(session, ctx, args.command, cwd, limit, marker)
+    else:
+        out = await _alone(ctx, args.command, cwd, limit, marker)
     result = ToolResult(_describe(out, limit, max_limit))
     if out.timed_out:
         result.is_error, result.outcome = True, "timeout"
     elif out.exit_code != 0:
         result.is_error = True
     return result
+
+
+async def _in_session(
+    session: SandboxSession, ctx: ToolContext, command: str, cwd: Path, limit: float, marker: str
+) -> ProcessOutcome:
+    """In the attempt's sandbox, with a private TMPDIR inside its temp root."""
+    settings = ctx.settings
+    tmp: Path | None = None
+    try:
+        await session.ensure_started()
+        assert session.tmp_root is not None
+        tmp = Path(tempfile.mkdtemp(prefix="cmd-", dir=session.tmp_root))
+        return await session.run(
+            [_SHELL, "-c", command], cwd=cwd, env=command_env(settings, tmp, marker),
+            limit_s=limit, grace=settings.kill_grace_s, output_limit=settings.output_limit_chars,
+            marker=f"{MARKER_VAR}={marker}".encode(),
+        )  # fmt: skip
+    except SandboxBroken as exc:
+        # Not run again (it may have side effects); the next command gets a new sandbox.
+        log.warning("task %s: the attempt's sandbox broke: %s", ctx.task_id, exc)
+        raise ToolError(
+            f"the command's sandbox ended while it ran ({exc}); everything it started was "
+            "stopped. The next command runs in a new sandbox."
+        ) from None
+    except OSError as exc:
+        raise ToolError(f"could not start the command: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None:
+            await asyncio.to_thread(shutil.rmtree, tmp, True)
+
+
+async def _alone(
+    ctx: ToolContext, command: str, cwd: Path, limit: float, marker: str
+) -> ProcessOutcome:
+    """A sandbox built for this one command (callers without an attempt)."""
+    settings = ctx.settings
+    tmp = Path(tempfile.mkdtemp(prefix="bosun-cmd-"))
+    try:
+        prepared = sandbox_of(ctx).prepare(
+            [_SHELL, "-c", command], worktree=ctx.worktree.root, tmp=tmp,
+            hidden=hidden_paths(ctx), cwd=cwd, read_only=ctx.mounts.read_only,
+            writable=ctx.mounts.writable,
+        )  # fmt: skip
+        try:
+            return await run_process(
+                prepared.argv, cwd=cwd, env=command_env(settings, tmp, marker), limit_s=limit,
+                grace=settings.kill_grace_s, output_limit=settings.output_limit_chars,
+                marker=f"{MARKER_VAR}={marker}".encode(), restrict=prepared.restrict,
+            )  # fmt: skip
+        except OSError as exc:
+            raise ToolError(f"could not start the command: {exc.strerror or exc}") from None
+        finally:
+            prepared.cleanup()
+    finally:
+        await asyncio.to_thread(shutil.rmtree, tmp, True)
 
 
 RUN_COMMAND = Tool(

@@ -16,6 +16,7 @@ from bosun.tools.settings import ToolSettings
 
 if TYPE_CHECKING:
     from bosun.tools.sandbox import Sandbox
+    from bosun.tools.sandbox_session import SandboxSession
 
 
 class ApprovalChoice(StrEnum):
@@ -92,6 +93,14 @@ class FrameworkHost(Protocol):
 
 
 @dataclass
+class Mounts:
+    """Extra paths a command's sandbox shows: the caller's (a project's environment), not its own."""
+
+    read_only: list[Path] = field(default_factory=list)
+    writable: list[Path] = field(default_factory=list)
+
+
+@dataclass
 class ToolContext:
     """One worker attempt's identity, place and seams."""
 
@@ -108,6 +117,9 @@ class ToolContext:
     sandbox: Sandbox | None = None
     # Daemon state (tokens, the board) that sandboxed commands must not see.
     hidden_paths: list[Path] = field(default_factory=list)
+    mounts: Mounts = field(default_factory=Mounts)
+    # The attempt's long-lived sandbox (sandbox_session.attempt_sandbox); None: one per command.
+    session: SandboxSession | None = None
 
     @cached_property
     def worktree(self) -> Worktree:

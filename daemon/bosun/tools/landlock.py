@@ -2,12 +2,13 @@
 
 The ruleset is built in the daemon; a throwaway thread calls prctl(NO_NEW_PRIVS) and
 landlock_restrict_self — both bind only the calling thread — and then spawns the
-command, which inherits the restriction (see spawn.py). Reads are not restricted (Landlock cannot carve
-exceptions out of an allowed tree); see docs/security.md.
+command, which inherits the restriction (see spawn.py). Reads are restricted by leaving
+the hidden paths out of the rules (Landlock only grants; see `readable_roots`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 from collections.abc import Iterable
@@ -22,7 +23,10 @@ _RULE_PATH_BENEATH = 1
 _PR_SET_NO_NEW_PRIVS = 38
 
 # Filesystem access rights (uapi/linux/landlock.h).
+_EXECUTE = 1 << 0
 _WRITE_FILE = 1 << 1
+_READ_FILE = 1 << 2
+_READ_DIR = 1 << 3
 _REMOVE_DIR = 1 << 4
 _REMOVE_FILE = 1 << 5
 _MAKE_ALL = sum(1 << b for b in range(6, 13))  # char, dir, reg, sock, fifo, block, sym
@@ -78,17 +82,84 @@ def _fs_rights(abi: int) -> int:
     return rights
 
 
-class Ruleset:
-    """Writes only beneath `writable` dirs (and to `writable_files`); no TCP at ABI ≥ 4."""
+def set_no_new_privs() -> None:
+    """no_new_privs for the calling thread and what it starts (no setuid gain, ever)."""
+    if _prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
 
-    def __init__(self, writable: Iterable[Path], writable_files: Iterable[Path] = ()) -> None:
+
+def scope_ruleset() -> int | None:
+    """A ruleset descriptor that only scopes signals and abstract sockets (ABI ≥ 6), else None.
+
+    Applied on top of an attempt's domain, it keeps each command from signalling the
+    supervisor that runs in the outer domain.
+    """
+    if abi_version() < 6:
+        return None
+    attr = _RulesetAttr(0, 0, _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL)
+    fd = int(
+        _syscall(
+            ctypes.c_long(_SYS_CREATE_RULESET), ctypes.byref(attr), ctypes.c_size_t(24),
+            ctypes.c_uint32(0),
+        )
+    )  # fmt: skip
+    return fd if fd >= 0 else None
+
+
+def readable_roots(hidden: Iterable[Path]) -> list[Path]:
+    """Paths whose union is everything except `hidden` (Landlock can only add rights).
+
+    A rule grants beneath a directory, so no rule may sit on an ancestor of a hidden
+    path: each such ancestor is replaced by its entries, recursively, leaving out the
+    hidden ones. Links are left out too (access is checked on what they resolve to),
+    so a link into a hidden directory stays closed. An entry created later in one of
+    those ancestors is not readable; everything else keeps its normal access.
+    """
+    shut = {p.resolve() for p in hidden if p.exists()}
+    if not shut:
+        return [Path("/")]
+    roots: list[Path] = []
+
+    def carve(directory: Path) -> None:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            if path in shut or entry.is_symlink():
+                continue
+            if any(path in h.parents for h in shut):
+                carve(path)
+            else:
+                roots.append(path)
+
+    carve(Path("/"))
+    return roots
+
+
+class Ruleset:
+    """Writes only beneath `writable` dirs (and to `writable_files`); no TCP at ABI ≥ 4.
+
+    With `hidden`, reads are handled too: everything is readable (and listable) except
+    the contents of the hidden paths, though a writable path inside one stays usable.
+    """
+
+    def __init__(
+        self,
+        writable: Iterable[Path],
+        writable_files: Iterable[Path] = (),
+        hidden: Iterable[Path] = (),
+    ) -> None:
         self.abi = abi_version()
         if self.abi < 1:
             raise OSError("Landlock is not available in this kernel")
+        hidden = list(hidden)
         fs = _fs_rights(self.abi)
+        reads = (_READ_FILE | _READ_DIR | _EXECUTE) if hidden else 0
         net = (_NET_BIND_TCP | _NET_CONNECT_TCP) if self.abi >= 4 else 0
         scoped = (_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL) if self.abi >= 6 else 0
-        attr = _RulesetAttr(fs, net, scoped)
+        attr = _RulesetAttr(fs | reads, net, scoped)
         # The kernel takes the struct size of the ABI it knows: fs (1+), net (4+), scoped (6+).
         size = 24 if self.abi >= 6 else 16 if self.abi >= 4 else 8
         fd = int(
@@ -106,14 +177,24 @@ class Ruleset:
         self.signals_scoped = self.abi >= 6
         try:
             for path in writable:
-                self._allow(path, fs)
+                self._allow(path, fs | reads)
             file_rights = _WRITE_FILE | (_TRUNCATE if self.abi >= 3 else 0)
             for path in writable_files:
                 if path.exists():
-                    self._allow(path, file_rights)
+                    self._allow(path, file_rights | (reads & ~_READ_DIR))
+            if reads:
+                self._allow(Path("/"), _READ_DIR)  # names are listable; contents are not
+                for path in readable_roots(hidden):
+                    self._allow_quietly(path, _READ_FILE | _EXECUTE)
         except BaseException:
             self.close()
             raise
+
+    def _allow_quietly(self, path: Path, rights: int) -> None:
+        # An entry may vanish, or be a socket or a file we may not open: it then stays
+        # unreadable, which is the safe side.
+        with contextlib.suppress(OSError):
+            self._allow(path, rights)
 
     def _allow(self, path: Path, rights: int) -> None:
         pfd = os.open(path, os.O_PATH | os.O_CLOEXEC)
@@ -134,8 +215,7 @@ class Ruleset:
 
     def restrict_self(self) -> None:
         """Confine the calling thread and everything it starts from now on."""
-        if _prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+        set_no_new_privs()
         rc = _syscall(ctypes.c_long(_SYS_RESTRICT_SELF), ctypes.c_int(self.fd), ctypes.c_uint32(0))
         if rc < 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")

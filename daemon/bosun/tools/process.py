@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bosun.tools.spawn import ExitWatch, spawn
+from bosun.tools.spawn import ExitWatch, reap_adopted, spawn
 
 _READ_CHUNK = 65536
 _DRAIN_S = 0.3  # how long output may keep arriving after the processes are gone
@@ -99,8 +99,9 @@ def _has_marker(pid: str, marker: bytes) -> bool:
         return False
 
 
-def live_members(sid: int, marker: bytes, since: int = 0) -> list[int]:
-    """Live processes in session/group `sid`, or started since `since` carrying `marker`."""
+def live_members(sid: int | None, marker: bytes, since: int = 0) -> list[int]:
+    """Live processes in session/group `sid` (None: no session), or started since `since`
+    carrying `marker`."""
     me = os.getpid()
     found = []
     for name in os.listdir("/proc"):
@@ -111,20 +112,22 @@ def live_members(sid: int, marker: bytes, since: int = 0) -> list[int]:
             continue
         # Only a process born after the command can descend from it: skip reading the
         # environment of everything older (most of the machine).
-        if sid in (ids[0], ids[1]) or (ids[3] >= since and _has_marker(name, marker)):
+        in_session = sid is not None and sid in (ids[0], ids[1])
+        if in_session or (ids[3] >= since and _has_marker(name, marker)):
             found.append(int(name))
     return found
 
 
-def _signal_all(sid: int, pids: list[int], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(sid, sig)
+def _signal_all(sid: int | None, pids: list[int], sig: int) -> None:
+    if sid is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(sid, sig)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
 
 
-async def kill_tree(sid: int, marker: bytes, grace: float, since: int = 0) -> int:
+async def kill_tree(sid: int | None, marker: bytes, grace: float, since: int = 0) -> int:
     """SIGTERM everything of the command, SIGKILL what is left after `grace`; the count found."""
     pids = live_members(sid, marker, since)
     seen = set(pids)
@@ -145,7 +148,7 @@ async def kill_tree(sid: int, marker: bytes, grace: float, since: int = 0) -> in
     return len(seen)
 
 
-class _PipeReader:
+class PipeReader:
     """Reads our end of the output pipe on the event loop, into an OutputBuffer."""
 
     def __init__(self, fd: int, buffer: OutputBuffer) -> None:
@@ -200,7 +203,7 @@ async def run_process(
         raise
     finally:
         os.close(write_fd)
-    reader = _PipeReader(read_fd, buffer)
+    reader = PipeReader(read_fd, buffer)
     watch = ExitWatch(proc)
     timed_out = False
     killed = 0
@@ -214,9 +217,11 @@ async def run_process(
         # Cancelled (the task was interrupted): no grace, but still nothing survives.
         await asyncio.shield(kill_tree(proc.pid, marker, 0, since))
         watch.reap()
+        reap_adopted()
         await reader.finish(0)
         raise
     code = watch.reap()
+    reap_adopted()  # orphans it left were re-parented to the (subreaper) daemon and killed
     await reader.finish(_DRAIN_S)
     return ProcessOutcome(
         exit_code=None if timed_out else code,

@@ -8,11 +8,12 @@ an error at start, never a silent downgrade.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,8 +64,14 @@ def bwrap_argv(
     tmp: Path,
     hidden: list[Path],
     cwd: Path | None = None,
+    read_only: Sequence[Path] = (),
+    writable: Sequence[Path] = (),
 ) -> list[str]:
-    """The bubblewrap command line: read-only system, no network, own pid namespace."""
+    """The bubblewrap command line: read-only system, no network, own pid namespace.
+
+    `read_only` and `writable` are the caller's extra binds (a project's environment
+    that /tmp or a hidden directory would otherwise cover, caches it may write).
+    """
     # /tmp becomes private below; a Python environment that lives there (a checkout
     # under /tmp, as CI may make) must stay visible, read-only, or the project's test
     # command cannot even start.
@@ -94,8 +101,35 @@ def bwrap_argv(
             out += ["--ro-bind", "/dev/null", str(path)]
     # Bound last so they show through a hidden parent (the worktree lives in .bosun/).
     out += ["--bind", str(tmp), str(tmp), "--bind", str(worktree), str(worktree)]
+    for path in read_only:
+        if path.exists():
+            out += ["--ro-bind", str(path), str(path)]
+    for path in writable:
+        if path.exists():
+            out += ["--bind", str(path), str(path)]
+    for path in git_redirectables(worktree):
+        out += ["--ro-bind", str(path), str(path)]  # git obeys these: never the command's to change
     out += ["--chdir", str(cwd or worktree), "--", *argv]
     return out
+
+
+def git_redirectables(worktree: Path) -> list[Path]:
+    """The worktree's `.git` and the gitdir it names: what could point git elsewhere."""
+    if worktree == Path("/"):
+        return []
+    dot_git = worktree / ".git"
+    if dot_git.is_symlink() or not dot_git.exists():
+        return []
+    found = [dot_git]
+    if dot_git.is_file():
+        try:
+            line = dot_git.read_text(errors="replace").strip()
+        except OSError:
+            return found
+        gitdir = Path(line.removeprefix("gitdir:").strip())
+        if line.startswith("gitdir:") and gitdir.is_absolute() and gitdir.is_dir():
+            found.append(gitdir)
+    return found
 
 
 def interpreter_prefixes() -> list[Path]:
@@ -155,16 +189,53 @@ def _probe_landlock() -> tuple[bool, str]:
     return True, f"Landlock ABI {abi}: writes only worktree and private tmp; {net}"
 
 
+def weakness(mode: SandboxMode) -> str | None:
+    """Why `mode` cannot keep secrets and the daemon's socket from commands here, or None."""
+    if mode is SandboxMode.NONE:
+        return (
+            "commands run unconfined: they can read the state directory and other secrets, "
+            "and write anywhere you can"
+        )
+    if mode is SandboxMode.LANDLOCK and os.geteuid() == 0:
+        return (
+            "as root a Landlock-confined command keeps every capability (it can read the "
+            "daemon's memory, load kernel modules, chmod files outside the worktree)"
+        )
+    return None
+
+
+def _refuse_weak(mode: SandboxMode, allow_weak: bool, probes: dict[str, str]) -> None:
+    why = weakness(mode)
+    if why is not None and not allow_weak:
+        raise SandboxUnavailableError(
+            f"sandbox mode {mode.value!r} is refused here: {why}. Use bwrap "
+            "(scripts/install-sandbox.sh installs it), or set tools.allow_weak_sandbox = true "
+            "to accept this.",
+            data={"probes": probes},
+        )
+
+
 class Sandbox:
     """The detected sandbox; wraps each command for the mode in force."""
 
     def __init__(self, report: SandboxReport) -> None:
         self.report = report
         self._bwrap = shutil.which("bwrap") if report.mode is SandboxMode.BWRAP else None
+        self.dev_files = _DEV_FILES
+
+    @property
+    def bwrap(self) -> str | None:
+        """The bwrap binary in force (bwrap mode only)."""
+        return self._bwrap
 
     @classmethod
-    def detect(cls, requested: SandboxMode) -> Sandbox:
-        """Probe the machine and pick the mode; SandboxUnavailableError if it cannot be had."""
+    def detect(cls, requested: SandboxMode, *, allow_weak: bool = False) -> Sandbox:
+        """Probe the machine and pick the mode; SandboxUnavailableError if it cannot be had.
+
+        A mode that cannot keep the daemon's secrets and socket from commands (`none`,
+        Landlock as root) is never chosen by `auto` and is refused when named, unless
+        `allow_weak` (the `tools.allow_weak_sandbox` setting) says the user accepts it.
+        """
         probes: dict[str, str] = {}
         works: dict[SandboxMode, bool] = {}
         for mode, probe in (
@@ -175,9 +246,13 @@ class Sandbox:
                 ok, why = probe()
                 works[mode], probes[mode.value] = ok, why
         if requested is SandboxMode.NONE:
+            _refuse_weak(SandboxMode.NONE, allow_weak, probes)
             return cls(
-                SandboxReport(requested, SandboxMode.NONE, False, "sandbox turned off in settings")
-            )
+                SandboxReport(
+                    requested, SandboxMode.NONE, False,
+                    f"sandbox turned off in settings, accepted as weak: {weakness(SandboxMode.NONE)}",
+                )
+            )  # fmt: skip
         if requested is not SandboxMode.AUTO:
             if not works[requested]:
                 raise SandboxUnavailableError(
@@ -185,20 +260,35 @@ class Sandbox:
                     f"{probes[requested.value]}",
                     data={"probes": probes},
                 )
+            _refuse_weak(requested, allow_weak, probes)
             return cls(cls._report(requested, requested, probes[requested.value], probes))
+        skipped: list[str] = []
         for mode in (SandboxMode.BWRAP, SandboxMode.LANDLOCK):
-            if works[mode]:
+            if works[mode] and weakness(mode) is None:
                 return cls(
                     cls._report(
                         requested, mode, f"auto chose {mode.value}: {probes[mode.value]}", probes
                     )
                 )
-        why = "; ".join(f"{k}: {v}" for k, v in probes.items())
+            if works[mode]:
+                skipped.append(f"{mode.value} works but {weakness(mode)}")
+        why = "; ".join(
+            [*skipped, *(f"{k}: {v}" for k, v in probes.items() if not works[SandboxMode(k)])]
+        )
+        if not allow_weak:
+            raise SandboxUnavailableError(
+                "no sandbox here keeps the daemon's secrets and socket from commands "
+                f"({why}). Install bubblewrap (scripts/install-sandbox.sh), or set "
+                "tools.allow_weak_sandbox = true to run commands unconfined anyway.",
+                data={"probes": probes},
+            )
         return cls(
             SandboxReport(
-                requested, SandboxMode.NONE, False, f"no sandbox works here ({why})", probes
+                requested, SandboxMode.NONE, False,
+                f"no sandbox works here ({why}); running unconfined as tools.allow_weak_sandbox allows",
+                probes,
             )
-        )
+        )  # fmt: skip
 
     @staticmethod
     def _report(
@@ -215,32 +305,39 @@ class Sandbox:
         tmp: Path,
         hidden: list[Path],
         cwd: Path | None = None,
+        read_only: Sequence[Path] = (),
+        writable: Sequence[Path] = (),
     ) -> Prepared:
         """The command wrapped for the mode in force (`cwd`: where it starts, in the worktree)."""
         mode = self.report.mode
         if mode is SandboxMode.BWRAP and self._bwrap is not None:
             wrapped = bwrap_argv(
-                self._bwrap, argv, worktree=worktree, tmp=tmp, hidden=hidden, cwd=cwd
-            )
+                self._bwrap, argv, worktree=worktree, tmp=tmp, hidden=hidden, cwd=cwd,
+                read_only=read_only, writable=writable,
+            )  # fmt: skip
             return Prepared(wrapped)
         if mode is SandboxMode.LANDLOCK:
-            ruleset = landlock.Ruleset([worktree, tmp], _DEV_FILES)
+            ruleset = landlock.Ruleset([worktree, tmp, *writable], _DEV_FILES, hidden)
             return Prepared(list(argv), ruleset.restrict_self, ruleset.close)
-        return Prepared(list(argv))
+        # Unconfined, but still no setuid gain, and recognisable as a command's orphan.
+        return Prepared(list(argv), landlock.set_no_new_privs)
 
 
 _lock = threading.Lock()
-_detected: dict[SandboxMode, Sandbox] = {}
+_detected: dict[tuple[SandboxMode, bool], Sandbox] = {}
 
 
-def current_sandbox(requested: SandboxMode) -> Sandbox:
+def current_sandbox(requested: SandboxMode, allow_weak: bool = False) -> Sandbox:
     """The sandbox for `requested`, probed once per process."""
+    key = (requested, allow_weak)
     with _lock:
-        if requested not in _detected:
-            _detected[requested] = Sandbox.detect(requested)
-        return _detected[requested]
+        if key not in _detected:
+            _detected[key] = Sandbox.detect(requested, allow_weak=allow_weak)
+        return _detected[key]
 
 
-def sandbox_report(requested: SandboxMode = SandboxMode.AUTO) -> SandboxReport:
+def sandbox_report(
+    requested: SandboxMode = SandboxMode.AUTO, allow_weak: bool = False
+) -> SandboxReport:
     """What `bosun daemon status` and `bosun doctor` show about command confinement."""
-    return current_sandbox(requested).report
+    return current_sandbox(requested, allow_weak).report

@@ -63,6 +63,11 @@ class ToolSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sandbox: SandboxMode = SandboxMode.AUTO
+    allow_weak_sandbox: bool = Field(
+        default=False,
+        description="accept `none` or Landlock as root, where commands can read the daemon's "
+        "secrets (refused otherwise, and never chosen by `auto`; docs/security.md)",
+    )
     command_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     command_max_timeout_s: float = Field(default=900.0, gt=0, le=86400)
     kill_grace_s: float = Field(default=1.0, ge=0.05, le=10)

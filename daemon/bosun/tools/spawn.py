@@ -18,9 +18,15 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+# Pids this module started and whose exit status is still owed to their Popen: the
+# adopted-orphan reaper must never take those (Popen would then report exit 0).
+_spawned: set[int] = set()
 
-def _popen(argv: list[str], cwd: Path, env: dict[str, str], out_fd: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+
+def _popen(
+    argv: list[str], cwd: Path, env: dict[str, str], out_fd: int, pass_fds: tuple[int, ...] = ()
+) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
         argv,
         cwd=cwd,
         env=env,
@@ -29,7 +35,10 @@ def _popen(argv: list[str], cwd: Path, env: dict[str, str], out_fd: int) -> subp
         stderr=out_fd,
         start_new_session=True,
         close_fds=True,
+        pass_fds=pass_fds,
     )
+    _spawned.add(proc.pid)
+    return proc
 
 
 def _settle(
@@ -52,17 +61,18 @@ async def spawn(
     env: dict[str, str],
     out_fd: int,
     restrict: Callable[[], None] | None = None,
+    pass_fds: tuple[int, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """Start `argv` in a new session writing to `out_fd`; `restrict` confines it first."""
     if restrict is None:
-        return _popen(argv, cwd, env, out_fd)
+        return _popen(argv, cwd, env, out_fd, pass_fds)
     loop = asyncio.get_running_loop()
     done: asyncio.Future[subprocess.Popen[bytes]] = loop.create_future()
 
     def confined() -> None:
         try:
             restrict()  # this thread only; it ends right after the spawn
-            proc = _popen(argv, cwd, env, out_fd)
+            proc = _popen(argv, cwd, env, out_fd, pass_fds)
         except BaseException as exc:
             loop.call_soon_threadsafe(_settle, done, None, exc)
         else:
@@ -109,7 +119,10 @@ class ExitWatch:
         (subprocess reaps such a straggler later, when it finally dies).
         """
         self.close()
-        return self.proc.poll()
+        code = self.proc.poll()
+        if code is not None:
+            _spawned.discard(self.proc.pid)
+        return code
 
     def close(self) -> None:
         """Stop watching."""
@@ -117,3 +130,45 @@ class ExitWatch:
             self.loop.remove_reader(self.fd)
             os.close(self.fd)
             self.fd = -1
+
+
+def _children_of_self() -> list[int]:
+    pids: list[int] = []
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return pids
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/children", "rb") as fh:
+                pids.extend(int(p) for p in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def _adopted_zombie(pid: int) -> bool:
+    """A dead child of a command: a zombie with no_new_privs, which every command has."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            status = fh.read()
+    except OSError:
+        return False
+    return b"\nState:\tZ" in status and b"\nNoNewPrivs:\t1" in status
+
+
+def reap_adopted() -> int:
+    """Reap the commands' orphans that died after being re-parented to this subreaper.
+
+    Only zombies with no_new_privs that this module did not start are taken: the
+    daemon's own children (git, the launcher's) never set it, so their exit statuses
+    stay with whoever waits for them.
+    """
+    reaped = 0
+    for pid in _children_of_self():
+        if pid in _spawned or not _adopted_zombie(pid):
+            continue
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                reaped += 1
+    return reaped

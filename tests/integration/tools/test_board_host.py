@@ -33,7 +33,7 @@ async def planner_ctx(store: Store, tmp_path: Path) -> ToolContext:
     )
     worktree = tmp_path / "wt"
     worktree.mkdir()
-    settings = ToolSettings(sandbox=SandboxMode.NONE)
+    settings = ToolSettings(sandbox=SandboxMode.NONE, allow_weak_sandbox=True)
     return ToolContext(
         run_id=run.id,
         task_id=parent.id,
@@ -44,14 +44,14 @@ async def planner_ctx(store: Store, tmp_path: Path) -> ToolContext:
         settings=settings,
         events=store,
         host=BoardFrameworkHost(store),
-        sandbox=Sandbox.detect(SandboxMode.NONE),
+        sandbox=Sandbox.detect(SandboxMode.NONE, allow_weak=True),
     )
 
 
 @pytest.fixture
 def executor() -> ToolExecutor:
     """The real pipeline with default settings."""
-    settings = ToolSettings(sandbox=SandboxMode.NONE)
+    settings = ToolSettings(sandbox=SandboxMode.NONE, allow_weak_sandbox=True)
     return ToolExecutor(build_registry(settings), Policy.from_settings(settings))
 
 

@@ -84,7 +84,9 @@ def layout(tmp_path: Path) -> Layout:
 @pytest.fixture
 def settings() -> ToolSettings:
     """Defaults with short limits, and no sandbox unless a test asks for one."""
-    return ToolSettings(sandbox=SandboxMode.NONE, command_timeout_s=10, kill_grace_s=0.3)
+    return ToolSettings(
+        sandbox=SandboxMode.NONE, allow_weak_sandbox=True, command_timeout_s=10, kill_grace_s=0.3
+    )
 
 
 @pytest.fixture
@@ -100,7 +102,7 @@ def make_ctx(settings: ToolSettings) -> Callable[..., ToolContext]:
             "branch": "bosun/task-7",
             "profile": Profile.CODER,
             "settings": settings,
-            "sandbox": Sandbox.detect(SandboxMode.NONE),
+            "sandbox": Sandbox.detect(SandboxMode.NONE, allow_weak=True),
         }
         fields.update(overrides)
         return ToolContext(**fields)
