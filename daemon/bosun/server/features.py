@@ -110,8 +110,9 @@ def _on_configuration(ctx: DaemonContext, conn: Connection) -> Any:
 def install_features(server: LanguageServer, ctx: DaemonContext, conn: Connection) -> None:
     """Register every handler and command on this connection's server."""
     server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(_on_configuration(ctx, conn))
-    if not HANDLERS:
-        _load_handlers()
+    # Always: a test or tool that imported one handler module leaves HANDLERS non-empty
+    # but partial, and a connection must still get every method.
+    _load_handlers()
     for method, fn in HANDLERS.items():
         server.feature(method)(_bind(fn, ctx, method))
     for name in COMMANDS:
