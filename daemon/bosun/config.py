@@ -79,7 +79,12 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def load_settings(path: Path, overrides: dict[str, Any] | None = None) -> Settings:
-    """Defaults, then the file at `path`, then `overrides`."""
+    """Defaults, then the file at `path`, then `overrides`; a file git tracks is refused."""
+    from bosun.config_trust import tracked_config_reason  # runs git: only when loading
+
+    reason = tracked_config_reason(path)
+    if reason is not None:
+        raise ConfigError(reason)
     data = read_config_file(path)
     if overrides:
         data = merge(data, overrides)

@@ -18,6 +18,17 @@ from bosun.git import points
 from bosun.git.command import GitCli
 from bosun.git.merges import commit_tree, merge_trees
 from bosun.git.repository import inspect_user_tree
+from bosun.workspace import STATE_DIR_NAME
+
+
+def _state_dir_changes(cli: GitCli, root: Path, base: str, head: str) -> list[str]:
+    """Paths under `.bosun/` the run changes (from the merge base): commits made by a
+    command inside the sandbox are not staged by Bosun, so they are checked here."""
+    out = cli.run(
+        root, "diff", "--name-only", "-z", "--no-renames", f"{base}...{head}", "--",
+        f":(literal){STATE_DIR_NAME}",
+    )  # fmt: skip
+    return [p for p in out.stdout.split("\0") if p]
 
 
 def land_run(
@@ -40,6 +51,13 @@ def land_run(
     if cli.is_ancestor(root, run_head, base_head):
         return LandRunResult(
             run_id=run_id, outcome="already_landed", branch=base_branch, head=base_head
+        )
+    touched = _state_dir_changes(cli, root, base_head, run_head)
+    if touched:
+        return needs_human(
+            f"the run changes {', '.join(touched[:3])} under {STATE_DIR_NAME}/, Bosun's own "
+            "configuration and state, which Bosun never lands; look at "
+            f"{run_ref} yourself and merge what you trust"
         )
     user = inspect_user_tree(root)
     if user.operation is not None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bosun.workspace import STATE_DIR_NAME
+
 if TYPE_CHECKING:
     from bosun.git.command import GitCli
 
@@ -103,9 +105,11 @@ def parse_scan(output: str) -> NestedRepos:
 
 
 def add_args(nested: NestedRepos) -> list[str]:
-    """`git add` of everything but the nested repositories and gitlinks (literal
-    pathspecs, so any name is safe)."""
-    return ["add", "-A", "--", ".", *(f":(exclude,literal){p}" for p in nested.excluded())]
+    """`git add` of everything but the nested repositories, gitlinks and `.bosun/`
+    (literal pathspecs, so any name is safe). `.bosun/` is the daemon's own state and
+    configuration in the user's checkout: a task must never be able to commit one."""
+    excluded = [STATE_DIR_NAME, *nested.excluded()]
+    return ["add", "-A", "--", ".", *(f":(exclude,literal){p}" for p in excluded)]
 
 
 def stage_all(cli: GitCli, work_tree: Path) -> NestedRepos:
