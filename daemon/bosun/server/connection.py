@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import itertools
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,6 +24,8 @@ from bosun.server.client_settings import apply_client_options
 from bosun.server.context import DaemonContext
 from bosun.server.features import install_features
 from bosun.server.framing import encode_body, encode_frame
+from bosun.server.intake import Refused, body_limit, check_preauth_size, clip, decode
+from bosun.server.intake import method_not_found as _method_not_found
 from bosun.server.outbox import Outbox, SendBytes
 from bosun.server.wire import (
     BosunProtocol,
@@ -112,6 +113,16 @@ class Connection:
         """
         return self.initialized and not self.closed.is_set() and not self.protocol._shutdown
 
+    @property
+    def authenticated(self) -> bool:
+        """Whether this client may send full-size messages (no token needed, or shown)."""
+        return self._token is None or self.initialized
+
+    @property
+    def body_limit(self) -> int:
+        """The largest message body this client may send now."""
+        return body_limit(self.ctx.settings.server.max_message_bytes, self.authenticated)
+
     # --- sending ---------------------------------------------------------------
 
     def send_raw(self, data: bytes) -> None:
@@ -143,10 +154,17 @@ class Connection:
     def handle_body(self, body: bytes) -> None:
         """Check one message and hand it to pygls; answer anything malformed."""
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            log.info("%r sent invalid JSON: %s", self, exc)
-            self.send_error(None, ErrorCode.PARSE_ERROR, f"invalid JSON: {exc}")
+            check_preauth_size(len(body), self.authenticated)
+        except Refused as exc:
+            log.info("%r refused: %s", self, exc.message)
+            self.send_error(None, exc.code, exc.message)
+            self.close()
+            return
+        try:
+            data = decode(body)
+        except Refused as exc:
+            log.info("%r sent unusable JSON: %s", self, exc.message)
+            self.send_error(None, exc.code, exc.message)
             return
         if isinstance(data, list):
             self.send_error(None, ErrorCode.INVALID_REQUEST, "JSON-RPC batches are not supported")
@@ -165,6 +183,15 @@ class Connection:
         is_request = isinstance(method, str) and "id" in data
         if isinstance(method, str) and not self._admit(method, msg_id, data, is_request):
             return
+        if isinstance(method, str) and not self._known(method):
+            # Answered here: pygls would log the whole name with a traceback and echo
+            # it back whole in a -32603.
+            if is_request:
+                log.info("%r: unknown method %s", self, clip(method))
+                self.send_error(
+                    msg_id, ErrorCode.METHOD_NOT_FOUND, _method_not_found(method).message
+                )
+            return
         if self.protocol._shutdown and is_request and method != "exit":
             self.send_error(msg_id, ErrorCode.INVALID_REQUEST, "shutdown was requested")
             return
@@ -176,9 +203,13 @@ class Connection:
         try:
             self.protocol.handle_message(message)
         except Exception:
-            log.exception("%r: handling %s failed", self, method)
+            log.exception("%r: handling %s failed", self, clip(method))
             if is_request:
                 self.send_error(msg_id, ErrorCode.INTERNAL_ERROR, "internal error (logged)")
+
+    def _known(self, method: str) -> bool:
+        fm = self.protocol.fm
+        return method in fm.builtin_features or method in fm.features
 
     def _admit(self, method: str, msg_id: Any, data: dict[str, Any], is_request: bool) -> bool:
         if self.initialized or method == "exit":
@@ -228,9 +259,10 @@ class Connection:
             text, code = exc.message or "invalid message", ErrorCode(exc.code)
         else:
             text, code = "invalid message", ErrorCode.INVALID_REQUEST
-        log.info("%r: %s rejected: %s", self, method, text)
+        text = clip(text, 2000)
+        log.info("%r: %s rejected: %s", self, clip(method), text)
         if msg_id is not None:
-            self.send_error(msg_id, code, f"{method}: {text}")
+            self.send_error(msg_id, code, f"{clip(method)}: {text}")
 
     # --- closing ---------------------------------------------------------------
 

@@ -63,18 +63,19 @@ async def serve_stream(
         close_transport=close_transport,
     )
     hub.add(conn)
-    limit = ctx.settings.server.max_message_bytes
     try:
         while not conn.closed.is_set():
-            body = await read_frame(reader, limit)
+            # Read per frame: the limit is small until the client has shown its token.
+            body = await read_frame(reader, conn.body_limit)
             if body is None:
                 break
             conn.handle_body(body)
     except FrameTooLarge as exc:
-        log.warning("%r: %s", conn, exc)
-        conn.send_error(None, ErrorCode.MESSAGE_TOO_LARGE, str(exc))
+        text = str(exc) if conn.authenticated else f"{exc} (before authentication)"
+        log.info("%r: %s", conn, text)
+        conn.send_error(None, ErrorCode.MESSAGE_TOO_LARGE, text)
     except FramingError as exc:
-        log.warning("%r: bad framing, disconnecting: %s", conn, exc)
+        log.info("%r: bad framing, disconnecting: %s", conn, exc)
         conn.send_error(None, ErrorCode.PARSE_ERROR, f"bad framing: {exc}")
     except (ConnectionError, OSError) as exc:
         log.info("%r: connection lost: %s", conn, exc)

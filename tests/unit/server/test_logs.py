@@ -61,3 +61,31 @@ def test_log_file_rotates_at_its_size_limit(tmp_path: Path, restore_logging: Non
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == ["daemon.log", "daemon.log.1", "daemon.log.2"]
     assert all(p.stat().st_size <= 2200 for p in tmp_path.iterdir())
+
+
+def test_a_huge_record_is_cut_to_a_bounded_line(tmp_path: Path, restore_logging: None) -> None:
+    setup_logging(tmp_path, "info", stderr=False)
+    logging.getLogger("bosun.x").info("method %s", "m" * 5_000_000)
+    (line,) = (tmp_path / "daemon.log").read_text().splitlines()
+    assert len(line) < 5000 and "more chars cut" in line
+
+
+def test_a_client_error_from_pygls_is_one_info_line_without_traceback(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    from pygls.exceptions import JsonRpcException, JsonRpcInternalError
+
+    setup_logging(tmp_path, "info", stderr=False)
+    rpc = logging.getLogger("pygls.protocol.json_rpc")
+    rpc.error("Unable to deserialize message\n%s", "Traceback ...")
+    try:
+        raise JsonRpcException("run #9 does not exist", code=-32050)
+    except JsonRpcException:
+        rpc.exception('Exception occurred for message "%s"', 4)
+    try:
+        raise JsonRpcInternalError("a real bug")
+    except JsonRpcInternalError:
+        rpc.exception('Exception occurred for message "%s"', 5)
+    records = [json.loads(x) for x in (tmp_path / "daemon.log").read_text().splitlines()]
+    assert [(r["level"], "exc" in r) for r in records] == [("info", False), ("error", True)]
+    assert records[0]["msg"] == "request answered with error -32050: run #9 does not exist"
