@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bosun_protocol.entities import Run, RunState, Task
-from bosun_protocol.review import ReviewDecision
+from bosun_protocol.review import LandRunResult, ReviewDecision
 
 from bosun.agents.api import AgentRunner
 from bosun.board.store import Store
@@ -189,6 +189,10 @@ class Engine:
     async def start_run(self, run_id: int) -> Run:
         """Give a recorded run its branch and director task, and start scheduling it."""
         return await self.lifecycle.start_run(run_id)
+
+    async def land_requested(self, run_id: int, by: str) -> LandRunResult:
+        """A person's `bosun land`: land, completing the run if it waited in `landing`."""
+        return await self.lifecycle.land_requested(run_id, by)
 
     async def apply_review(self, task_id: int, decision: ReviewDecision) -> Task:
         """A reviewer's decision on a task awaiting review."""

@@ -25,7 +25,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from bosun_protocol.engine import PromptKind
+from bosun_protocol.engine import HumanPrompt, PromptKind
 from bosun_protocol.engine import ResolveAction as A
 from bosun_protocol.entities import Profile, Run, RunState, Task, TaskState
 from bosun_protocol.review import LandRunResult
@@ -196,7 +196,7 @@ class Lifecycle:
                 reason=exc.message,
             )  # fmt: skip
         if result.outcome != "needs_human":
-            return await self.end(run_id, _R.COMPLETED, None)
+            return await self._landed(run_id, "engine")
         if not any(p.kind is PromptKind.LANDING for p in e.humans.queue(run_id)):
             prompt = await e.humans.open(
                 run_id, None, PromptKind.LANDING,
@@ -205,6 +205,21 @@ class Lifecycle:
             )  # fmt: skip
             await e.humans.announce(prompt, None)
         return await e.store.get_run(run_id)
+
+    async def land_requested(self, run_id: int, by: str) -> LandRunResult:
+        """A person asked to land (`bosun land`): land, and when the run was waiting in
+        `landing` for exactly that, close its landing prompt and complete it."""
+        e = self.engine
+        result = await e.git.land(run_id)
+        run = await e.store.get_run(run_id)
+        if result.outcome != "needs_human" and run.state is _R.LANDING:
+            await self._landed(run_id, by)
+        return result
+
+    async def _landed(self, run_id: int, by: str) -> Run:
+        for prompt in landing_prompts(self.engine, run_id):
+            await self.engine.humans.close(prompt, by, A.RETRY)
+        return await self.end(run_id, _R.COMPLETED, None)
 
     async def landing_answer(self, run_id: int, action: A, by: str) -> Run:
         """retry: land again; abandon: complete without landing (the branch stays)."""
@@ -320,3 +335,8 @@ class Lifecycle:
         )
         [task] = await e.store.create_tasks(run_id, [spec])
         return task
+
+
+def landing_prompts(engine: Engine, run_id: int) -> list[HumanPrompt]:
+    """The run's open landing prompts."""
+    return [p for p in engine.humans.queue(run_id) if p.kind is PromptKind.LANDING]

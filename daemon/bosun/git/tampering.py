@@ -57,9 +57,14 @@ async def rebuild(
     if path.parent != pins.worktrees_dir or ".." in path.parts:
         raise GitError(f"task {task.id}'s worktree {path} is not one bosun made; not removing it")
     log.warning("task %d: %s", task.id, error.message)
-    await asyncio.to_thread(_discard, pins, path)
+
+    def discard() -> None:
+        with worktrees.registry_lock:  # its admin directory goes too
+            _discard(pins, path)
+
+    await asyncio.to_thread(discard)
     root = pins.checkout
-    await cli.arun(root, "worktree", "prune", check=False)
+    await asyncio.to_thread(worktrees.prune)
     branch = task_branch(task.id)
     tip = await asyncio.to_thread(cli.rev, root, "refs/heads/" + branch)
     start = tip or task.head_commit or task.base_commit

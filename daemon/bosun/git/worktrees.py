@@ -1,4 +1,13 @@
-"""Task worktrees: creating them fast (a warm pool, parallel checkout), listing, removing."""
+"""Task worktrees: creating them fast (a warm pool, parallel checkout), listing, removing.
+
+Every git command that reads or changes the registry of worktrees (`.git/worktrees/`:
+add, move, remove, prune, list) runs under one lock. `git worktree add` writes a new
+admin directory file by file, and a concurrent `worktree list`, `move` or `prune` that
+meets it half-written dies (`failed to read …/commondir`) or prunes it; the pool's refill
+runs in the background, so without the lock it raced every acquisition. A pooled
+worktree is registered under the lock without a checkout and populated after it, so an
+acquisition waits for at most one registration, never for a checkout.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,7 @@ import contextlib
 import logging
 import os
 import shutil
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +81,7 @@ class Worktrees:
         self._pool_lock = asyncio.Lock()
         self._refill: asyncio.Task[None] | None = None
         self._pool_commit: str | None = None
+        self.registry_lock = threading.RLock()  # see the module's docstring
 
     def _checkout_config(self) -> tuple[str, ...]:
         return (
@@ -86,14 +97,27 @@ class Worktrees:
 
     def entries(self) -> list[WorktreeEntry]:
         """Every worktree git knows of (the main one first)."""
-        out = self.cli.run(self.root, "worktree", "list", "--porcelain", "-z")
+        with self.registry_lock:
+            out = self.cli.run(self.root, "worktree", "list", "--porcelain", "-z")
         return parse_worktree_list(out.stdout)
+
+    def prune(self) -> None:
+        """Forget registered worktrees whose directories are gone."""
+        with self.registry_lock:
+            self.cli.run(self.root, "worktree", "prune", check=False)
 
     def create(self, path: Path, branch: str, start: str, *, new_branch: bool) -> None:
         """A worktree at `path` on `branch` (created at `start` when `new_branch`)."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        with self.registry_lock:
+            self._create(path, branch, start, new_branch=new_branch)
+
+    def _create(self, path: Path, branch: str, start: str, *, new_branch: bool) -> None:
         self._clear_stale_dir(path)
         pooled = self._take_pooled() if new_branch else None
+        # -B: a pooled switch that failed after `checkout -b` leaves the new branch at
+        # `start`, which the caller saw absent; taking it over is what it asked for.
+        create_flag = "-b"
         if pooled is not None:
             try:
                 self._switch_pooled(pooled, path, branch, start)
@@ -102,8 +126,9 @@ class Worktrees:
                 log.warning("pooled worktree %s unusable (%s); creating afresh", pooled, exc)
                 self.remove(pooled)
                 self._clear_stale_dir(path)
+                create_flag = "-B"
         args = ["worktree", "add", "-q"]
-        args += ["-b", branch, str(path), start] if new_branch else [str(path), branch]
+        args += [create_flag, branch, str(path), start] if new_branch else [str(path), branch]
         self.cli.run(self.root, *self._checkout_config(), *args)
         points.failpoint(points.WORKTREE_ADDED)
 
@@ -122,17 +147,18 @@ class Worktrees:
         # the path; anything registered is left to reconciliation.
         if path.exists() and not (path / ".git").exists():
             shutil.rmtree(path, ignore_errors=True)
-        self.cli.run(self.root, "worktree", "prune", check=False)
+        self.prune()
 
     def remove(self, path: Path) -> None:
         """Remove a worktree (even with local changes) and forget it."""
-        if path.exists():
-            out = self.cli.run(
-                self.root, "worktree", "remove", "--force", "--force", str(path), check=False
-            )
-            if not out.ok and path.exists():
-                shutil.rmtree(path, ignore_errors=True)
-        self.cli.run(self.root, "worktree", "prune", check=False)
+        with self.registry_lock:
+            if path.exists():
+                out = self.cli.run(
+                    self.root, "worktree", "remove", "--force", "--force", str(path), check=False
+                )
+                if not out.ok and path.exists():
+                    shutil.rmtree(path, ignore_errors=True)
+            self.prune()
 
     # --- warm pool ------------------------------------------------------------
 
@@ -146,17 +172,13 @@ class Worktrees:
     def _add_pooled(self, commit: str) -> None:
         path = self.directory / f"{POOL_PREFIX}{uuid.uuid4().hex[:12]}"
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.cli.run(
-            self.root,
-            *self._checkout_config(),
-            "worktree",
-            "add",
-            "-q",
-            "--detach",
-            str(path),
-            commit,
-        )
-        self._made.add(path)
+        with self.registry_lock:
+            self._made.add(path)  # from here on, gc leaves it to this process
+            self.cli.run(
+                self.root, "worktree", "add", "-q", "--no-checkout", "--detach", str(path), commit
+            )
+        # The checkout, the slow part, touches only this worktree's own files and index.
+        self.cli.run(path, *self._checkout_config(), "reset", "-q", "--hard", *RESET_FLAGS)
         self._pool.append(path)
 
     def warm(self, commit: str) -> None:
@@ -179,9 +201,11 @@ class Worktrees:
 
     async def close(self) -> None:
         """Stop refilling and remove pooled worktrees."""
-        if self._refill is not None and not self._refill.done():
-            self._refill.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+        # The refill stops after the worktree it is adding (a thread cannot be cancelled;
+        # one cancelled mid-add would leave that worktree behind, outside the pool).
+        self._pool_commit = None
+        if self._refill is not None:
+            with contextlib.suppress(Exception):
                 await self._refill
         async with self._pool_lock:
             pooled, self._pool = self._pool, []
@@ -193,14 +217,15 @@ class Worktrees:
         """Remove pool worktrees this process did not make (left by an earlier daemon, or
         by a crash mid-switch); ours, pooled or being switched right now, stay."""
         removed = []
-        for entry in self.entries():
-            if (
-                entry.path.parent == self.directory
-                and entry.path.name.startswith(POOL_PREFIX)
-                and entry.path not in self._made
-            ):
-                self.remove(entry.path)
-                removed.append(entry.path)
+        with self.registry_lock:
+            for entry in self.entries():
+                if (
+                    entry.path.parent == self.directory
+                    and entry.path.name.startswith(POOL_PREFIX)
+                    and entry.path not in self._made
+                ):
+                    self.remove(entry.path)
+                    removed.append(entry.path)
         return removed
 
 

@@ -37,6 +37,14 @@ class Reviewer(Protocol):
         ...
 
 
+class Lander(Protocol):
+    """What the engine offers for a person's request to land."""
+
+    async def land_requested(self, run_id: int, by: str) -> LandRunResult:
+        """Land, completing a run that waited in `landing`."""
+        ...
+
+
 def git_of(ctx: DaemonContext) -> GitService:
     """The git plane of this daemon."""
     service = ctx.services.get("git")
@@ -79,8 +87,12 @@ async def review_task(ctx: DaemonContext, params: ReviewTaskParams) -> ReviewTas
 
 @handler("bosun/landRun")
 async def land_run(ctx: DaemonContext, params: LandRunParams) -> LandRunResult:
-    """Land a run on its base branch, or report why a human must."""
-    return await git_of(ctx).land(params.run_id)
+    """Land a run on its base branch, or report why a human must. With the engine
+    running, a run waiting in `landing` is completed and its landing prompt closed."""
+    engine = ctx.services.get("engine")
+    if engine is None:
+        return await git_of(ctx).land(params.run_id)
+    return await cast(Lander, engine).land_requested(params.run_id, "a client")
 
 
 @handler("bosun/gc")

@@ -141,3 +141,34 @@ async def test_dirty_user_tree_turns_landing_into_a_prompt(
     )
     assert result.run is not None and result.run.state is RunState.COMPLETED
     assert (git_repo / "d.txt").exists()
+
+
+async def test_landing_by_hand_completes_a_run_waiting_in_landing_and_closes_its_prompt(
+    git_engine: GitEngine, git_repo: Path
+) -> None:
+    from bosun_protocol.engine import HumanPrompt, PromptKind
+
+    (git_repo / "README.md").write_text("my local edit\n")
+    runner = ScriptedRunner(steps={"director": [write("d.txt", "d\n")]})
+    h = await git_engine(runner)
+    run = await h.run("land by hand")
+
+    async def landing_prompt() -> HumanPrompt | None:
+        return next(iter(h.engine.humans.queue(run.id)), None)
+
+    prompt = await wait_for(h.store, landing_prompt, 30)
+    assert prompt.kind is PromptKind.LANDING
+    # The user commits their edit (main moves on) and lands in merge mode, as the issue did.
+    git(git_repo, "commit", "-qam", "mine")
+    service = h.engine.git.git  # type: ignore[attr-defined]
+    service.settings = service.settings.model_copy(update={"land_mode": "merge"})
+    result = await h.engine.land_requested(run.id, "a client")
+    assert result.outcome == "landed" and result.mode == "merge"
+    done = await h.store.get_run(run.id)
+    assert done.state is RunState.COMPLETED
+    assert h.engine.humans.queue(run.id) == []
+    assert (git_repo / "d.txt").read_text() == "d\n"
+    page, _ = await h.store.events_since(0, run_id=run.id)
+    events = [e.kind for e in page]
+    assert events.index("run.landed") < events.index("run.completed")
+    assert "human.answered" in events
