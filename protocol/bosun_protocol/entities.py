@@ -72,13 +72,18 @@ class AttemptOutcome(StrEnum):
 
 
 class Cost(WireModel):
-    """Token and money counters; `usd` is None when a model's price is unknown."""
+    """Token and money counters; `usd` is None when a model's price is unknown.
+
+    `estimated_tokens`: the part of input and output counted from characters because
+    the provider reported no usage (budgets bind on it all the same).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
     usd: float | None = 0.0
     calls: int = 0
+    estimated_tokens: int = 0
 
 
 class Lease(WireModel):

@@ -72,6 +72,8 @@ class FakeAnthropic(FakeProvider):
         return blocks
 
     def _usage(self, reply: FakeReply, output: int) -> dict[str, Any]:
+        if reply.omit_usage:  # the wire format requires usage: a server that counts nothing
+            return {"input_tokens": 0, "output_tokens": 0}
         return {
             # Anthropic counts cache reads apart from input_tokens.
             "input_tokens": reply.input_tokens - reply.cached_tokens,
@@ -130,7 +132,7 @@ class FakeAnthropic(FakeProvider):
                 "message_delta",
                 {
                     "delta": {"stop_reason": stop, "stop_sequence": None},
-                    "usage": {"output_tokens": reply.output_tokens},
+                    "usage": {"output_tokens": 0 if reply.omit_usage else reply.output_tokens},
                 },
             )
         )

@@ -63,7 +63,9 @@ class FakeOpenAI(FakeProvider):
         _status, etype, code, message = _FAULTS[kind]
         return _sse({"error": {"message": message, "type": etype, "param": None, "code": code}})
 
-    def _usage(self, reply: FakeReply) -> dict[str, Any]:
+    def _usage(self, reply: FakeReply) -> dict[str, Any] | None:
+        if reply.omit_usage:
+            return None
         return {
             "prompt_tokens": reply.input_tokens,
             "completion_tokens": reply.output_tokens,
@@ -119,6 +121,8 @@ class FakeOpenAI(FakeProvider):
             for piece in chunks(tc.arguments, 8):
                 out.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
         out.append(chunk({}, "tool_calls" if reply.tool_calls else "stop"))
-        out.append(_sse({**base, "choices": [], "usage": self._usage(reply)}))
+        usage = self._usage(reply)
+        if usage is not None:  # a server that counts nothing sends no usage chunk
+            out.append(_sse({**base, "choices": [], "usage": usage}))
         out.append(_sse("[DONE]"))
         return out

@@ -46,6 +46,7 @@ class FakeReply:
     input_tokens: int = 10
     output_tokens: int = 5
     cached_tokens: int = 0
+    omit_usage: bool = False  # report no usage (OpenAI: none at all; Anthropic: zeros)
     chunk_size: int = 4  # characters of text per streamed delta
 
 

@@ -57,6 +57,7 @@ def add_costs(total: Cost, more: Cost) -> Cost:
         cached_tokens=total.cached_tokens + more.cached_tokens,
         usd=usd,
         calls=total.calls + more.calls,
+        estimated_tokens=total.estimated_tokens + more.estimated_tokens,
     )
 
 

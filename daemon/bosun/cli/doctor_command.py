@@ -68,6 +68,20 @@ def state_check(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     return _check("workspace", ok, detail), settings
 
 
+def budget_check(settings: Any) -> dict[str, Any]:
+    """The budgets every run starts with; a warning (not a failure: it may be meant) when
+    no token limit binds at all."""
+    from bosun.cli.engine_commands import budget_line
+    from bosun.llm.budget import BudgetLimits
+
+    llm = settings.llm
+    line = budget_line(llm, llm.default_model)
+    limits = BudgetLimits.of(llm.budget, None)
+    if limits.task_tokens is None and limits.run_tokens is None:
+        line += " (warning: no token limit, an unattended run can spend without bound)"
+    return _check("budget", True, line)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Run every check and report; exit status 1 when one fails."""
     from bosun.llm.doctor import check_models
@@ -90,6 +104,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 for m in models
             ),
             sandbox,
+            budget_check(settings),
             await asyncio.to_thread(git_check),
             workspace,
         ]

@@ -36,6 +36,8 @@ def add_parsers(sub: Any) -> None:
     run.add_argument("--model", help="provider:model for every role (e.g. openai:gpt-4.1)")
     run.add_argument("--workers", type=int, help="attempts running at once in this run")
     run.add_argument("--review", choices=["on", "off"], help="review each task before merging")
+    run.add_argument("--budget-tokens", type=int, help="this run's token limit (input + output)")
+    run.add_argument("--budget-usd", type=float, help="this run's money limit in USD")
     run.add_argument("--detach", action="store_true", help="start the run and return")
     run.add_argument("--json", action="store_true")
     run.set_defaults(func=guarded(cmd_run))
@@ -117,6 +119,19 @@ def missing_key(
     return None
 
 
+def budget_line(
+    settings: LlmSettings, model: str, tokens: int | None = None, usd: float | None = None
+) -> str:
+    """The budgets a run starts with, in one line (config, then the run's own limits)."""
+    from bosun_protocol.entities import RunOptions
+
+    from bosun.llm.budget import BudgetLimits, describe_limits
+    from bosun.llm.pricing import price_for
+
+    limits = BudgetLimits.of(settings.budget, RunOptions(budget_tokens=tokens, budget_usd=usd))
+    return describe_limits(limits, priced=price_for(model, settings.prices) is not None)
+
+
 def _load_settings(args: argparse.Namespace) -> Settings:
     from bosun.config import load_settings
 
@@ -192,6 +207,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         options["workers"] = args.workers
     if args.review:
         options["reviewGate"] = args.review == "on"
+    if args.budget_tokens is not None:
+        options["budgetTokens"] = args.budget_tokens
+    if args.budget_usd is not None:
+        options["budgetUsd"] = args.budget_usd
+    budget = budget_line(settings.llm, model, args.budget_tokens, args.budget_usd)
 
     async def body(client: Any) -> int:
         created = await client.request(
@@ -204,7 +224,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             else:
                 print(f"run {run['id']} started; follow it with `bosun status` or your editor")
             return EXIT_OK
-        print(f"run {run['id']} started with {model}", file=sys.stderr if args.json else sys.stdout)
+        out = sys.stderr if args.json else sys.stdout
+        print(f"run {run['id']} started with {model}", file=out)
+        print(f"budget: {budget}", file=out)
         return await watch_run(client, run, args)
 
     return run_async(with_client(args, body, start=True))

@@ -30,7 +30,10 @@ def add_parsers(sub: Any) -> None:
 def _cost(cost: dict[str, Any]) -> str:
     usd = cost.get("usd")
     money = "cost unknown" if usd is None else f"${usd:.4f}"
-    return f"{cost.get('inputTokens', 0)}+{cost.get('outputTokens', 0)} tok, {money}"
+    text = f"{cost.get('inputTokens', 0)}+{cost.get('outputTokens', 0)} tok, {money}"
+    if cost.get("estimatedTokens"):  # the provider reported no usage for some calls
+        text += f", {cost['estimatedTokens']} tok estimated"
+    return text
 
 
 def cmd_status(args: argparse.Namespace) -> int:

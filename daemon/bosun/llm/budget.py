@@ -47,6 +47,25 @@ class BudgetLimits(BaseModel):
         )
 
 
+def _limit(tokens: int | None, usd: float | None) -> str:
+    parts = [f"{tokens:,} tokens" if tokens is not None else "", f"${usd:,.2f}" if usd else ""]
+    if usd == 0:
+        parts[1] = "$0.00"
+    shown = " / ".join(p for p in parts if p)
+    return shown or "unlimited"
+
+
+def describe_limits(limits: BudgetLimits, *, priced: bool = True) -> str:
+    """The limits in one line, for `bosun run` and `bosun doctor`."""
+    text = (
+        f"per task {_limit(limits.task_tokens, limits.task_usd)}, "
+        f"per run {_limit(limits.run_tokens, limits.run_usd)}"
+    )
+    if not priced and (limits.task_usd is not None or limits.run_usd is not None):
+        text += " (the model's price is unknown: only the token limits bind)"
+    return text
+
+
 def _tokens(cost: Cost) -> int:
     return cost.input_tokens + cost.output_tokens
 

@@ -19,6 +19,7 @@ from bosun_protocol.entities import Cost, RunOptions
 from bosun.llm.budget import BudgetLimits, output_room
 from bosun.llm.clock import Clock, RealClock
 from bosun.llm.errors import RateLimitError, TransientError
+from bosun.llm.estimate import estimate_input, with_estimates
 from bosun.llm.messages import ModelRequest, ModelResponse, Usage
 from bosun.llm.model import CallContext, DeltaListener, Model
 from bosun.llm.pricing import cost_of, price_for, usd_for
@@ -35,15 +36,6 @@ def scrub(value: dict[str, Any]) -> dict[str, Any]:
     """`value` with every known secret redacted (it is about to be stored)."""
     cleaned: dict[str, Any] = json.loads(redact(json.dumps(value)))
     return cleaned
-
-
-def estimate_tokens(request: ModelRequest) -> int:
-    """A rough input size for the rate limiter: four characters a token."""
-    chars = sum(
-        len(m.content) + sum(len(c.raw_arguments) for c in m.tool_calls) for m in request.messages
-    )
-    chars += sum(len(json.dumps(t.parameters)) + len(t.description) for t in request.tools)
-    return max(1, chars // 4)
 
 
 _Scope = tuple[str, int]  # ("run", id) or ("task", id)
@@ -207,7 +199,7 @@ class ModelGateway:
         name = model or self.model_name(ctx.role, options)
         chosen = self.model(name)
         limits = BudgetLimits.of(self.settings.budget, options)
-        estimate = estimate_tokens(request)
+        estimate = estimate_input(request)
         # Check and reserve in one step, or concurrent callers would all see the same room.
         async with self._budget_lock:
             request, held = await self._reserve(ctx, name, limits, request, estimate)
@@ -215,6 +207,10 @@ class ModelGateway:
         try:
             async with self.limiter(chosen.provider).slot(estimate) as admitted:
                 response = await self.retrying.call(chosen, request, ctx, on_delta)
+                # A provider that reports no usage is counted from characters: budgets bind.
+                usage = with_estimates(response.usage, request, response)
+                if usage is not response.usage:
+                    response = response.model_copy(update={"usage": usage})
                 admitted.tokens = response.usage.total
             usd = usd_for(response.usage, price_for(name, self.settings.prices))
             await self._record(ctx, name, request, response, usd, time.monotonic() - started)

@@ -100,11 +100,16 @@ class ModelRequest(_Model):
 
 
 class Usage(_Model):
-    """Tokens one call used; `cached_tokens` is the part of input served from cache."""
+    """Tokens one call used; `cached_tokens` is the part of input served from cache.
+
+    `estimated`: the provider reported no (or partial) usage and the missing counts were
+    estimated from characters (bosun.llm.estimate).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
+    estimated: bool = False
 
     @property
     def total(self) -> int:
@@ -116,6 +121,7 @@ class Usage(_Model):
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
+            estimated=self.estimated or other.estimated,
         )
 
 

@@ -41,4 +41,5 @@ def cost_of(usage: Usage, usd: float | None) -> Cost:
         cached_tokens=usage.cached_tokens,
         usd=usd,
         calls=1,
+        estimated_tokens=usage.total if usage.estimated else 0,
     )

@@ -56,12 +56,22 @@ class RetrySettings(_Section):
 
 
 class BudgetSettings(_Section):
-    """`[llm.budget]`: hard limits; a run's own options override the run limits."""
+    """`[llm.budget]`: hard limits, on out of the box; a run's own options override the run
+    limits. A limit set to "unlimited" is off (TOML has no null). Money limits bind only
+    on models whose price is known; token limits always do (docs/cost.md).
+    """
 
-    task_tokens: int | None = Field(default=None, ge=0)
-    task_usd: float | None = Field(default=None, ge=0)
-    run_tokens: int | None = Field(default=None, ge=0)
-    run_usd: float | None = Field(default=None, ge=0)
+    task_tokens: int | None = Field(default=5_000_000, ge=0)  # input + output, one task
+    task_usd: float | None = Field(default=10.0, ge=0)  # USD, one task
+    run_tokens: int | None = Field(default=50_000_000, ge=0)  # input + output, one run
+    run_usd: float | None = Field(default=50.0, ge=0)  # USD, one run
+
+    @field_validator("task_tokens", "task_usd", "run_tokens", "run_usd", mode="before")
+    @classmethod
+    def _unlimited(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("unlimited", "none", "off"):
+            return None
+        return value
 
 
 def _p(inp: float, out: float, cached: float | None = None) -> Price:

@@ -90,6 +90,7 @@ async def test_run_follows_to_the_end_while_another_client_answers_the_prompt(
     assert prompt["kind"] == "ask_human"
     assert "HUMAN NEEDED" in out.stderr
     assert "answered by cli" in out.stderr
+    assert "budget: per task 5,000,000 tokens / $10.00, per run 50,000,000" in out.stderr
     readme = next(t for t in summary["tasks"] if t["key"] == "readme")
     assert [a["outcome"] for a in readme["attempts"]] == ["interrupted", "qa_passed"]
 
@@ -108,6 +109,8 @@ def test_doctor_reports_each_check_as_json(sample: Path) -> None:
     assert checks["git"]["ok"]
     assert checks["workspace"]["ok"], checks["workspace"]
     assert "sandbox" in checks
+    assert checks["budget"]["ok"]
+    assert "per task 5,000,000 tokens" in checks["budget"]["detail"]
     assert out.returncode == (0 if report["ok"] else 1)
 
 

@@ -53,3 +53,27 @@ def test_run_options_override_config_for_the_run_only() -> None:
     config = BudgetSettings(task_tokens=5, run_tokens=1000, run_usd=3.0)
     limits = BudgetLimits.of(config, RunOptions(budget_tokens=50))
     assert (limits.task_tokens, limits.run_tokens, limits.run_usd) == (5, 50, 3.0)
+
+
+def test_budgets_are_on_out_of_the_box_and_can_be_turned_off_by_name() -> None:
+    on = BudgetLimits.of(BudgetSettings(), None)
+    assert (on.task_tokens, on.task_usd, on.run_tokens, on.run_usd) == (
+        5_000_000, 10.0, 50_000_000, 50.0,
+    )  # fmt: skip
+    off = BudgetSettings.model_validate({"task_tokens": "unlimited", "run_usd": "off"})
+    assert off.task_tokens is None and off.run_usd is None
+    assert off.run_tokens == 50_000_000
+    with pytest.raises(ValueError):
+        BudgetSettings.model_validate({"task_tokens": "lots"})
+
+
+def test_the_budget_line_names_every_limit_and_says_when_money_cannot_bind() -> None:
+    from bosun.llm.budget import describe_limits
+
+    limits = BudgetLimits.of(BudgetSettings(), RunOptions(budget_usd=2.5))
+    assert describe_limits(limits) == (
+        "per task 5,000,000 tokens / $10.00, per run 50,000,000 tokens / $2.50"
+    )
+    assert "only the token limits bind" in describe_limits(limits, priced=False)
+    none = BudgetLimits()
+    assert describe_limits(none, priced=False) == "per task unlimited, per run unlimited"

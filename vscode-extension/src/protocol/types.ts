@@ -108,6 +108,9 @@ export interface Verdict {
 }
 /**
  * Token and money counters; `usd` is None when a model's price is unknown.
+ *
+ * `estimated_tokens`: the part of input and output counted from characters because
+ * the provider reported no usage (budgets bind on it all the same).
  */
 export interface Cost {
   inputTokens?: number;
@@ -115,6 +118,7 @@ export interface Cost {
   cachedTokens?: number;
   usd?: number | null;
   calls?: number;
+  estimatedTokens?: number;
 }
 /**
  * Start a run: an objective and its options.
