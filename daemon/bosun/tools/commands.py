@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from bosun.tools.context import ToolContext
 from bosun.tools.errors import ToolError
 from bosun.tools.process import ProcessOutcome, run_process
+from bosun.tools.project_env import project_env
 from bosun.tools.registry import Tool
 from bosun.tools.results import ToolResult
 from bosun.tools.sandbox import Sandbox, current_sandbox
@@ -37,10 +38,22 @@ class RunCommandArgs(BaseModel):
     workdir: str = Field(default="", description="directory relative to the worktree root")
 
 
-def command_env(settings: ToolSettings, tmp: Path, marker: str) -> dict[str, str]:
-    """The whole environment a command gets: an allowlist, never the daemon's secrets."""
+def command_env(
+    settings: ToolSettings, tmp: Path, marker: str, *, worktree: Path | None = None,
+    cache: Path | None = None,
+) -> dict[str, str]:  # fmt: skip
+    """The whole environment a command gets: an allowlist, never the daemon's secrets.
+
+    With `worktree`, PATH starts with the project's own tools (project_env) and tools'
+    caches go to `cache` (default: inside `tmp`), a directory private to the sandbox.
+    """
+    project = (
+        project_env(worktree, settings.command_path, cache or tmp / ".cache")
+        if worktree is not None
+        else None
+    )
     env = {
-        "PATH": settings.command_path,
+        "PATH": project.path if project is not None else settings.command_path,
         "HOME": str(tmp),
         "TMPDIR": str(tmp),
         "LANG": "C.UTF-8",
@@ -53,6 +66,8 @@ def command_env(settings: ToolSettings, tmp: Path, marker: str) -> dict[str, str
         "PYTHONDONTWRITEBYTECODE": "1",
         MARKER_VAR: marker,
     }
+    if project is not None:
+        env.update(project.variables)
     for name in settings.env_passthrough:
         value = os.environ.get(name)
         if value is not None:
@@ -125,7 +140,11 @@ async def _in_session(
         assert session.tmp_root is not None
         tmp = Path(tempfile.mkdtemp(prefix="cmd-", dir=session.tmp_root))
         return await session.run(
-            [_SHELL, "-c", command], cwd=cwd, env=command_env(settings, tmp, marker),
+            [_SHELL, "-c", command], cwd=cwd,
+            env=command_env(
+                settings, tmp, marker, worktree=ctx.worktree.root,
+                cache=session.tmp_root / "cache",  # kept for the attempt's later commands
+            ),
             limit_s=limit, grace=settings.kill_grace_s, output_limit=settings.output_limit_chars,
             marker=f"{MARKER_VAR}={marker}".encode(),
         )  # fmt: skip
@@ -157,7 +176,9 @@ async def _alone(
         )  # fmt: skip
         try:
             return await run_process(
-                prepared.argv, cwd=cwd, env=command_env(settings, tmp, marker), limit_s=limit,
+                prepared.argv, cwd=cwd,
+                env=command_env(settings, tmp, marker, worktree=ctx.worktree.root),
+                limit_s=limit,
                 grace=settings.kill_grace_s, output_limit=settings.output_limit_chars,
                 marker=f"{MARKER_VAR}={marker}".encode(), restrict=prepared.restrict,
             )  # fmt: skip

@@ -22,6 +22,7 @@ from bosun.tools.errors import SandboxUnavailableError
 from bosun.tools.settings import SandboxMode
 
 _PROBE_TIMEOUT_S = 10.0
+_TMP = Path("/tmp")
 # Device files a command may write even under Landlock.
 _DEV_FILES = tuple(Path(p) for p in ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty"))
 
@@ -70,12 +71,17 @@ def bwrap_argv(
     """The bubblewrap command line: read-only system, no network, own pid namespace.
 
     `read_only` and `writable` are the caller's extra binds (a project's environment
-    that /tmp or a hidden directory would otherwise cover, caches it may write).
+    that /tmp would otherwise cover, caches it may write). Order is the boundary:
+    read-only binds go before the hidden paths, so a hidden path inside one stays
+    hidden; the worktree, the command's tmp and the writable binds come after them
+    (they are the caller's explicit choice, and the worktree lives in `.bosun/`).
     """
-    # /tmp becomes private below; a Python environment that lives there (a checkout
-    # under /tmp, as CI may make) must stay visible, read-only, or the project's test
-    # command cannot even start.
-    shown = sorted({p for p in interpreter_prefixes() if _under(p, Path("/tmp"))})
+    # /tmp becomes private below; a project or an environment that lives there (a
+    # checkout under /tmp, as CI may make) must stay visible, read-only, or the project's
+    # test command cannot even start.
+    shown = sorted(
+        {p for p in [*interpreter_prefixes(), *project_paths(worktree)] if _under(p, _TMP)}
+    )
     out = [
         bwrap,
         # Run as root, bwrap keeps every capability unless told otherwise, and
@@ -92,18 +98,15 @@ def bwrap_argv(
         "--proc", "/proc",
         "--tmpfs", "/tmp",
     ]  # fmt: skip
-    for path in shown:
+    for path in [*shown, *(p for p in read_only if p.exists())]:
         out += ["--ro-bind", str(path), str(path)]
     for path in hidden:
         if path.is_dir() and not path.is_symlink():
             out += ["--tmpfs", str(path)]
         elif path.is_file() and not path.is_symlink():
             out += ["--ro-bind", "/dev/null", str(path)]
-    # Bound last so they show through a hidden parent (the worktree lives in .bosun/).
+    # Bound after the hidden paths so they show through a hidden parent (.bosun/).
     out += ["--bind", str(tmp), str(tmp), "--bind", str(worktree), str(worktree)]
-    for path in read_only:
-        if path.exists():
-            out += ["--ro-bind", str(path), str(path)]
     for path in writable:
         if path.exists():
             out += ["--bind", str(path), str(path)]
@@ -130,6 +133,51 @@ def git_redirectables(worktree: Path) -> list[Path]:
         if line.startswith("gitdir:") and gitdir.is_absolute() and gitdir.is_dir():
             found.append(gitdir)
     return found
+
+
+def project_paths(worktree: Path) -> list[Path]:
+    """What a command in `worktree` reads outside it: the repository and its venv's Python.
+
+    The repository's main working tree holds the objects git reads and the owner's
+    environment a set-up may start from; a worktree venv's `pyvenv.cfg` names the
+    interpreter it was made from. Both are shown read-only where /tmp would hide them
+    (the state directory inside the repository stays hidden: it is bound over later).
+    """
+    found: list[Path] = []
+    common = _common_dir(worktree)
+    if common is not None:
+        # The main working tree when the git dir is its `.git`; else the git dir alone.
+        found.append(common.parent if common.name == ".git" else common)
+    for venv in (worktree / ".venv", worktree / "venv"):
+        home = _venv_home(venv / "pyvenv.cfg")
+        if home is not None:
+            found.append(home.parent if home.name == "bin" else home)
+    # /tmp itself is never shown whole: that would end the private /tmp.
+    return [p for p in found if p != _TMP and p != Path("/")]
+
+
+def _common_dir(worktree: Path) -> Path | None:
+    redirect = git_redirectables(worktree)
+    if len(redirect) < 2:  # the main working tree itself, or no git at all
+        return None
+    gitdir = redirect[1]
+    try:
+        line = (gitdir / "commondir").read_text(errors="replace").strip()
+    except OSError:
+        return gitdir.resolve()
+    return (gitdir / line).resolve() if line else gitdir.resolve()
+
+
+def _venv_home(cfg: Path) -> Path | None:
+    try:
+        text = cfg.read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "home" and value.strip().startswith("/"):
+            return Path(value.strip()).resolve()
+    return None
 
 
 def interpreter_prefixes() -> list[Path]:

@@ -14,6 +14,7 @@ import pytest
 from bosun.secrets import clear_for_tests, register_secret
 from bosun.tools import ToolContext, ToolExecutor
 from bosun.tools.errors import SandboxUnavailableError
+from bosun.tools.project_env import cache_variables
 from bosun.tools.sandbox import Sandbox
 from bosun.tools.settings import SandboxMode
 
@@ -162,7 +163,8 @@ async def test_environment_carries_no_daemon_secret(
     names = {line.split("=", 1)[0] for line in result.content.splitlines()[2:] if "=" in line}
     assert names <= {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TERM", "NO_COLOR", "PAGER",
                      "GIT_PAGER", "GIT_TERMINAL_PROMPT", "PYTHONDONTWRITEBYTECODE",
-                     "BOSUN_COMMAND_ID", "PWD", "SHLVL", "_", "OLDPWD"}  # fmt: skip
+                     "BOSUN_COMMAND_ID", "PWD", "SHLVL", "_", "OLDPWD",
+                     *cache_variables(tmp_path)}  # fmt: skip
 
 
 async def test_known_secrets_printed_by_a_command_are_redacted(

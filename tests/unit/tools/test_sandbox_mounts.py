@@ -50,3 +50,15 @@ def test_a_program_in_an_environment_under_tmp_runs_inside_bwrap_and_cannot_writ
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["from-the-env", "ro"]
     assert not os.path.exists(str(tool) + ".written")
+
+
+def test_a_read_only_bind_never_uncovers_a_hidden_path(tmp_path: Path) -> None:
+    project, state = tmp_path / "project", tmp_path / "project" / ".bosun"
+    state.mkdir(parents=True)
+    argv = sandbox.bwrap_argv(
+        "bwrap", ["true"], worktree=tmp_path / "wt", tmp=Path("/t"), hidden=[state],
+        read_only=[project], writable=[tmp_path / "cache"],
+    )  # fmt: skip
+    shown, hidden = argv.index(str(project)), argv.index(str(state))
+    assert argv[shown - 1] == "--ro-bind" and argv[hidden - 1] == "--tmpfs"
+    assert shown < hidden  # bwrap applies binds in order: the later tmpfs wins
