@@ -272,7 +272,7 @@ class Play:
         self.executor = ToolExecutor(
             build_registry(self.settings), Policy.from_settings(self.settings)
         )
-        self.sandbox = Sandbox.detect(SandboxMode(mode))
+        self.sandbox = Sandbox.detect(SandboxMode(mode), allow_weak=True)
         self.workspace = Workspace(self.repo)
 
     async def call(self, ctx: ToolContext, tool: str, **args: Any) -> str:
@@ -401,7 +401,7 @@ def main(argv: list[str]) -> int:
     mode, base, names = argv[0], Path(argv[1]), argv[2:]
     logging.basicConfig(level=logging.CRITICAL)
     try:
-        Sandbox.detect(SandboxMode(mode))
+        Sandbox.detect(SandboxMode(mode), allow_weak=True)
     except SandboxUnavailableError as exc:
         print(json.dumps({"skip": f"{mode} cannot run here: {exc.message}"}), flush=True)
         return 0
