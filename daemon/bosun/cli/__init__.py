@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
+from bosun.cli.common import json_mode
 from bosun.cli.display import visible_output
+
+# Exit status when stdout was closed under us (`bosun events | head`), as a shell
+# reports a command killed by SIGPIPE. The CLI keeps Python's ignored SIGPIPE (the
+# daemon it may start inherits the disposition) and stops quietly instead.
+EXIT_BROKEN_PIPE = 141
 
 # Each module exposes add_parsers(subparsers); commands set `func` on their parser.
 _COMMAND_MODULES = [
@@ -69,6 +76,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
-    with visible_output():  # board text never reaches the terminal as control
-        result: int = func(args)
+    try:
+        # Board text never reaches the terminal as control; with --json, only JSON
+        # reaches stdout.
+        with visible_output(), json_mode(bool(getattr(args, "json", False))):
+            result: int = func(args)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away: nothing more can be said, and the interpreter's own
+        # flush at exit must not fail on the same pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return result

@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
-import sys
 from typing import Any
 
-from bosun.cli.common import EXIT_ERROR, EXIT_OK, guarded, print_json, run_async, workspace_of
+from bosun.cli.common import (
+    EXIT_OK,
+    fail,
+    guarded,
+    print_json,
+    run_async,
+    workspace_of,
+)
 
 EXIT_NOT_RUNNING = 3
 
@@ -42,6 +48,7 @@ def add_parsers(sub: Any) -> None:
 
     stop = dsub.add_parser("stop", help="stop the daemon and wait until it has exited")
     stop.add_argument("--timeout", type=float, default=30.0)
+    stop.add_argument("--json", action="store_true")
     stop.set_defaults(func=guarded(cmd_stop))
 
 
@@ -175,16 +182,20 @@ def cmd_stop(args: argparse.Namespace) -> int:
         try:
             client = await Client.connect(ws.socket_path, timeout=5)
         except DaemonNotRunning:
-            print(f"no daemon running for {ws.root}")
+            said = {"stopped": False, "running": False, "workspace": str(ws.root)}
+            print_json(said) if args.json else print(f"no daemon running for {ws.root}")
             return EXIT_OK
         async with client:
+            pid = (await client.request("bosun/status")).get("pid")
             await client.request("bosun/shutdown", {"reason": "bosun daemon stop"})
         try:
             await asyncio.wait_for(asyncio.to_thread(_wait_unlocked, ws.lock_path), args.timeout)
         except TimeoutError:
-            print(f"bosun: the daemon did not stop within {args.timeout:.0f}s", file=sys.stderr)
-            return EXIT_ERROR
-        print("stopped")
+            return fail(f"the daemon did not stop within {args.timeout:.0f}s")
+        if args.json:
+            print_json({"stopped": True, "running": False, "pid": pid, "workspace": str(ws.root)})
+        else:
+            print(f"stopped (pid {pid})")
         return EXIT_OK
 
     return run_async(go())

@@ -15,6 +15,7 @@ from bosun.cli.common import (
     fail,
     guarded,
     print_json,
+    print_json_line,
     run_async,
     with_client,
     workspace_of,
@@ -273,7 +274,7 @@ def cmd_log(args: argparse.Namespace) -> int:
                 {"taskId": args.task, "attempt": args.attempt, "afterId": after, "limit": 500},
             )
             for m in page["messages"]:
-                print_json(m) if args.json else _show_message(m)
+                print_json_line(m) if args.json else _show_message(m)
                 after = m["id"]
             if not page["more"]:
                 break
@@ -290,10 +291,13 @@ def cmd_log(args: argparse.Namespace) -> int:
                 break
             delta = getter.result()
             if args.json:
-                print_json(delta)
+                print_json_line(delta)
             else:
                 print(delta["delta"], end="", flush=True)
-        print(f"\ntask {args.task} is {done.result()}")
+        if args.json:
+            print_json_line({"taskId": args.task, "state": done.result()})
+        else:
+            print(f"\ntask {args.task} is {done.result()}")
         return EXIT_OK
 
     return run_async(with_client(args, body))
