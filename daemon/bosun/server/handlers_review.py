@@ -90,7 +90,7 @@ async def land_run(ctx: DaemonContext, params: LandRunParams) -> LandRunResult:
     """Land a run on its base branch, or report why a human must. With the engine
     running, a run waiting in `landing` is completed and its landing prompt closed."""
     engine = ctx.services.get("engine")
-    if engine is None:
+    if not hasattr(engine, "land_requested"):  # no engine tracks the run: git alone
         return await git_of(ctx).land(params.run_id)
     return await cast(Lander, engine).land_requested(params.run_id, "a client")
 
