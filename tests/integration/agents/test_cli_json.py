@@ -5,9 +5,7 @@ streams), whatever the command prints for people goes to stderr, and a failure i
 from __future__ import annotations
 
 import json
-
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
