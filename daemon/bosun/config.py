@@ -18,6 +18,7 @@ from bosun.errors import BosunError
 from bosun.git.settings import GitSettings
 from bosun.llm.settings import LlmSettings
 from bosun.server.settings import ServerSettings
+from bosun.tools.mcp.settings import McpSettings
 from bosun.tools.settings import ToolSettings
 
 
@@ -35,6 +36,7 @@ class Settings(BaseModel):
     git: GitSettings = Field(default_factory=GitSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
 
 
 def _describe(exc: ValidationError, source: str) -> str:

@@ -15,10 +15,12 @@ Outcomes of `run_attempt` (the engine maps them to transitions):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bosun_protocol.entities import AttemptOutcome
 
@@ -33,13 +35,35 @@ from bosun.board.store import Store
 from bosun.config import Settings
 from bosun.errors import BosunError
 from bosun.llm.gateway import ModelGateway
-from bosun.llm.messages import ChatMessage
+from bosun.llm.messages import ChatMessage, ToolSpec
 from bosun.tools.context import ToolContext
 from bosun.tools.executor import ToolExecutor
 from bosun.tools.sandbox import Sandbox
 from bosun.tools.sandbox_session import attempt_sandbox
 
+if TYPE_CHECKING:
+    from bosun.tools.mcp.attempt import AttemptMcp
+
 log = logging.getLogger(__name__)
+
+
+def _mcp_scope(
+    ctx: ToolContext, settings: Settings
+) -> contextlib.AbstractAsyncContextManager[AttemptMcp | None]:
+    """The attempt's MCP servers; the SDK is imported only where some are configured."""
+    if not settings.mcp.servers:
+        return contextlib.nullcontext(None)
+    from bosun.tools.mcp.attempt import attempt_mcp
+
+    return attempt_mcp(ctx, settings.mcp)
+
+
+def _mcp_specs(ctx: ToolContext) -> list[ToolSpec]:
+    """The attempt's MCP tools as the model sees them."""
+    if ctx.mcp is None:
+        return []
+    return [ToolSpec(name=s.name, description=s.description, parameters=s.parameters)
+            for s in ctx.mcp.specs()]  # fmt: skip
 
 
 def _usable(path: Path) -> bool:
@@ -106,7 +130,9 @@ class Agents:
             brief = await build_brief(self.store, request)
             # One sandbox for the whole attempt (built at its first command), closed
             # however the attempt ends.
-            async with attempt_sandbox(tool_ctx):
+            async with attempt_sandbox(tool_ctx), _mcp_scope(tool_ctx, self.settings) as mcp:
+                notice = mcp.notice() if mcp is not None else ""  # the agent's to know
+                brief = f"{brief}\n\n{notice}" if notice else brief
                 return await self._work(request, profile, tool_ctx, brief)
         except BosunError as exc:  # the board (transcript, events) failed under the attempt
             log.warning("attempt %s of task %s failed: %s", request.attempt, request.task.id, exc)
@@ -122,7 +148,7 @@ class Agents:
             request,
             profile=profile,
             tool_ctx=tool_ctx,
-            tools=profile.tools(self.executor.registry),
+            tools=profile.tools(self.executor.registry) + _mcp_specs(tool_ctx),
             window=ConversationWindow(
                 system=ChatMessage.system(profile.prompt),
                 brief=ChatMessage.user(brief),

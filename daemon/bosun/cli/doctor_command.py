@@ -1,4 +1,4 @@
-"""`bosun doctor`: can bosun work here? Models, sandbox, git, and the state directory."""
+"""`bosun doctor`: can bosun work here? Models, sandbox, git, the state directory, MCP servers."""
 
 from __future__ import annotations
 
@@ -108,6 +108,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             await asyncio.to_thread(git_check),
             workspace,
         ]
+        if settings.mcp.servers:
+            from bosun.tools.mcp.doctor import check_mcp_servers
+
+            checks += await check_mcp_servers(settings)
         healthy = all(c["ok"] for c in checks)
         if args.json:
             print_json({"ok": healthy, "checks": checks})

@@ -34,19 +34,28 @@ class SecretHandoffError(BosunError):
 
 
 def configured_key_names(config_path: Path) -> set[str]:
-    """`api_key_env` names from the workspace config (keys under names the pattern misses)."""
+    """Secret variable names from the workspace config (keys under names the pattern misses).
+
+    `api_key_env` of providers, and the variables MCP servers' `secret_env` and
+    `secret_headers` read.
+    """
     try:
         data = tomllib.loads(config_path.read_text())
     except (OSError, ValueError):
         return set()
     providers = data.get("llm", {}).get("providers", {})
-    if not isinstance(providers, dict):
-        return set()
-    return {
+    names = {
         str(p["api_key_env"])
-        for p in providers.values()
+        for p in (providers.values() if isinstance(providers, dict) else ())
         if isinstance(p, dict) and isinstance(p.get("api_key_env"), str)
     }
+    servers = data.get("mcp", {}).get("servers", {})
+    for server in servers.values() if isinstance(servers, dict) else ():
+        for key in ("secret_env", "secret_headers"):
+            table = server.get(key) if isinstance(server, dict) else None
+            if isinstance(table, dict):
+                names.update(v for v in table.values() if isinstance(v, str))
+    return names
 
 
 def split_environment(

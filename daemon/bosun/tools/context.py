@@ -15,6 +15,7 @@ from bosun.tools.paths import Worktree
 from bosun.tools.settings import ToolSettings
 
 if TYPE_CHECKING:
+    from bosun.tools.mcp.attempt import AttemptMcp
     from bosun.tools.sandbox import Sandbox
     from bosun.tools.sandbox_session import SandboxSession
 
@@ -120,6 +121,8 @@ class ToolContext:
     mounts: Mounts = field(default_factory=Mounts)
     # The attempt's long-lived sandbox (sandbox_session.attempt_sandbox); None: one per command.
     session: SandboxSession | None = None
+    # The attempt's MCP servers (mcp.attempt.attempt_mcp); None: no MCP tools.
+    mcp: AttemptMcp | None = None
 
     @cached_property
     def worktree(self) -> Worktree:

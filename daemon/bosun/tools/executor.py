@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -22,6 +22,9 @@ from bosun.tools.context import ToolContext
 from bosun.tools.policy import Policy
 from bosun.tools.registry import Tool, ToolRegistry
 from bosun.tools.results import ToolResult, bound_text
+
+if TYPE_CHECKING:
+    from bosun.tools.mcp.attempt import McpTool
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +80,15 @@ class ToolExecutor:
         arguments: str | Mapping[str, Any] | None,
         raw: dict[str, Any],
     ) -> ToolResult:
+        mcp_tool = ctx.mcp.get(name) if ctx.mcp is not None else None
+        if mcp_tool is not None:
+            return await self._call_mcp(ctx, mcp_tool, arguments, raw)
         tool = self.registry.get(name)
         if tool is None or not self.registry.allowed(ctx.profile, name):
-            names = ", ".join(t.name for t in self.registry.for_profile(ctx.profile))
+            names = ", ".join(
+                [t.name for t in self.registry.for_profile(ctx.profile)]
+                + (ctx.mcp.names() if ctx.mcp is not None else [])
+            )
             return ToolResult.error(f"unknown tool {name!r}; available: {names}", "invalid")
         parsed = _parse(arguments)
         if isinstance(parsed, str):
@@ -99,6 +108,29 @@ class ToolExecutor:
         if refusal is not None:
             return ToolResult.error(refusal, "denied")
         return await self._run(ctx, tool, args)
+
+    async def _call_mcp(
+        self,
+        ctx: ToolContext,
+        tool: McpTool,
+        arguments: str | Mapping[str, Any] | None,
+        raw: dict[str, Any],
+    ) -> ToolResult:
+        """An MCP server's tool: its JSON schema, the server's policy and time limit."""
+        assert ctx.mcp is not None
+        parsed = _parse(arguments)
+        if isinstance(parsed, str):
+            return ToolResult.error(parsed, "invalid")
+        raw.update(parsed)
+        invalid = tool.validate(parsed)
+        if invalid is not None:
+            return ToolResult.error(invalid, "invalid")
+        refusal = await self.policy.authorize(
+            ctx, tool.name, _shorten(parsed, _HUMAN_STRING_LIMIT), None, [tool.policy_rule()]
+        )
+        if refusal is not None:
+            return ToolResult.error(refusal, "denied")
+        return await ctx.mcp.call(tool, parsed)
 
     async def _run(self, ctx: ToolContext, tool: Tool[Any], args: Any) -> ToolResult:
         limit = ctx.settings.tool_timeout_s
@@ -135,6 +167,9 @@ class ToolExecutor:
             data["error"] = result.content[:_EVENT_STRING_LIMIT]
         if result.control is not None:
             data["control"] = result.control.kind
+        mcp_tool = ctx.mcp.get(name) if ctx.mcp is not None else None
+        if mcp_tool is not None:
+            data["mcpServer"] = mcp_tool.link.name
         tool = self.registry.get(name)
         shown = raw.get(tool.summary_field) if tool and tool.summary_field else None
         if isinstance(shown, str):

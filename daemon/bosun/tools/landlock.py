@@ -139,7 +139,7 @@ def readable_roots(hidden: Iterable[Path]) -> list[Path]:
 
 
 class Ruleset:
-    """Writes only beneath `writable` dirs (and to `writable_files`); no TCP at ABI ≥ 4.
+    """Writes only beneath `writable` dirs (and to `writable_files`); no TCP at ABI ≥ 4 unless `allow_tcp`.
 
     With `hidden`, reads are handled too: everything is readable (and listable) except
     the contents of the hidden paths, though a writable path inside one stays usable.
@@ -150,6 +150,8 @@ class Ruleset:
         writable: Iterable[Path],
         writable_files: Iterable[Path] = (),
         hidden: Iterable[Path] = (),
+        *,
+        allow_tcp: bool = False,
     ) -> None:
         self.abi = abi_version()
         if self.abi < 1:
@@ -157,7 +159,7 @@ class Ruleset:
         hidden = list(hidden)
         fs = _fs_rights(self.abi)
         reads = (_READ_FILE | _READ_DIR | _EXECUTE) if hidden else 0
-        net = (_NET_BIND_TCP | _NET_CONNECT_TCP) if self.abi >= 4 else 0
+        net = (_NET_BIND_TCP | _NET_CONNECT_TCP) if self.abi >= 4 and not allow_tcp else 0
         scoped = (_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL) if self.abi >= 6 else 0
         attr = _RulesetAttr(fs | reads, net, scoped)
         # The kernel takes the struct size of the ABI it knows: fs (1+), net (4+), scoped (6+).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,9 +91,12 @@ class Policy:
         base = DEFAULT_RULES if settings.default_policy else ()
         return cls([*base, *settings.policy])
 
-    def evaluate(self, tool: str, command: str | None) -> Verdict:
-        """The strictest action among matching rules (allow when none match)."""
-        hits = tuple(r for r in self.rules if _matches(r, tool, command))
+    def evaluate(self, tool: str, command: str | None, extra: Sequence[PolicyRule] = ()) -> Verdict:
+        """The strictest action among matching rules (allow when none match).
+
+        `extra` are rules of the tool's own (an MCP server's), weighed with the others.
+        """
+        hits = tuple(r for r in (*extra, *self.rules) if _matches(r, tool, command))
         if not hits:
             return Verdict("allow", ())
         top = max(_RANK[r.action] for r in hits)
@@ -107,10 +111,15 @@ class Policy:
         self._always.pop(run_id, None)
 
     async def authorize(
-        self, ctx: ToolContext, tool: str, arguments: dict[str, Any], command: str | None
+        self,
+        ctx: ToolContext,
+        tool: str,
+        arguments: dict[str, Any],
+        command: str | None,
+        extra: Sequence[PolicyRule] = (),
     ) -> str | None:
         """None when the call may go ahead; otherwise the reason it may not."""
-        verdict = self.evaluate(tool, command)
+        verdict = self.evaluate(tool, command, extra)
         if verdict.action == "allow":
             return None
         if verdict.action == "deny":

@@ -67,8 +67,11 @@ def bwrap_argv(
     cwd: Path | None = None,
     read_only: Sequence[Path] = (),
     writable: Sequence[Path] = (),
+    network: bool = False,
 ) -> list[str]:
     """The bubblewrap command line: read-only system, no network, own pid namespace.
+
+    `network` keeps the host's network (an MCP server configured with `network = true`).
 
     `read_only` and `writable` are the caller's extra binds (a project's environment
     that /tmp would otherwise cover, caches it may write). Order is the boundary:
@@ -89,7 +92,7 @@ def bwrap_argv(
         "--cap-drop", "ALL",
         "--die-with-parent",
         "--unshare-pid",
-        "--unshare-net",
+        *(() if network else ("--unshare-net",)),
         "--unshare-ipc",
         "--unshare-uts",
         "--new-session",

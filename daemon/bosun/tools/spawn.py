@@ -24,15 +24,21 @@ _spawned: set[int] = set()
 
 
 def _popen(
-    argv: list[str], cwd: Path, env: dict[str, str], out_fd: int, pass_fds: tuple[int, ...] = ()
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    out_fd: int,
+    pass_fds: tuple[int, ...] = (),
+    in_fd: int | None = None,
+    err_fd: int | None = None,
 ) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         argv,
         cwd=cwd,
         env=env,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL if in_fd is None else in_fd,
         stdout=out_fd,
-        stderr=out_fd,
+        stderr=out_fd if err_fd is None else err_fd,
         start_new_session=True,
         close_fds=True,
         pass_fds=pass_fds,
@@ -62,17 +68,23 @@ async def spawn(
     out_fd: int,
     restrict: Callable[[], None] | None = None,
     pass_fds: tuple[int, ...] = (),
+    in_fd: int | None = None,
+    err_fd: int | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start `argv` in a new session writing to `out_fd`; `restrict` confines it first."""
+    """Start `argv` in a new session writing to `out_fd`; `restrict` confines it first.
+
+    stdin is /dev/null and stderr goes to `out_fd` unless `in_fd` / `err_fd` say otherwise
+    (an MCP server speaks over its stdin and stdout).
+    """
     if restrict is None:
-        return _popen(argv, cwd, env, out_fd, pass_fds)
+        return _popen(argv, cwd, env, out_fd, pass_fds, in_fd, err_fd)
     loop = asyncio.get_running_loop()
     done: asyncio.Future[subprocess.Popen[bytes]] = loop.create_future()
 
     def confined() -> None:
         try:
             restrict()  # this thread only; it ends right after the spawn
-            proc = _popen(argv, cwd, env, out_fd, pass_fds)
+            proc = _popen(argv, cwd, env, out_fd, pass_fds, in_fd, err_fd)
         except BaseException as exc:
             loop.call_soon_threadsafe(_settle, done, None, exc)
         else:
