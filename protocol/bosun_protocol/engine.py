@@ -43,7 +43,10 @@ class PromptKind(StrEnum):
     MERGE_CONFLICT = "merge_conflict"
     LANDING = "landing"
     INTERRUPTED = "interrupted"
-    NEEDS_HUMAN = "needs_human"  # anything else a person must look at (QA cannot run…)
+    NEEDS_HUMAN = "needs_human"  # anything else a person must look at (merging failed…)
+    # The project's tests could not run at all (runner or tool missing, exit 127, the
+    # worktree's set-up failed): the environment needs a person, not the work.
+    TESTS_CANNOT_RUN = "tests_cannot_run"
 
 
 class ToolApprovalInfo(WireModel):

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from bosun_protocol.entities import AttemptOutcome, Run, Task, Verdict
 
+from bosun.agents.suite_results import SuiteResults
 from bosun.tools.context import Approver, FrameworkHost
 
 
@@ -63,6 +64,8 @@ class CheckResult:
     exit_code: int | None  # None: could not run / timed out
     output_tail: str = ""
     duration_s: float = 0.0
+    results: SuiteResults | None = None  # per test, where the runner reports per test
+    cannot_run: str | None = None  # why the tests could not run at all (not a failure)
 
 
 @dataclass
@@ -76,6 +79,8 @@ class QARequest:
     report: AttemptReport
     test_command: str | None = None  # from config; None → detect (pytest, npm test, …)
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    # The same command's run on the run's base commit: failures there are not the task's.
+    baseline: CheckResult | None = None
 
 
 @dataclass
@@ -87,6 +92,9 @@ class QAReport:
     checks: list[CheckResult] = field(default_factory=list)
     summary: str = ""
     error: str | None = None  # QA itself failed (model error…): the engine retries QA
+    # The tests could not run at all (runner missing, exit 127…): a human is asked once,
+    # QA is not retried and the attempt is not counted as failed.
+    cannot_run: str | None = None
 
 
 class AgentRunner(Protocol):

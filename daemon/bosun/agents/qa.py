@@ -19,7 +19,9 @@ from bosun_protocol.entities import Profile, Verdict
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bosun.agents.api import CheckResult, QAReport, QARequest
+from bosun.agents.cannot_run import output_excerpt
 from bosun.agents.checks import detect_test_command, run_check
+from bosun.agents.gate import judge_tests
 from bosun.agents.profiles import profile_of
 from bosun.agents.race import Interrupted, unless_cancelled
 from bosun.agents.report import worktree_diff
@@ -36,7 +38,6 @@ T = TypeVar("T")
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.S)
 _SPACE = re.compile(r"\s+")
-_CANNOT_RUN = (126, 127)  # the shell's "not executable" and "command not found"
 
 
 class _Judgement(BaseModel):
@@ -92,10 +93,15 @@ def parse_verdicts(text: str, criteria: list[str]) -> tuple[list[Verdict], str] 
     return verdicts, redact(answer.summary.strip())
 
 
-def _evidence(request: QARequest, checks: list[CheckResult], diff: str) -> str:
+def _evidence(
+    request: QARequest, checks: list[CheckResult], verdicts: list[Verdict], diff: str
+) -> str:
     task, report = request.task, request.report
     criteria = "\n".join(f"{i}. {c}" for i, c in enumerate(task.acceptance_criteria, 1))
-    ran = "\n".join(f"$ {c.command}  → exit {c.exit_code}\n{c.output_tail[-1500:]}" for c in checks)
+    ran = "\n".join(
+        f"$ {c.command}  → {v.criterion}: {'pass' if v.passed else 'FAIL'}\n{v.evidence}"
+        for c, v in zip(checks, verdicts, strict=False)
+    )
     return (
         f"# Task {task.key}: {task.title}\n{task.description.strip()}\n\n"
         f"# Acceptance criteria\n{criteria}\n\n"
@@ -136,31 +142,24 @@ class Strategist:
             if check is None:
                 return QAReport(passed=False, error="QA was cancelled")
             checks.append(check)
-            if check.exit_code in _CANNOT_RUN:
-                # The command itself is missing or not executable: no attempt can fix
-                # that, so it is QA's error (a human fixes the command), not a failure.
-                why = f"the test command `{command}` could not run (exit {check.exit_code})"
-                return QAReport(
-                    passed=False, checks=checks, error=f"{why}: {check.output_tail[-500:]}"
+            if check.cannot_run is not None:
+                # No attempt can fix a missing runner or tool: a human must, once.
+                why = (
+                    f"the test command `{command}` could not run: {check.cannot_run}\n"
+                    f"{output_excerpt(check.output_tail)}"
                 )
-            ok = check.exit_code == 0
-            verdicts.append(
-                Verdict(
-                    criterion=f"the project's tests pass (`{command}`)",
-                    passed=ok,
-                    evidence=check.output_tail[-2000:],  # begins with the exit code
-                )
-            )
-            if not ok:
-                why = "timed out" if check.exit_code is None else f"exit code {check.exit_code}"
-                summary = f"the tests failed ({why}); criteria not judged until they pass"
+                return QAReport(passed=False, checks=checks, cannot_run=why)
+            gate = judge_tests(command, check, request.baseline)
+            verdicts.append(gate.verdict)
+            if not gate.passed:
+                summary = gate.summary + "\n(criteria not judged until the tests pass)"
                 return QAReport(passed=False, verdicts=verdicts, checks=checks, summary=summary)
         if not request.task.acceptance_criteria:
             return QAReport(
                 passed=True, verdicts=verdicts, checks=checks, summary="no criteria to judge"
             )
         diff = await worktree_diff(request.worktree, request.task.base_commit)
-        judged = await self._cancellable(request, self._ask(request, checks, diff))
+        judged = await self._cancellable(request, self._ask(request, checks, verdicts, diff))
         if judged is None:
             return QAReport(
                 passed=False, verdicts=verdicts, checks=checks, error="QA was cancelled"
@@ -191,13 +190,13 @@ class Strategist:
         return await run_check(command, ctx)
 
     async def _ask(
-        self, request: QARequest, checks: list[CheckResult], diff: str
+        self, request: QARequest, checks: list[CheckResult], verdicts: list[Verdict], diff: str
     ) -> tuple[list[Verdict], str] | str:
         """Verdicts from the model, re-asked with the validation error while invalid."""
         profile = profile_of(Profile.STRATEGIST)
         messages = [
             ChatMessage.system(profile.prompt),
-            ChatMessage.user(_evidence(request, checks, diff)),
+            ChatMessage.user(_evidence(request, checks, verdicts, diff)),
         ]
         problem = ""
         for turn in range(1, self.max_asks + 1):

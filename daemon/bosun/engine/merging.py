@@ -71,11 +71,19 @@ class Merging:
             return
         handle.free_slot()  # the verdict is in: what follows is bookkeeping and git
         n = handle.number
-        if qa is None:
-            report.error = f"QA could not run: {error}"
+        if qa is None or qa.cannot_run is not None:
+            # QA itself kept failing, or the tests cannot run at all (the environment,
+            # not the work): asked once, the attempt closed as finished (Phoenix does not
+            # count it). Retry runs the task again.
+            if qa is None:
+                kind, reason = PromptKind.NEEDS_HUMAN, f"QA could not run: {error}"
+                report.error = reason
+            else:
+                kind, reason = PromptKind.TESTS_CANNOT_RUN, qa.cannot_run or ""
+                report.error = f"the tests could not run: {reason}"
             await e.drivers.close_and_ask(
-                task, handle, report, _O.FINISHED, PromptKind.NEEDS_HUMAN, report.error,
-                [A.RETRY, A.ABANDON], expected=_S.AWAITING_QA,
+                task, handle, report, _O.FINISHED, kind, reason, [A.RETRY, A.ABANDON],
+                expected=_S.AWAITING_QA,
             )  # fmt: skip
             return
         points.failpoint(points.QA_JUDGED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -245,7 +246,7 @@ async def test_qa_never_tests_the_daemon_directory_in_place_of_the_worktree(
     assert "no worktree" in (lost.error or "")
 
 
-async def test_a_missing_test_command_is_a_qa_error_not_a_failed_attempt(
+async def test_a_missing_test_command_cannot_run_which_is_not_a_failure(
     harness_factory: Callable[..., Any],
 ) -> None:
     h = await harness_factory(_scenario((1, GOOD)))
@@ -254,5 +255,44 @@ async def test_a_missing_test_command_is_a_qa_error_not_a_failed_attempt(
     report = await h.agents().run_qa(request)
 
     assert not report.passed
-    assert "could not run (exit 127)" in (report.error or "")
-    assert "no-such-test-runner-xyz" in (report.error or "")
+    assert report.error is None
+    assert "`no-such-test-runner-xyz` not found" in (report.cannot_run or "")
+    assert await h.calls("strategist") == []
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        # `python -m pytest` where pytest is not installed
+        (f"{sys.executable} -I -m no_such_runner_xyz -q", "No module named no_such_runner_xyz"),
+        # an npm script's tool missing: npm itself exits 1, not 127
+        ("sh -c 'xo-missing-xyz --fix'; exit 1", "`xo-missing-xyz` not found"),
+        ("printf 'test:\\n' > /dev/null; make -f /dev/null test", "make has no rule for `test`"),
+    ],
+)
+async def test_a_missing_runner_or_tool_cannot_run_whatever_the_exit_code(
+    harness_factory: Callable[..., Any], command: str, reason: str
+) -> None:
+    h = await harness_factory(_scenario((1, GOOD)))
+    task = await h.task(criteria=CRITERIA)
+    report = await h.agents().run_qa(h.qa_request(task, REPORT, test_command=command))
+
+    assert reason in (report.cannot_run or ""), report
+    assert report.verdicts == []
+
+
+async def test_a_failing_test_is_named_with_its_assertion_in_the_verdict(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory(_scenario((1, GOOD)))
+    task = await h.task(criteria=CRITERIA)
+    _write_project(Path(task.worktree or ""), correct=False)
+    report = await h.agents().run_qa(h.qa_request(task, REPORT))
+
+    check = report.checks[0]
+    assert check.results is not None and check.results.runner == "junit"
+    assert [f.name for f in check.results.failures] == ["test_calc::test_add"]
+    assert "test_calc::test_add" in report.summary
+    assert "assert -1 == 5" in report.summary  # the assertion line, not a raw tail
+    left = await asyncio.to_thread(lambda: list(Path(task.worktree or "").glob("*.xml")))
+    assert left == []  # the JUnit report is written outside the worktree

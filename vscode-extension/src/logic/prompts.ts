@@ -32,6 +32,7 @@ export const PROMPT_KINDS: Readonly<Record<PromptKind, { label: string; icon: st
   landing: { label: 'landing', icon: 'rocket' },
   interrupted: { label: 'interrupted', icon: 'debug-pause' },
   needs_human: { label: 'needs you', icon: 'bell' },
+  tests_cannot_run: { label: 'tests cannot run', icon: 'tools' },
 };
 
 /** Label and icon of a prompt kind, tolerant of kinds this client does not know. */

@@ -60,7 +60,8 @@ export type PromptKind =
   | 'merge_conflict'
   | 'landing'
   | 'interrupted'
-  | 'needs_human';
+  | 'needs_human'
+  | 'tests_cannot_run';
 /**
  * What a human can decide about a waiting task (or the run's landing).
  */
