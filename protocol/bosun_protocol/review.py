@@ -194,4 +194,11 @@ class GcResult(WireModel):
         default_factory=list, description="Board records corrected to match git."
     )
     recovered_merges: list[str] = Field(default_factory=list)
+    removed_own_files: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Files Bosun made for itself that a crash left behind: write_file's temporary "
+            "files in task worktrees, command scratch directories of earlier boots."
+        ),
+    )
     kept: list[str] = Field(default_factory=list, description="Left in place, with the reason.")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bosun.own_files import TEMP_EXCLUDE_PATHSPEC
 from bosun.workspace import STATE_DIR_NAME
 
 if TYPE_CHECKING:
@@ -107,9 +108,11 @@ def parse_scan(output: str) -> NestedRepos:
 def add_args(nested: NestedRepos) -> list[str]:
     """`git add` of everything but the nested repositories, gitlinks and `.bosun/`
     (literal pathspecs, so any name is safe). `.bosun/` is the daemon's own state and
-    configuration in the user's checkout: a task must never be able to commit one."""
+    configuration in the user's checkout: a task must never be able to commit one. Nor
+    is `write_file`'s temporary file, which a kill can leave behind (bosun.own_files)."""
     excluded = [STATE_DIR_NAME, *nested.excluded()]
-    return ["add", "-A", "--", ".", *(f":(exclude,literal){p}" for p in excluded)]
+    literal = [f":(exclude,literal){p}" for p in excluded]
+    return ["add", "-A", "--", ".", *literal, TEMP_EXCLUDE_PATHSPEC]
 
 
 def stage_all(cli: GitCli, work_tree: Path) -> NestedRepos:

@@ -34,6 +34,7 @@ from bosun.git.repository import (
 from bosun.git.resolutions import CONFLICT_JOURNAL
 from bosun.git.settings import GitSettings
 from bosun.git.worktrees import TASK_DIR_PREFIX, Worktrees
+from bosun.own_files import sweep_scratch, sweep_temp_files
 
 FINISHED = {TaskState.COMPLETE, TaskState.ABANDONED}
 FINISHED_RUNS = {RunState.COMPLETED, RunState.CANCELLED, RunState.FAILED}
@@ -65,8 +66,10 @@ class Reconciler:
                 tasks[task.id] = task
         return runs, tasks
 
-    async def reconcile(self, *, dry_run: bool = False) -> GcResult:
-        """One pass in both directions; with `dry_run`, report without changing anything."""
+    async def reconcile(self, *, dry_run: bool = False, at_start: bool = False) -> GcResult:
+        """One pass in both directions; with `dry_run`, report without changing anything.
+
+        `at_start`: no attempt is live, so active tasks' worktrees are swept too."""
         result = GcResult()
         runs, tasks = await self._board()
         now = datetime.now(UTC)
@@ -75,6 +78,8 @@ class Reconciler:
             # checked out in one.
             await asyncio.to_thread(self.worktrees.drop_pool_dirs)
         await self._worktrees(tasks, now, result, dry_run)
+        if not dry_run:
+            await self._own_files(tasks, result, at_start)
         await self._task_refs(tasks, now, result, dry_run)
         await self._run_refs(runs, now, result, dry_run)
         for key, _ in await self.board.journal_list(CONFLICT_JOURNAL):
@@ -127,6 +132,22 @@ class Reconciler:
             result.reattached_worktrees.append(str(path))
             if not dry_run:
                 await self._reattach(task, path)
+
+    async def _own_files(self, tasks: dict[int, Task], result: GcResult, at_start: bool) -> None:
+        """Remove what a killed daemon left of its own: temp files in kept worktrees
+        (a kill between write_file's write and rename) and earlier boots' scratch dirs.
+
+        A live attempt may be between a write and its rename: its worktree is swept at
+        the next start, and its commits exclude the pattern meanwhile."""
+        for task in tasks.values():
+            if not task.worktree or task.state in FINISHED:
+                continue
+            if task.state is TaskState.ACTIVE and not at_start:
+                continue
+            # A missing worktree is walked as empty.
+            for rel in await asyncio.to_thread(sweep_temp_files, Path(task.worktree)):
+                result.removed_own_files.append(f"task {task.id}: {rel}")
+        result.removed_own_files += await asyncio.to_thread(sweep_scratch, self.root)
 
     async def _remove(self, path: Path, result: GcResult, dry_run: bool) -> None:
         result.removed_worktrees.append(str(path))

@@ -89,7 +89,7 @@ class GitService:
         """On daemon start: finish journaled merges, then reconcile git with the board."""
         await asyncio.to_thread(self.workspace.ensure_state_dir)
         pinned.register(self.pins)
-        return await self.gc()
+        return await self.gc(at_start=True)
 
     async def close(self) -> None:
         """Stop background work and remove the warm pool."""
@@ -410,10 +410,10 @@ class GitService:
         return await self.merger.recover()
 
     @_structural
-    async def gc(self, *, dry_run: bool = False) -> GcResult:
+    async def gc(self, *, dry_run: bool = False, at_start: bool = False) -> GcResult:
         """Recover merges, then reconcile worktrees and branches with the board."""
         recovered = [] if dry_run else await self.recover()
-        result = await self.reconciler.reconcile(dry_run=dry_run)
+        result = await self.reconciler.reconcile(dry_run=dry_run, at_start=at_start)
         result.recovered_merges = [f"{a['key']}: {a['outcome']}" for a in recovered]
         return result
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bosun.config import Settings
+from bosun.own_files import use_scratch
 from bosun.server.client_settings import client_overrides
 from bosun.server.context import DaemonContext
 
@@ -40,6 +41,8 @@ async def start_services(ctx: DaemonContext, stoppers: list[Stopper]) -> None:
     from bosun.git.service import GitService
     from bosun.watch import WorkspaceWatcher
 
+    # Before the git plane's reconciliation, which removes earlier boots' scratch dirs.
+    await asyncio.to_thread(use_scratch, ctx.workspace.root, ctx.boot_id)
     git = GitService(ctx.workspace, ctx.settings.git, ctx.store)
     gc = await git.start()
     log.info("git plane ready; reconciliation: %s", gc.model_dump(exclude_defaults=True))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from bosun.own_files import make_scratch
 from bosun.tools.context import ToolContext
 from bosun.tools.errors import ToolError
 from bosun.tools.process import ProcessOutcome, run_process
@@ -167,7 +168,7 @@ async def _alone(
 ) -> ProcessOutcome:
     """A sandbox built for this one command (callers without an attempt)."""
     settings = ctx.settings
-    tmp = Path(tempfile.mkdtemp(prefix="bosun-cmd-"))
+    tmp = make_scratch()
     try:
         prepared = sandbox_of(ctx).prepare(
             [_SHELL, "-c", command], worktree=ctx.worktree.root, tmp=tmp,

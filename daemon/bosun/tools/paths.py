@@ -17,12 +17,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bosun.own_files import temp_file_name
 from bosun.tools.errors import PathRefusedError, ToolError
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -237,7 +237,7 @@ class Worktree:
             return created
 
     def _replace(self, dfd: int, name: str, data: bytes, mode: int) -> None:
-        tmp = f".{name[:100]}.bosun-{secrets.token_hex(6)}.tmp"
+        tmp = temp_file_name(name)  # never committed; swept by recovery (bosun.own_files)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(tmp, flags, 0o600, dir_fd=dfd)
         try:

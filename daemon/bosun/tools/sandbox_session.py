@@ -21,12 +21,12 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from bosun.own_files import make_scratch
 from bosun.tools import landlock
 from bosun.tools.process import OutputBuffer, PipeReader, ProcessOutcome, kill_tree, now_ticks
 from bosun.tools.sandbox import Sandbox, bwrap_argv
@@ -78,7 +78,7 @@ class SandboxSession:
         return self._sock is not None and self._watch is not None and not self._watch.exited.done()
 
     async def _start(self) -> None:
-        self.tmp_root = Path(tempfile.mkdtemp(prefix="bosun-cmd-"))
+        self.tmp_root = make_scratch()
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         passed = [child.fileno()]
         scope = (

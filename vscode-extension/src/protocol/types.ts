@@ -249,6 +249,10 @@ export interface GcResult {
   repaired?: string[];
   recoveredMerges?: string[];
   /**
+   * Files Bosun made for itself that a crash left behind: write_file's temporary files in task worktrees, command scratch directories of earlier boots.
+   */
+  removedOwnFiles?: string[];
+  /**
    * Left in place, with the reason.
    */
   kept?: string[];
