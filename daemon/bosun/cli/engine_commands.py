@@ -21,6 +21,7 @@ from bosun.cli.common import (
     workspace_of,
 )
 from bosun.cli.live_view import LiveView, cost_text, terminal_answerer
+from bosun.cli.task_names import task_id
 from bosun.errors import BosunError
 
 if TYPE_CHECKING:
@@ -44,14 +45,16 @@ def add_parsers(sub: Any) -> None:
     run.set_defaults(func=guarded(cmd_run))
 
     log = sub.add_parser("log", help="a task's transcript")
-    log.add_argument("task", type=int)
+    log.add_argument("task", help="the task: its id, its key, or RUN/KEY")
     log.add_argument("--attempt", type=int, help="one attempt (default: all)")
     log.add_argument("--follow", "-f", action="store_true", help="keep printing live output")
     log.add_argument("--json", action="store_true")
     log.set_defaults(func=guarded(cmd_log))
 
     res = sub.add_parser("resolve", help="answer a task waiting for a human")
-    res.add_argument("task", type=int)
+    res.add_argument(
+        "task", nargs="?", help="the task: its id, its key, or RUN/KEY (none with --prompt)"
+    )
     res.add_argument("action", choices=["retry", "abandon", "spawn", "approve", "deny"])
     res.add_argument("--guidance", "-g", help="added instructions (retry), reason (deny)")
     res.add_argument("--choice", help="retry: one of the agent's suggested answers, as yours")
@@ -63,7 +66,7 @@ def add_parsers(sub: Any) -> None:
     res.set_defaults(func=guarded(cmd_resolve))
 
     intr = sub.add_parser("interrupt", help="stop an active task and ask a human")
-    intr.add_argument("task", type=int)
+    intr.add_argument("task", help="the task: its id, its key, or RUN/KEY")
     intr.add_argument("--reason", default="interrupted from the command line")
     intr.add_argument("--json", action="store_true")
     intr.set_defaults(func=guarded(cmd_interrupt))
@@ -256,11 +259,12 @@ def cmd_log(args: argparse.Namespace) -> int:
     async def body(client: Any) -> int:
         live: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         done = asyncio.get_running_loop().create_future()
+        tid = await task_id(client, args.task)
 
         def on_note(method: str, params: dict[str, Any]) -> None:
-            if method == "bosun/transcriptDelta" and params.get("taskId") == args.task:
+            if method == "bosun/transcriptDelta" and params.get("taskId") == tid:
                 live.put_nowait(params)
-            elif method == "bosun/taskChanged" and params["task"]["id"] == args.task:
+            elif method == "bosun/taskChanged" and params["task"]["id"] == tid:
                 state = params["task"]["state"]
                 if state in _ENDED_TASK and not done.done():
                     done.set_result(state)
@@ -271,7 +275,7 @@ def cmd_log(args: argparse.Namespace) -> int:
         while True:
             page = await client.request(
                 "bosun/transcript",
-                {"taskId": args.task, "attempt": args.attempt, "afterId": after, "limit": 500},
+                {"taskId": tid, "attempt": args.attempt, "afterId": after, "limit": 500},
             )
             for m in page["messages"]:
                 print_json_line(m) if args.json else _show_message(m)
@@ -280,7 +284,7 @@ def cmd_log(args: argparse.Namespace) -> int:
                 break
         if not args.follow:
             return EXIT_OK
-        task = (await client.request("bosun/getTask", {"taskId": args.task}))["task"]
+        task = (await client.request("bosun/getTask", {"taskId": tid}))["task"]
         if task["state"] in _ENDED_TASK:
             return EXIT_OK
         while not done.done():
@@ -295,9 +299,9 @@ def cmd_log(args: argparse.Namespace) -> int:
             else:
                 print(delta["delta"], end="", flush=True)
         if args.json:
-            print_json_line({"taskId": args.task, "state": done.result()})
+            print_json_line({"taskId": tid, "state": done.result()})
         else:
-            print(f"\ntask {args.task} is {done.result()}")
+            print(f"\ntask {tid} is {done.result()}")
         return EXIT_OK
 
     return run_async(with_client(args, body))
@@ -312,9 +316,13 @@ def _act(
     params: dict[str, Any],
     describe: Callable[[dict[str, Any]], str],
 ) -> int:
-    """Send one request; print its result as JSON or as `describe` words it."""
+    """Send one request (with `taskId` named by `args.task` when the command takes a
+    task); print its result as JSON or as `describe` words it."""
 
     async def body(client: Any) -> int:
+        if getattr(args, "task", None) is not None:
+            args.task_id = await task_id(client, args.task)
+            params["taskId"] = args.task_id
         res = await client.request(method, params)
         if args.json:
             print_json(res)
@@ -326,8 +334,11 @@ def _act(
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    """Answer the prompt a task waits on."""
-    params: dict[str, Any] = {"taskId": args.task, "action": args.action, "by": "cli"}
+    """Answer the prompt a task waits on (or, with --prompt alone, any open prompt)."""
+    if args.task is None and not args.prompt:
+        return fail("name the task (its id, key or RUN/KEY), or the prompt with --prompt ID")
+    args.task_id = None
+    params: dict[str, Any] = {"action": args.action, "by": "cli"}
     if args.prompt:
         params["promptId"] = args.prompt
     if args.guidance:
@@ -345,7 +356,11 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         state = (res.get("task") or {}).get("state", "done")
         spawned = res.get("spawned")
         extra = f"\n  replacement: #{spawned['id']} {spawned['key']}" if spawned else ""
-        return f"task {args.task}: {args.action} → {state}{extra}"
+        if args.task_id is None:
+            run = res.get("run") or {}
+            what = f"run {run['id']} is {run['state']}" if run else state
+            return f"prompt {args.prompt}: {args.action} → {what}{extra}"
+        return f"task {args.task_id}: {args.action} → {state}{extra}"
 
     return _act(args, "bosun/resolveTask", params, describe)
 
@@ -355,8 +370,8 @@ def cmd_interrupt(args: argparse.Namespace) -> int:
     return _act(
         args,
         "bosun/interruptTask",
-        {"taskId": args.task, "reason": args.reason},
-        lambda res: f"task {args.task} interrupted: {res['task']['state']}",
+        {"reason": args.reason},
+        lambda res: f"task {args.task_id} interrupted: {res['task']['state']}",
     )
 
 

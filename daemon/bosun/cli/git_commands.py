@@ -19,6 +19,7 @@ from bosun_protocol.review import (
 )
 
 from bosun.cli.common import EXIT_ERROR, EXIT_OK, guarded, print_json, run_async, with_client
+from bosun.cli.task_names import task_id
 
 Command = Callable[[Any, argparse.Namespace], Awaitable[int]]
 
@@ -33,12 +34,12 @@ def _bind(cmd: Command) -> Callable[[argparse.Namespace], int]:
 def add_parsers(sub: Any) -> None:
     """Register the git plane's commands."""
     diff = sub.add_parser("diff", help="a task's changes, file by file, hunk by hunk, with ids")
-    diff.add_argument("task", type=int)
+    diff.add_argument("task", help="the task: its id, its key, or RUN/KEY")
     diff.add_argument("--json", action="store_true")
     diff.set_defaults(func=_bind(cmd_diff))
 
     review = sub.add_parser("review", help="approve, approve some hunks, request changes, reject")
-    review.add_argument("task", type=int)
+    review.add_argument("task", help="the task: its id, its key, or RUN/KEY")
     choice = review.add_mutually_exclusive_group(required=True)
     choice.add_argument("--approve", action="store_true", help="merge everything")
     choice.add_argument("--approve-hunks", nargs="+", metavar="ID", help="merge only these hunks")
@@ -71,7 +72,8 @@ def _terminal_line(line: str) -> str:
 
 async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
     """Print a task's diff with hunk ids to approve by."""
-    res = await client.request("bosun/taskDiff", TaskDiffParams(task_id=args.task))
+    tid = await task_id(client, args.task)
+    res = await client.request("bosun/taskDiff", TaskDiffParams(task_id=tid))
     if args.json:
         print_json(res)
         return EXIT_OK
@@ -87,8 +89,8 @@ async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def decision_of(args: argparse.Namespace) -> ReviewTaskParams:
-    """The review decision the flags describe."""
+def decision_of(args: argparse.Namespace, task: int) -> ReviewTaskParams:
+    """The review decision the flags describe, for task id `task`."""
     decision: ApproveDecision | ApproveHunksDecision | RequestChangesDecision | RejectDecision
     if args.approve_hunks:
         decision = ApproveHunksDecision(hunk_ids=list(args.approve_hunks))
@@ -99,12 +101,13 @@ def decision_of(args: argparse.Namespace) -> ReviewTaskParams:
         decision = RejectDecision(reason=args.reason)
     else:
         decision = ApproveDecision()
-    return ReviewTaskParams(task_id=args.task, decision=decision)
+    return ReviewTaskParams(task_id=task, decision=decision)
 
 
 async def cmd_review(client: Any, args: argparse.Namespace) -> int:
     """Send a review decision for a task awaiting review."""
-    res = await client.request("bosun/reviewTask", decision_of(args))
+    params = decision_of(args, await task_id(client, args.task))
+    res = await client.request("bosun/reviewTask", params)
     if args.json:
         print_json(res)
         return EXIT_OK

@@ -6,17 +6,20 @@ import argparse
 from typing import Any
 
 from bosun.cli.common import EXIT_OK, guarded, print_json, run_async, with_client
+from bosun.cli.status_view import ENDED_RUNS, render_run, run_header, state_counts
+from bosun.cli.task_names import task_id
 
 
 def add_parsers(sub: Any) -> None:
     """Register the board-reading commands."""
     st = sub.add_parser("status", help="runs in this workspace and their tasks")
+    st.add_argument("run", type=int, nargs="?", help="one run in full (default: every run)")
     st.add_argument("--json", action="store_true")
     st.add_argument("--limit", type=int, default=10)
     st.set_defaults(func=guarded(cmd_status))
 
     show = sub.add_parser("show", help="one task: state, attempts, verdicts, cost")
-    show.add_argument("task", type=int)
+    show.add_argument("task", help="the task: its id, its key, or RUN/KEY")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=guarded(cmd_show))
 
@@ -37,24 +40,32 @@ def _cost(cost: dict[str, Any]) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Runs, newest first, each with its task counts by state."""
+    """Runs, newest first: a table of tasks and open prompts for each live run (or for
+    RUN), one line of counts for each ended one."""
 
     async def body(client: Any) -> int:
-        runs = (await client.request("bosun/listRuns", {"limit": args.limit}))["runs"]
-        details = [await client.request("bosun/getRun", {"runId": r["id"]}) for r in runs]
+        if args.run is not None:
+            runs = [(await client.request("bosun/getRun", {"runId": args.run}))["run"]]
+        else:
+            runs = (await client.request("bosun/listRuns", {"limit": args.limit}))["runs"]
+        shown = []
+        for r in runs:
+            detail = await client.request("bosun/getRun", {"runId": r["id"]})
+            queue = await client.request("bosun/humanQueue", {"runId": r["id"]})
+            shown.append({**detail, "prompts": queue["prompts"]})
         if args.json:
-            print_json(details)
+            print_json(shown[0] if args.run is not None else shown)
             return EXIT_OK
         if not runs:
             print('no runs yet — start one with `bosun run "OBJECTIVE"`')
-        for d in details:
-            run, tasks = d["run"], d["tasks"]
-            counts: dict[str, int] = {}
-            for t in tasks:
-                counts[t["state"]] = counts.get(t["state"], 0) + 1
-            summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no tasks"
-            print(f"run {run['id']} [{run['state']}] {run['objective'][:70]}")
-            print(f"    {summary}; {_cost(run['cost'])}")
+        for i, d in enumerate(shown):
+            run = d["run"]
+            if args.run is None and run["state"] in ENDED_RUNS:
+                print(run_header(run, state_counts(d["tasks"])))
+                continue
+            if i:
+                print()
+            print("\n".join(render_run(d, d["prompts"])))
         return EXIT_OK
 
     return run_async(with_client(args, body))
@@ -64,7 +75,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     """One task in detail."""
 
     async def body(client: Any) -> int:
-        res = await client.request("bosun/getTask", {"taskId": args.task})
+        res = await client.request("bosun/getTask", {"taskId": await task_id(client, args.task)})
         if args.json:
             print_json(res)
             return EXIT_OK

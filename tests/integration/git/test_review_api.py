@@ -170,7 +170,7 @@ async def test_land_and_gc_commands_report_outcomes(
 
 
 def test_review_flags_become_one_decision() -> None:
-    params = git_commands.decision_of(_args(task=3, request_changes="add tests"))
+    params = git_commands.decision_of(_args(request_changes="add tests"), 3)
     assert params.model_dump(by_alias=True)["decision"] == {
         "kind": "request_changes",
         "comments": [{"body": "add tests", "path": None, "hunkId": None, "line": None}],
@@ -179,7 +179,7 @@ def test_review_flags_become_one_decision() -> None:
 
 def test_request_changes_flags_anchor_the_comment_to_a_file_line() -> None:
     args = _args(task=3, request_changes="keep it", path="NOTES.md", line=19)
-    comment = git_commands.decision_of(args).model_dump(by_alias=True)["decision"]["comments"][0]
+    comment = git_commands.decision_of(args, 3).model_dump(by_alias=True)["decision"]["comments"][0]
     assert (comment["path"], comment["line"]) == ("NOTES.md", 19)
 
 
