@@ -73,7 +73,12 @@ class Client:
             ) from exc
         client = cls(reader, writer)
         if initialize:
-            init_opts = {"protocolVersion": PROTOCOL_VERSION, **(options or {})}
+            # A rich client: it asks for the `bosun/*` notifications plain editors are spared.
+            init_opts = {
+                "protocolVersion": PROTOCOL_VERSION,
+                "bosunNotifications": True,
+                **(options or {}),
+            }
             client.initialize_result = await client.request(
                 "initialize",
                 {"processId": os.getpid(), "capabilities": {}, "initializationOptions": init_opts},

@@ -74,4 +74,10 @@ COMMANDS: dict[str, type[WireModel]] = {
     "bosun.resolveTask": en.ResolveTaskParams,
     "bosun.interruptTask": en.InterruptTaskParams,
     "bosun.cancelRun": en.RunControlParams,
+    "bosun.pauseRun": en.RunControlParams,
+    "bosun.resumeRun": en.RunControlParams,
+    "bosun.status": m.Empty,
+    "bosun.listRuns": m.ListRunsParams,
+    "bosun.getRun": m.RunIdParams,
+    "bosun.humanQueue": en.HumanQueueParams,
 }

@@ -1,7 +1,8 @@
 """`bosun lsp`: what editors launch. Relays stdio to the workspace daemon's socket.
 
-The relay copies bytes both ways without parsing, so every client speaks to the daemon
-directly; it starts the daemon when none is running. Runs outlive the editor.
+The relay reads the editor's `initialize` to learn which repository it has open
+(lsp_root.py), then copies bytes both ways without parsing, so every client speaks to
+the daemon directly; it starts the daemon when none is running. Runs outlive the editor.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import os
 import socket
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
-from bosun.cli.common import EXIT_OK, guarded, workspace_of
+from bosun.cli.common import EXIT_OK, guarded
+from bosun.cli.lsp_root import choose_workspace, frame_body, read_frame, refuse_session
+from bosun.errors import BosunError
 
 _CHUNK = 1 << 16
 
@@ -66,7 +70,21 @@ def relay(args: argparse.Namespace) -> int:
     round trip is what issue 2's 2 ms p99 target through `bosun lsp` measures)."""
     from bosun.server.launcher import spawn_daemon
 
-    ws = workspace_of(args)
+    in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
+    os.set_blocking(in_fd, True)
+    os.set_blocking(out_fd, True)
+    buffered = bytearray()
+    explicit = Path(args.workspace) if args.workspace else None
+    first, message = None, None
+    try:
+        first = read_frame(in_fd, buffered)
+        message = frame_body(first) if first is not None else None
+        is_init = message is not None and message.get("method") == "initialize"
+        ws = choose_workspace(message if is_init else None, explicit)
+    except BosunError as exc:
+        # A root that is no repository, a --workspace that disagrees, or no root sent
+        # and no repository here: the editor is told why, in its own protocol.
+        return refuse_session(in_fd, out_fd, message, buffered, exc.message)
     try:
         sock = _connect(str(ws.socket_path))
     except OSError:
@@ -74,14 +92,16 @@ def relay(args: argparse.Namespace) -> int:
             raise
         spawn_daemon(ws)
         sock = _connect(str(ws.socket_path))
-    in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
-    os.set_blocking(in_fd, True)
-    os.set_blocking(out_fd, True)
+    # What was read to find the root goes first, exactly as the editor sent it.
+    sock.sendall((first or b"") + bytes(buffered))
+    if first is None:
+        sock.shutdown(socket.SHUT_WR)  # the editor closed before saying anything
     # The daemon closing ends the session; the editor closing stdin does too once the
     # daemon has answered what was in flight (it closes after `exit`). The inbound copy
     # is a daemon thread: it may sit in read() on stdin when the daemon goes away.
-    inbound = threading.Thread(target=_pump_in, args=(in_fd, sock), daemon=True)
-    inbound.start()
+    if first is not None:
+        inbound = threading.Thread(target=_pump_in, args=(in_fd, sock), daemon=True)
+        inbound.start()
     try:
         _pump_out(sock, out_fd)
     finally:

@@ -177,7 +177,16 @@ class Decisions:
             handle.stop("interrupt", reason)
             e.humans.withdraw_approvals(task_id)
             await asyncio.wait_for(handle.finished.wait(), e.settings.cancel_grace_s + 30)
-            return await e.store.get_task(task_id)
+            task = await e.store.get_task(task_id)
+            if task.state is not _S.WAITING_HUMAN:
+                # The attempt got past its last stop check first (QA's verdict was in and
+                # the merge under way): nothing was interrupted, and the caller is told.
+                raise InvalidTransitionError(
+                    f"task {task_id} finished before the interrupt took effect (it is "
+                    f"{task.state.value} now); nothing was interrupted",
+                    data={"state": task.state.value},
+                )
+            return task
         task = await e.store.get_task(task_id)
         if task.state not in _INTERRUPTIBLE:
             raise InvalidTransitionError(

@@ -5,14 +5,18 @@ Rich clients get `bosun/humanPrompt`, `bosun/promptResolved` and `bosun/transcri
 Plain LSP clients (Neovim, Helix, Emacs…) get each prompt as `window/showMessageRequest`
 with one action per suggested answer (an agent's `ask_human` options) and per option —
 the action they pick answers the prompt — and each run's
-progress as work-done `$/progress` (begin / report / end). A client that draws prompts
-itself says so with `initializationOptions.richPrompts = true` and is not sent the
-`window/showMessageRequest` copy.
+progress as work-done `$/progress` (begin / report / end); the words are in
+`bosun.server.plain_text`. A client that draws prompts itself says so with
+`initializationOptions.richPrompts = true` and is not sent the
+`window/showMessageRequest` copy; `bosun/*` notifications go only to clients that ask
+(`bosunNotifications` or `richPrompts`). A client that connects while runs are live is
+caught up (`client_ready`): open questions asked, progress begun.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,14 +25,23 @@ from bosun_protocol.engine import (
     HumanPrompt,
     HumanPromptNotification,
     PromptResolved,
-    ResolveAction,
     ResolveTaskParams,
     TranscriptDelta,
 )
 from bosun_protocol.entities import Run, Task
 from lsprotocol import types
 
+from bosun.errors import BosunError
 from bosun.server.framing import encode_body
+from bosun.server.hub import wants_bosun_notifications
+from bosun.server.plain_text import (
+    FINISHED_RUN_STATES,
+    end_message,
+    live_message,
+    message_actions,
+    progress_title,
+    prompt_message,
+)
 
 if TYPE_CHECKING:
     from bosun.server.connection import Connection
@@ -68,49 +81,35 @@ class NullNotifier:
         """Nothing."""
 
 
-def progress_message(counts: dict[str, int]) -> tuple[str, int]:
-    """A one-line summary of a run's tasks and its percentage done."""
-    total = sum(counts.values())
-    done = counts.get("complete", 0) + counts.get("abandoned", 0)
-    parts = [f"{done}/{total} tasks done"]
-    for state in ("active", "awaiting_qa", "awaiting_review", "waiting_human", "ready"):
-        if counts.get(state):
-            parts.append(f"{counts[state]} {state.replace('_', ' ')}")
-    percent = int(100 * done / total) if total else 0
-    return ", ".join(parts), percent
+class EngineView(Protocol):
+    """What a client that connects late is caught up with (the engine's live state)."""
+
+    def open_prompts(self) -> list[HumanPrompt]: ...
+
+    def live_runs(self) -> list[tuple[Run, dict[str, int]]]: ...
+
+    async def task(self, task_id: int) -> Task | None: ...
 
 
-def message_actions(prompt: HumanPrompt) -> dict[str, tuple[ResolveAction, str | None]]:
-    """The prompt's answers as message action titles: its choices first (each answers
-    retry with that text), then its options. Titles are unique: a choice that reads like
-    an option, or repeats after clipping, is marked as an answer."""
-    answers: dict[str, tuple[ResolveAction, str | None]] = {}
-    options = {o.value for o in prompt.options}
-    for choice in prompt.choices:
-        title = _clip(" ".join(choice.split()))
-        if title in options or title in answers:
-            title = _clip(f"answer: {choice}")
-        if title not in answers and ResolveAction.RETRY in prompt.options:
-            answers[title] = (ResolveAction.RETRY, choice)
-    for option in prompt.options:
-        answers[option.value] = (option, None)
-    return answers
-
-
-def _clip(text: str, size: int = 100) -> str:
-    return text if len(text) <= size else text[: size - 1] + "…"
+def _works_with_progress(conn: Connection) -> bool:
+    window = getattr(conn.protocol.client_capabilities, "window", None)
+    return window is not None and bool(getattr(window, "work_done_progress", False))
 
 
 class HubNotifier:
     """Sends the engine's notifications to every connected client of the daemon."""
 
-    def __init__(self, hub: Hub, resolve: Resolve) -> None:
+    def __init__(self, hub: Hub, resolve: Resolve, view: EngineView | None = None) -> None:
         self.hub = hub
         self.resolve = resolve
+        self.view = view
         self._tasks: set[asyncio.Task[Any]] = set()
         self._begun: dict[tuple[int, int], bool] = {}  # (connection, run) → begin sent
         self._pending: dict[int, tuple[Run, dict[str, int]]] = {}
         self._timer: asyncio.TimerHandle | None = None
+        # prompt id → {connection id: the id of the showMessageRequest asking it}
+        self._asking: dict[str, dict[int, str]] = {}
+        self._request_ids = itertools.count(1)
 
     def _broadcast(self, method: str, payload: Any) -> None:
         body = encode_body(
@@ -121,7 +120,8 @@ class HubNotifier:
             }
         )
         for conn in self._clients():
-            conn.send_body(body)
+            if wants_bosun_notifications(conn):
+                conn.send_body(body)
 
     def _clients(self) -> list[Connection]:
         return [c for c in self.hub.connections if c.initialized and not c.closed.is_set()]
@@ -137,10 +137,56 @@ class HubNotifier:
         if not task.cancelled() and task.exception() is not None:
             log.warning("notifying a client failed: %s", task.exception())
 
+    # -- a client arrives ------------------------------------------------------------------
+
+    def client_ready(self, conn: Connection) -> None:
+        """After a client's `initialized`: ask it the open questions and begin progress
+        for live runs, so an editor that connects late (or reconnects) misses nothing."""
+        if self.view is None:
+            return
+        if _works_with_progress(conn):
+            for run, counts in self.view.live_runs():
+                self._spawn(self._progress(conn, run, counts), f"progress-{run.id}-{conn.id}")
+        if not conn.client_options.get("richPrompts"):
+            for prompt in self.view.open_prompts():
+                self._spawn(self._ask_about(conn, prompt), f"prompt-{prompt.prompt_id}-{conn.id}")
+
+    def reask(self, conn: Connection) -> int:
+        """Ask this plain client every open question again (the `bosun.humanQueue`
+        command: how a question dismissed with Esc comes back); how many were asked.
+
+        A menu of it still open on the client is withdrawn first: the user asked for the
+        questions, and one dismissed a moment ago may not be seen as dismissed yet."""
+        if self.view is None or conn.client_options.get("richPrompts"):
+            return 0
+        prompts = self.view.open_prompts()
+        for prompt in prompts:
+            self._withdraw(conn, prompt.prompt_id)
+            self._spawn(self._ask_about(conn, prompt), f"prompt-{prompt.prompt_id}-{conn.id}")
+        return len(prompts)
+
+    def _withdraw(self, conn: Connection, prompt_id: str) -> bool:
+        """Cancel this client's open menu for the prompt (`$/cancelRequest`, LSP's way
+        for the server to take a request back); whether there was one."""
+        msg_id = self._asking.get(prompt_id, {}).pop(conn.id, None)
+        if msg_id is None:
+            return False
+        conn.send_body(
+            encode_body({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": msg_id}})
+        )
+        future = conn.protocol._request_futures.pop(msg_id, None)
+        if future is not None:
+            future.cancel()
+        return True
+
+    async def _ask_about(self, conn: Connection, prompt: HumanPrompt) -> None:
+        task = await self.view.task(prompt.task_id) if self.view and prompt.task_id else None
+        await self._ask(conn, prompt, task)
+
     # -- prompts ---------------------------------------------------------------------------
 
     def prompt_opened(self, prompt: HumanPrompt, task: Task | None, seq: int) -> None:
-        """bosun/humanPrompt to all; window/showMessageRequest to plain LSP clients."""
+        """bosun/humanPrompt to rich clients; window/showMessageRequest to plain ones."""
         self._broadcast(
             "bosun/humanPrompt", HumanPromptNotification(seq=seq, prompt=prompt, task=task)
         )
@@ -152,17 +198,29 @@ class HubNotifier:
     async def _ask(self, conn: Connection, prompt: HumanPrompt, task: Task | None) -> None:
         if not conn.takes_requests:
             return  # checked when the request is written, not when it was queued
-        about = f"task #{task.id} {task.title}" if task is not None else f"run {prompt.run_id}"
+        asking = self._asking.setdefault(prompt.prompt_id, {})
+        if conn.id in asking:
+            return  # this client's menu for it is still open
         answers = message_actions(prompt)
         params = types.ShowMessageRequestParams(
             type=types.MessageType.Warning,
-            message=f"Bosun — {about}: {prompt.reason}",
+            message=prompt_message(prompt, task),
             actions=[types.MessageActionItem(title=title) for title in answers],
         )
-        answer = await conn.protocol.send_request_async(types.WINDOW_SHOW_MESSAGE_REQUEST, params)
+        msg_id = f"bosun-prompt-{prompt.prompt_id}-{next(self._request_ids)}"
+        asking[conn.id] = msg_id
+        try:
+            answer = await conn.protocol.send_request_async(
+                types.WINDOW_SHOW_MESSAGE_REQUEST, params, msg_id=msg_id
+            )
+        except asyncio.CancelledError:
+            return  # answered elsewhere (prompt_resolved cancelled it) or the client left
+        finally:
+            if self._asking.get(prompt.prompt_id, {}).get(conn.id) == msg_id:
+                del self._asking[prompt.prompt_id][conn.id]
         title = getattr(answer, "title", None)
         if title is None or title not in answers:
-            return  # dismissed: the prompt stays open for anyone else
+            return  # dismissed: open for anyone else; bosun.humanQueue asks it again
         action, choice = answers[title]
         try:
             await self.resolve(
@@ -170,15 +228,27 @@ class HubNotifier:
                     prompt_id=prompt.prompt_id, action=action, choice=choice, by=f"client {conn.id}"
                 )
             )
-        except Exception as exc:  # answered first elsewhere: nothing to do
+        except BosunError as exc:  # answered first elsewhere: say so, drop nothing silently
             log.info("answer from client %d not applied: %s", conn.id, exc)
+            conn.show_message(2, f"Bosun: your answer ({title}) was not applied: {exc.message}")
 
     def prompt_resolved(self, note: PromptResolved) -> None:
-        """bosun/promptResolved to all."""
+        """bosun/promptResolved to rich clients; plain clients still showing the question
+        get `$/cancelRequest` for their menu and a message saying who answered."""
         self._broadcast("bosun/promptResolved", note)
+        showing = set(self._asking.get(note.prompt_id, {}))
+        for conn in self._clients():
+            if conn.id in showing and self._withdraw(conn, note.prompt_id):
+                where = (
+                    f"task #{note.task_id}" if note.task_id is not None else f"run {note.run_id}"
+                )
+                conn.show_message(
+                    3, f"Bosun — {where}: already answered by {note.by} ({note.action.value})"
+                )
+        self._asking.pop(note.prompt_id, None)
 
     def transcript_delta(self, delta: TranscriptDelta) -> None:
-        """bosun/transcriptDelta to all."""
+        """bosun/transcriptDelta to rich clients."""
         self._broadcast("bosun/transcriptDelta", delta)
 
     # -- progress ------------------------------------------------------------------------
@@ -195,34 +265,35 @@ class HubNotifier:
         pending, self._pending = self._pending, {}
         for run, counts in pending.values():
             for conn in self._clients():
-                window = getattr(conn.protocol.client_capabilities, "window", None)
-                if window is None or not getattr(window, "work_done_progress", False):
-                    continue
-                self._spawn(self._progress(conn, run, counts), f"progress-{run.id}-{conn.id}")
+                if _works_with_progress(conn):
+                    self._spawn(self._progress(conn, run, counts), f"progress-{run.id}-{conn.id}")
 
     async def _progress(self, conn: Connection, run: Run, counts: dict[str, int]) -> None:
         if not conn.takes_requests:
             return  # a client after `shutdown` gets neither the token request nor reports
         token = f"bosun-run-{run.id}"
         key = (conn.id, run.id)
-        message, percent = progress_message(counts)
-        if run.state.value in ("planning", "paused", "landing"):
-            message = f"{run.state.value}: {message}"  # running is the ordinary case
-        finished = run.state.value in ("completed", "failed", "cancelled")
+        finished = run.state in FINISHED_RUN_STATES
         if key not in self._begun:
-            if finished:
-                return
+            # A client whose first view of a run is its end (it connected moments before)
+            # still gets begin then end: a progress it never saw close would hang.
             self._begun[key] = True
             await conn.protocol.send_request_async(
                 types.WINDOW_WORK_DONE_PROGRESS_CREATE,
                 types.WorkDoneProgressCreateParams(token=token),
             )
-            value: Any = types.WorkDoneProgressBegin(
-                title=f"Bosun run {run.id}", message=message, percentage=percent, cancellable=False
+            message, percent = live_message(run, counts)
+            begin = types.WorkDoneProgressBegin(
+                title=progress_title(run), message=message, percentage=percent, cancellable=False
             )
-        elif finished:
+            conn.protocol.notify(types.PROGRESS, types.ProgressParams(token=token, value=begin))
+            if not finished:
+                return
+        value: Any
+        if finished:
             del self._begun[key]
-            value = types.WorkDoneProgressEnd(message=f"run {run.state.value}: {message}")
+            value = types.WorkDoneProgressEnd(message=end_message(run, counts))
         else:
+            message, percent = live_message(run, counts)
             value = types.WorkDoneProgressReport(message=message, percentage=percent)
         conn.protocol.notify(types.PROGRESS, types.ProgressParams(token=token, value=value))

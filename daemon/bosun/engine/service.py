@@ -7,13 +7,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from bosun_protocol.engine import TranscriptDelta
+from bosun_protocol.engine import HumanPrompt, TranscriptDelta
+from bosun_protocol.entities import Run, Task
 
 from bosun.agents.api import AgentRunner
 from bosun.engine.core import Engine
 from bosun.engine.gitplane import ServiceGitPlane
 from bosun.engine.ports import GitPlane, NullGitPlane
 from bosun.engine.progress import HubNotifier, Notifier, NullNotifier
+from bosun.errors import BosunError
 from bosun.server.context import DaemonContext
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,30 @@ class DeltaCounter:
         seq = seq + 1 if seen_attempt == attempt else 1
         self._last[task_id] = (attempt, seq)
         return seq
+
+
+class _View:
+    """The engine's live state as a late client's catch-up sees it (progress.EngineView)."""
+
+    def __init__(self, engines: list[Engine]) -> None:
+        self._engines = engines
+
+    def open_prompts(self) -> list[HumanPrompt]:
+        return self._engines[0].humans.queue() if self._engines else []
+
+    def live_runs(self) -> list[tuple[Run, dict[str, int]]]:
+        if not self._engines:
+            return []
+        engine = self._engines[0]
+        return [(run, engine.graph.run_counts(run.id)) for run in list(engine.runs.values())]
+
+    async def task(self, task_id: int) -> Task | None:
+        if not self._engines:
+            return None
+        try:
+            return await self._engines[0].store.get_task(task_id)
+        except BosunError:
+            return None
 
 
 def _delta_sink(
@@ -109,7 +135,9 @@ async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
     async def resolve(params: Any) -> object:
         return await engine_box[0].humans.resolve(params)
 
-    notifier: Notifier = HubNotifier(hub, resolve) if hub is not None else NullNotifier()
+    notifier: Notifier = (
+        HubNotifier(hub, resolve, _View(engine_box)) if hub is not None else NullNotifier()
+    )
     git_service = ctx.services.get("git")
     git: GitPlane = (
         ServiceGitPlane(git_service) if git_service is not None else NullGitPlane(ctx.store)
@@ -119,6 +147,7 @@ async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
     engine_box.append(engine)
     await engine.start()
     ctx.services["engine"] = engine
+    ctx.services["notifier"] = notifier
     log.info("engine started: %d live run(s) recovered", len(engine.runs))
 
     async def stop() -> None:

@@ -75,7 +75,7 @@ def _bind(fn: Handler, ctx: DaemonContext, method: str) -> Any:
     return run
 
 
-def _bind_command(name: str, ctx: DaemonContext) -> Any:
+def _bind_command(name: str, ctx: DaemonContext, conn: Connection) -> Any:
     method = "bosun/" + name.removeprefix("bosun.")
     params_type = COMMANDS[name]
 
@@ -83,15 +83,31 @@ def _bind_command(name: str, ctx: DaemonContext) -> Any:
     # so that a bad argument gets an error naming the field.
     async def run(*args: Any) -> Any:
         values = list(args)
+        if not values:
+            values = [{}]  # editors run commands without arguments; required fields say so
         if len(values) != 1:
-            raise JsonRpcInvalidParams(f"{name} takes exactly one argument, an object")
+            raise JsonRpcInvalidParams(f"{name} takes one argument, an object")
         try:
             params = params_type.model_validate(to_plain(values[0]))
         except ValidationError as exc:
             raise JsonRpcInvalidParams(f"{name}: {describe_validation_error(exc)}") from exc
-        return await call_handler(HANDLERS[method], ctx, method, params)
+        result = await call_handler(HANDLERS[method], ctx, method, params)
+        notifier = ctx.services.get("notifier")
+        if name == "bosun.humanQueue" and notifier is not None:
+            # A plain editor's way back to a question it dismissed: ask them again.
+            notifier.reask(conn)
+        return result
 
     return run
+
+
+def _on_initialized(ctx: DaemonContext, conn: Connection) -> Any:
+    def initialized(_: Any) -> None:
+        notifier = ctx.services.get("notifier")
+        if notifier is not None:
+            notifier.client_ready(conn)
+
+    return initialized
 
 
 def _on_configuration(ctx: DaemonContext, conn: Connection) -> Any:
@@ -110,10 +126,11 @@ def _on_configuration(ctx: DaemonContext, conn: Connection) -> Any:
 def install_features(server: LanguageServer, ctx: DaemonContext, conn: Connection) -> None:
     """Register every handler and command on this connection's server."""
     server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(_on_configuration(ctx, conn))
+    server.feature(types.INITIALIZED)(_on_initialized(ctx, conn))
     # Always: a test or tool that imported one handler module leaves HANDLERS non-empty
     # but partial, and a connection must still get every method.
     _load_handlers()
     for method, fn in HANDLERS.items():
         server.feature(method)(_bind(fn, ctx, method))
     for name in COMMANDS:
-        server.command(name)(_bind_command(name, ctx))
+        server.command(name)(_bind_command(name, ctx, conn))

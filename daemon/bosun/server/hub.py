@@ -47,7 +47,13 @@ class Hub:
 
     def on_board_event(self, event: Event, run: Run | None, task: Task | None) -> None:
         """Store listener: notify every initialized client, in seq order."""
-        targets = [c for c in self.connections if c.initialized and not c.closed.is_set()]
+        # Only clients that asked for `bosun/*` notifications at initialize (a plain
+        # editor would get hundreds per small run it has no use for).
+        targets = [
+            c
+            for c in self.connections
+            if c.initialized and not c.closed.is_set() and wants_bosun_notifications(c)
+        ]
         if not targets:
             return  # runs inside the board's writer: encode nothing nobody will read
         bodies: list[bytes] = []
@@ -74,6 +80,15 @@ class Hub:
             conn.close()
         if self._stopping:
             await asyncio.gather(*self._stopping, return_exceptions=True)
+
+
+def wants_bosun_notifications(conn: Connection) -> bool:
+    """Whether the client asked for `bosun/*` notifications at `initialize`.
+
+    Plain editors did not, and a small run sends hundreds. A client that draws prompts
+    itself (`richPrompts`) is a rich client and gets them too."""
+    options = conn.client_options
+    return bool(options.get("bosunNotifications") or options.get("richPrompts"))
 
 
 def _dump(model: RunChanged | TaskChanged | EventNotification) -> dict[str, object]:

@@ -19,6 +19,7 @@ from bosun_protocol.methods import METHODS, Direction
 from cattrs import Converter
 from lsprotocol import types
 from pydantic import BaseModel, ValidationError
+from pygls.exceptions import JsonRpcMethodNotFound
 from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
 
 
@@ -91,12 +92,17 @@ def find_validation_error(exc: BaseException) -> ValidationError | None:
     return None
 
 
+_OBJECT_ERRORS = frozenset({"model_type", "model_attributes_type", "dict_type"})
+
+
 def describe_validation_error(err: ValidationError) -> str:
     """`field.path: problem` for each error, e.g. `taskId: Field required`."""
     parts = []
     for item in err.errors():
         where = ".".join(str(p) for p in item["loc"]) or "params"
-        parts.append(f"{where}: {item['msg']}")
+        # pydantic names the model ("instance of CreateRunParams"): say what to send.
+        msg = "expected an object" if item["type"] in _OBJECT_ERRORS else item["msg"]
+        parts.append(f"{where}: {msg}")
     return "invalid params: " + "; ".join(parts)
 
 
@@ -119,6 +125,19 @@ class BosunProtocol(LanguageServerProtocol):
             # After this handler's own bookkeeping: closing now cancels the future pygls
             # is about to resolve for it, which it then logs as an error on every exit.
             asyncio.get_running_loop().call_soon(self.on_exit)
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(
+        self, params: types.ExecuteCommandParams
+    ) -> Generator[Any, Any, Any]:
+        """An unknown command is "method not found" and lists the commands there are
+        (pygls answers invalid params and "is not defined")."""
+        if params.command not in self.fm.commands:
+            known = ", ".join(sorted(self.fm.commands))
+            raise JsonRpcMethodNotFound(
+                f"there is no command {params.command!r}; the commands are: {known}"
+            )
+        return (yield from super().lsp_workspace__execute_command(params))
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(

@@ -52,7 +52,11 @@ async def test_plain_lsp_client_sees_the_suggested_answers_and_its_pick_reaches_
     c = cast(PlainLspClient, await PlainLspClient.connect(daemon.ws.socket_path, initialize=False))
     c.pick, c.shown = "doctests", []
     try:
-        await c.request("initialize", {"processId": os.getpid(), "capabilities": {}})
+        options = {"bosunNotifications": True}  # to follow the run; prompts stay plain
+        await c.request(
+            "initialize",
+            {"processId": os.getpid(), "capabilities": {}, "initializationOptions": options},
+        )
         c.notify("initialized", {})
         run = (await c.request("bosun/createRun", {"objective": OBJECTIVE}))["run"]
         final = await run_to_end(c, run["id"], answer=None)  # it answers itself
@@ -113,7 +117,7 @@ async def test_rich_client_answers_with_one_of_the_prompts_choices(daemon: Daemo
 def test_message_actions_keep_suggested_answers_apart_from_the_standard_options() -> None:
     from datetime import UTC, datetime
 
-    from bosun.engine.progress import message_actions
+    from bosun.server.plain_text import message_actions
     from bosun_protocol.engine import HumanPrompt, PromptKind
     from bosun_protocol.engine import ResolveAction as A
 

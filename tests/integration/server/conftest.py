@@ -134,7 +134,7 @@ async def connect(d: RunningDaemon, transport: str, *, token: str | None = None)
 
 
 def init_params(token: str | None) -> types.InitializeParams:
-    options: dict[str, Any] = {"protocolVersion": "0.1.0"}
+    options: dict[str, Any] = {"protocolVersion": "0.1.0", "bosunNotifications": True}
     if token is not None:
         options["token"] = token
     return types.InitializeParams(

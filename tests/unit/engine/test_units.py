@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from bosun.engine.graph import TaskGraph
 from bosun.engine.phoenix import Review, bounded_history, describe_attempt
-from bosun.engine.progress import progress_message
+from bosun.server.plain_text import progress_message
 from bosun_protocol.engine import ResolveAction, ResolveTaskParams
 from bosun_protocol.entities import Attempt, AttemptOutcome, Task, TaskState, Verdict
 from pydantic import ValidationError
@@ -87,9 +87,11 @@ def test_promotion_waits_for_every_dependency_to_complete() -> None:
     assert graph.run_counts(1) == {"complete": 2, "planned": 1}
 
 
-def test_progress_message_counts_what_matters() -> None:
+def test_progress_message_counts_abandoned_tasks_apart_from_done_ones() -> None:
     text, percent = progress_message({"complete": 3, "abandoned": 1, "active": 2, "planned": 4})
-    assert text == "4/10 tasks done, 2 active" and percent == 40
+    assert text == "3/10 tasks done, 1 abandoned, 2 working" and percent == 40
+    text, _ = progress_message({"complete": 2, "abandoned": 3})
+    assert text == "2/5 tasks done, 3 abandoned"  # a cancelled run is not "5/5 done"
 
 
 def test_an_answer_must_name_a_task_or_a_prompt() -> None:
