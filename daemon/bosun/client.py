@@ -95,6 +95,11 @@ class Client:
     ) -> None:
         await self.close()
 
+    @property
+    def closed(self) -> bool:
+        """Whether the connection has ended (the daemon closed it, or `close` was called)."""
+        return self._reader_task.done()
+
     def on_notification(self, listener: Notification) -> None:
         """Call `listener(method, params)` for each notification (besides the queue)."""
         self._listeners.append(listener)

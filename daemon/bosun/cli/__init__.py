@@ -25,12 +25,17 @@ _COMMAND_MODULES = [
     "bosun.cli.doctor_command",
     "bosun.cli.demo_command",
     "bosun.cli.engine_commands",
+    "bosun.cli.mcp_command",
 ]
 
 
 # Commands an editor or a script starts often get a parser with only their own module,
 # so `bosun lsp` does not pay for importing every command group (and their models).
-_FAST = {"lsp": "bosun.cli.lsp_relay", "daemon": "bosun.cli.daemon_commands"}
+_FAST = {
+    "lsp": "bosun.cli.lsp_relay",
+    "daemon": "bosun.cli.daemon_commands",
+    "mcp": "bosun.cli.mcp_command",
+}
 
 
 def _command_word(argv: Sequence[str]) -> str | None:
