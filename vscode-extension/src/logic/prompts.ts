@@ -1,6 +1,7 @@
 /** Questions the daemon asks a human: the open ones, how to show them, how to answer. */
 
 import type { HumanPrompt, PromptKind, PromptResolved, ResolveAction, ResolveTaskParams, Task } from '../protocol';
+import { mdCode, mdFence, mdText } from './markdown';
 
 /** How an answer is offered, and what text it needs from the person. */
 export interface ActionSpec {
@@ -170,18 +171,15 @@ export class PromptQueue {
 
 /** Markdown explaining a prompt: why, and for a tool approval what the tool would do. */
 export function promptTooltip(prompt: HumanPrompt, task: Task | undefined): string {
-  const parts = [`**${task?.title ?? `Run #${prompt.runId}`}** — ${promptKind(prompt.kind).label}`, hardBreaks(prompt.reason)];
+  const title = task ? mdText(task.title) : `Run #${prompt.runId}`;
+  const parts = [`**${title}** — ${promptKind(prompt.kind).label}`, mdText(prompt.reason)];
   if (prompt.approval) {
     const args = JSON.stringify(prompt.approval.arguments ?? {}, null, 2);
-    parts.push(`Tool \`${prompt.approval.tool}\`${prompt.approval.rule ? ` (rule \`${prompt.approval.rule}\`)` : ''}\n\n\`\`\`json\n${args}\n\`\`\``);
+    const rule = prompt.approval.rule ? ` (rule ${mdCode(prompt.approval.rule)})` : '';
+    parts.push(`Tool ${mdCode(prompt.approval.tool)}${rule}\n\n${mdFence(args, 'json')}`);
   }
-  parts.push(`Answers: ${promptAnswers(prompt).map((a) => (a.choice === undefined ? a.label : `"${a.label}"`)).join(', ')}`);
+  parts.push(`Answers: ${mdText(promptAnswers(prompt).map((a) => (a.choice === undefined ? a.label : `"${a.label}"`)).join(', '))}`);
   return parts.join('\n\n');
-}
-
-/** Keep the daemon's line breaks in Markdown (a lone newline would join the lines). */
-export function hardBreaks(text: string): string {
-  return text.replace(/\n/g, '  \n');
 }
 
 /** The first line of a reason, for places with room for one. */

@@ -2,7 +2,8 @@
 
 import type { HumanPrompt, Run, Task } from '../protocol';
 import { formatAttempt, formatCost, joinParts, progress } from './format';
-import { hardBreaks, headline, promptKind, promptTooltip } from './prompts';
+import { mdCode, mdText } from './markdown';
+import { headline, promptKind, promptTooltip } from './prompts';
 import { runStyle, taskState, taskStyle } from './stateStyle';
 
 /** One row of a tree, independent of the VS Code API. */
@@ -60,8 +61,8 @@ export function topologicalOrder(tasks: readonly Task[]): Task[] {
 /** Markdown tooltip of a task: description, acceptance criteria with QA verdicts, reason. */
 export function taskTooltip(task: Task): string {
   const style = taskStyle(task);
-  const parts = [`**${task.title}** \`${task.key}\``, joinParts([style.label, task.profile ?? '', formatAttempt(task), formatCost(task.cost)])];
-  if (task.description) parts.push(task.description);
+  const parts = [`**${mdText(task.title)}** ${mdCode(task.key)}`, mdText(joinParts([style.label, task.profile ?? '', formatAttempt(task), formatCost(task.cost)]))];
+  if (task.description) parts.push(mdText(task.description));
   const criteria = task.acceptanceCriteria ?? [];
   if (criteria.length) {
     const verdicts = new Map((task.verdicts ?? []).map((v) => [v.criterion, v]));
@@ -69,11 +70,11 @@ export function taskTooltip(task: Task): string {
       const v = verdicts.get(c);
       // Theme icons, not emoji: they render with every font and follow the theme.
       const mark = v === undefined ? '$(circle-outline)' : v.passed ? '$(pass-filled)' : '$(error)';
-      return `- ${mark} ${c}${v?.evidence ? ` — ${v.evidence}` : ''}`;
+      return `- ${mark} ${mdText(c)}${v?.evidence ? ` — ${mdText(v.evidence)}` : ''}`;
     });
     parts.push(`**Acceptance criteria**\n\n${lines.join('\n')}`);
   }
-  if (task.reason) parts.push(`**Why:** ${hardBreaks(task.reason)}`);
+  if (task.reason) parts.push(`**Why:** ${mdText(task.reason)}`);
   return parts.join('\n\n');
 }
 
@@ -118,7 +119,7 @@ function taskNodes(tasks: readonly Task[]): NodeModel[] {
       kind: 'phase',
       label: phase || 'unphased',
       description: `${done}/${total}`,
-      tooltip: `Phase **${phase || 'unphased'}**: ${done} of ${total} done`,
+      tooltip: `Phase **${mdText(phase || 'unphased')}**: ${done} of ${total} done`,
       icon: 'list-tree',
       color: undefined,
       contextValue: 'phase',
@@ -133,9 +134,9 @@ function taskNodes(tasks: readonly Task[]): NodeModel[] {
 export function runNode(run: Run, tasks: readonly Task[]): NodeModel {
   const style = runStyle(run);
   const { done, total } = progress(tasks);
-  const tooltip = [`**Run #${run.id}** — ${style.label}`, run.objective];
-  if (run.runBranch) tooltip.push(`Branch \`${run.runBranch}\``);
-  if (run.reason) tooltip.push(`**Why:** ${hardBreaks(run.reason)}`);
+  const tooltip = [`**Run #${run.id}** — ${style.label}`, mdText(run.objective)];
+  if (run.runBranch) tooltip.push(`Branch ${mdCode(run.runBranch)}`);
+  if (run.reason) tooltip.push(`**Why:** ${mdText(run.reason)}`);
   return {
     id: `run:${run.id}`,
     kind: 'run',

@@ -54,7 +54,7 @@ test('the tooltip lists acceptance criteria with their QA verdicts', () => {
   });
   const tip = taskTooltip(t);
   assert.match(tip, /Add a flag/);
-  assert.match(tip, /\$\(pass-filled\) flag parses — test_flag ok/);
+  assert.match(tip, /\$\(pass-filled\) flag parses — test\\_flag ok/);
   assert.match(tip, /\$\(error\) docs updated/);
   assert.match(tip, /\$\(circle-outline\) tests pass/);
 });
