@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bosun.agents.settings import AgentSettings
 from bosun.engine.settings import EngineSettings
 from bosun.errors import BosunError
 from bosun.git.settings import GitSettings
@@ -32,6 +33,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    agents: AgentSettings = Field(default_factory=AgentSettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)
     git: GitSettings = Field(default_factory=GitSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)

@@ -121,7 +121,7 @@ class FakeAnthropic(FakeProvider):
         for i, tc in enumerate(reply.tool_calls):
             block = {"type": "tool_use", "id": tc.id or f"toolu_{i}", "name": tc.name, "input": {}}
             out.append(_event("content_block_start", {"index": index, "content_block": block}))
-            for piece in chunks(tc.arguments, 8):
+            for piece in chunks(tc.arguments, reply.arguments_chunk):
                 delta = {"type": "input_json_delta", "partial_json": piece}
                 out.append(_event("content_block_delta", {"index": index, "delta": delta}))
             out.append(_event("content_block_stop", {"index": index}))

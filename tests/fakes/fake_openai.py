@@ -118,7 +118,7 @@ class FakeOpenAI(FakeProvider):
                 "function": {"name": tc.name, "arguments": ""},
             }
             out.append(chunk({"tool_calls": [head]}))
-            for piece in chunks(tc.arguments, 8):
+            for piece in chunks(tc.arguments, reply.arguments_chunk):
                 out.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
         out.append(chunk({}, "tool_calls" if reply.tool_calls else "stop"))
         usage = self._usage(reply)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -48,6 +49,7 @@ class FakeReply:
     cached_tokens: int = 0
     omit_usage: bool = False  # report no usage (OpenAI: none at all; Anthropic: zeros)
     chunk_size: int = 4  # characters of text per streamed delta
+    arguments_chunk: int = 8  # characters of tool-call arguments per streamed delta
 
 
 def text(value: str, **kw: Any) -> FakeReply:
@@ -82,6 +84,11 @@ class FakeProvider:
         self.server = FakeHttpServer(self._handle)
         self.release = asyncio.Event()  # set to end every pending first-token delay early
         self.received = asyncio.Event()  # set on every request (tests wait on it)
+        # A context limit: a request body longer than this gets the provider's
+        # context-too-long error, as a real model's window would refuse it.
+        self.max_body: int | None = None
+        # Answers computed from each request (a model that behaves), after the queue.
+        self.behaviour: Callable[[Any], FakeReply] | None = None
 
     @property
     def url(self) -> str:
@@ -108,6 +115,8 @@ class FakeProvider:
         self.requests.append(request)
         self.received.set()
         reply = self.choose(request)
+        if self.max_body is not None and len(request.body) > self.max_body:
+            reply = FakeReply(text="", fault="context")
         if reply.fault is not None:
             await self.send_fault(reply, out)
             return
@@ -138,7 +147,11 @@ class FakeProvider:
 
         A subclass may answer from the request itself (tests/fakes/scenario_provider.py).
         """
-        return self.replies.popleft() if self.replies else self.default
+        if self.replies:
+            return self.replies.popleft()
+        if self.behaviour is not None:
+            return self.behaviour(request.json())
+        return self.default
 
     async def send_fault(self, reply: FakeReply, out: ResponseWriter) -> None:
         """Answer with the provider's error for `reply.fault`."""

@@ -1,13 +1,29 @@
-"""A bounded conversation: the task and its criteria always whole, older tool output cut.
+"""A bounded conversation that providers can cache: a stable prefix, compacted in rare,
+large steps.
 
-The window keeps two pinned messages (the system prompt and the task brief) and the
-exchange after them. When the exchange grows past its character budget, in order:
+What the model is sent is `[system, brief, *exchange]`. The system prompt and the brief
+(the task and its criteria) are never changed, and the exchange only grows between
+compactions, so each request repeats the previous one byte for byte before its new
+messages: a provider's prefix cache (explicit for Anthropic, automatic for OpenAI and
+most compatible servers) serves all of it. A sliding trim that rewrites the oldest
+messages every turn would miss the cache every turn.
 
-1. tool results outside the most recent messages become a short stub naming what they
-   were (oldest first): tools can be called again;
-2. old assistant and user text is cut to its opening;
-3. the oldest turns are dropped whole (an answer together with all its tool results,
-   so every remaining call keeps its result) and named in one line under the brief.
+Bounds, in order:
+
+1. on arrival, every message is held to hard limits whatever its age: text to
+   `message_chars` (opening and end kept), every tool-call argument value to
+   `argument_chars` (a refused 5 MB `write_file` is never sent again);
+2. when the exchange passes `compact_at` characters, one compaction step: messages
+   older than the newest `keep_recent` are shrunk to stubs (tool output to its opening
+   and a line naming it, text and arguments to their openings); if the exchange is
+   still above `compact_to`, those older turns are folded into one note listing their
+   calls (a whole turn at a time, so every remaining call keeps its result);
+3. after the provider says the context is too long, `compact()` does the same towards a
+   quarter of that, the recent messages included but the newest two, and reports
+   whether the request actually got smaller.
+
+Growth is therefore a saw-tooth between `compact_to` and `compact_at`, whatever the
+attempt's length, and each compaction is one cache miss rather than one per turn.
 """
 
 from __future__ import annotations
@@ -15,115 +31,137 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bosun.agents import trim
 from bosun.llm.messages import ChatMessage
 
-_STUB_HEAD = 300  # characters of a trimmed tool output kept as its gist
-_KEEP_RECENT = 6  # the newest messages are never trimmed
-
-
-def _size(message: ChatMessage) -> int:
-    return len(message.content) + sum(len(c.raw_arguments) + 64 for c in message.tool_calls)
-
-
-def _stub(message: ChatMessage) -> ChatMessage:
-    text = message.content
-    if len(text) <= _STUB_HEAD + 80:
-        return message
-    head = text[:_STUB_HEAD].rstrip()
-    status = "failed" if message.is_error else "succeeded"
-    summary = (
-        f"{head}\n[older output of {message.name or 'a tool'} ({status}) trimmed to keep "
-        f"the context bounded: {len(text)} characters in all; call the tool again if you "
-        "need it]"
-    )
-    return message.model_copy(update={"content": summary})
-
-
-def _cut_text(message: ChatMessage) -> ChatMessage:
-    if len(message.content) <= _STUB_HEAD + 80:
-        return message
-    return message.model_copy(
-        update={"content": message.content[:_STUB_HEAD].rstrip() + " […trimmed]"}
-    )
+_FOLD_LIST = 40  # calls named one by one in the fold note; the rest are counted
+_HARD_TEXT = 4_000  # after a context-too-long error, even recent text is cut to this
+_HARD_ARGUMENT = 500  # … and recent arguments to this
 
 
 @dataclass
 class ConversationWindow:
-    """The messages of one attempt, kept within `budget_chars` outside the pinned two."""
+    """The messages of one attempt; see the module docstring for the bounds."""
 
     system: ChatMessage
     brief: ChatMessage
-    budget_chars: int = 120_000
+    budget_chars: int = 120_000  # never more than this in the exchange, whatever happens
+    compact_at: int = 40_000  # the exchange size that starts a compaction step
+    compact_to: int = 12_000  # what a compaction step aims for
+    keep_recent: int = 6  # the newest messages a step leaves whole
+    message_chars: int = 30_000  # the most text one message keeps
+    argument_chars: int = 4_000  # the most one tool-call argument value keeps
     exchange: list[ChatMessage] = field(default_factory=list)
-    trimmed: int = 0  # how many messages were shortened so far
-    dropped: Counter[str] = field(default_factory=Counter)  # tool calls of dropped turns
-    dropped_turns: int = 0
-    _total: int = 0
-    # Per role, the index below which every message is already as short as it gets.
-    _floor: dict[str, int] = field(default_factory=dict)
+    trimmed: int = 0  # messages shortened so far
+    compactions: int = 0  # compaction steps taken (each rewrites the exchange once)
+    dropped_turns: int = 0  # turns folded into the note
+    dropped: Counter[str] = field(default_factory=Counter)  # their tool calls, by name
+    _folded: list[str] = field(default_factory=list)  # one line per folded call
+    _noted: bool = False  # exchange[0] is the fold note
 
     def add(self, message: ChatMessage) -> None:
-        """Append a message and trim older ones if the budget is exceeded."""
-        self.exchange.append(message)
-        self._total += _size(message)
-        self._bound(self.budget_chars)
+        """Append a message (within the hard limits); compact when past `compact_at`."""
+        bounded = trim.bound(
+            message, text_chars=self.message_chars, argument_chars=self.argument_chars
+        )
+        if bounded is not message:
+            self.trimmed += 1
+        self.exchange.append(bounded)
+        if self.size() > min(self.compact_at, self.budget_chars):
+            self._step(self.compact_to, self.keep_recent)
+        if self.size() > self.budget_chars:  # a few huge recent messages
+            self._step(self.budget_chars, 2)
 
     def messages(self) -> list[ChatMessage]:
         """What the model is sent: the pinned messages, then the exchange."""
-        brief = self.brief
-        if self.dropped_turns:
-            calls = ", ".join(f"{name} ×{n}" for name, n in sorted(self.dropped.items()))
-            note = (
-                f"\n\n[{self.dropped_turns} earlier turn(s) of this attempt were dropped to "
-                f"keep the context bounded; their tool calls: {calls or 'none'}. Check the "
-                "worktree (git_status, git_diff) for what they changed.]"
-            )
-            brief = brief.model_copy(update={"content": brief.content + note})
-        return [self.system, brief, *self.exchange]
+        return [self.system, self.brief, *self.exchange]
 
     def size(self) -> int:
         """Characters in the exchange (the pinned messages are not counted)."""
-        return self._total
+        return sum(trim.size(m) for m in self.exchange)
 
-    def compact(self) -> None:
-        """Shrink hard after the model said the context is too long: a quarter of the budget."""
-        self._bound(self.budget_chars // 4, keep_recent=2)
+    def pinned_size(self) -> int:
+        """Characters of the system prompt and the brief, which are never cut."""
+        return trim.size(self.system) + trim.size(self.brief)
 
-    def _bound(self, budget: int, keep_recent: int = _KEEP_RECENT) -> None:
-        if self._total <= budget:
+    def compact(self) -> bool:
+        """Shrink hard after the provider said the context is too long; whether it shrank.
+
+        Aims at a quarter of what was sent, keeping only the newest two messages whole
+        (and even those within tight limits). False means nothing was left to cut.
+        """
+        before = self.size()
+        self._step(min(before, self.budget_chars) // 4, 2)
+        for i in range(max(0, len(self.exchange) - 2), len(self.exchange)):
+            self._replace(
+                i,
+                trim.bound(self.exchange[i], text_chars=_HARD_TEXT, argument_chars=_HARD_ARGUMENT),
+            )
+        return self.size() < before
+
+    # --- compaction ----------------------------------------------------------------------
+
+    def _replace(self, i: int, smaller: ChatMessage) -> None:
+        if smaller is not self.exchange[i]:
+            self.exchange[i] = smaller
+            self.trimmed += 1
+
+    def _step(self, target: int, keep: int) -> None:
+        """One compaction: stub everything older than the newest `keep`, then fold."""
+        self.compactions += 1
+        older = max(0, len(self.exchange) - keep)
+        for i in range(older):
+            self._replace(i, trim.shrink(self.exchange[i]))
+        if self.size() > target:
+            self._fold(self._turn_start(older))
+
+    def _turn_start(self, index: int) -> int:
+        """The start of the turn holding `index` (tool results belong to the answer before)."""
+        while 0 < index < len(self.exchange) and self.exchange[index].role == "tool":
+            index -= 1
+        return index
+
+    def _fold(self, end: int) -> None:
+        """Replace exchange[:end] (whole turns) by one note naming their calls."""
+        if end <= 0:
             return
-        older = max(0, len(self.exchange) - keep_recent)
-        for shrink, role in ((_stub, "tool"), (_cut_text, "assistant"), (_cut_text, "user")):
-            # Messages below the floor were shrunk before: shrinking again changes nothing.
-            for i in range(self._floor.get(role, 0), older):
-                message = self.exchange[i]
-                if message.role != role:
-                    continue
-                smaller = shrink(message)
-                if smaller is not message:
-                    self.exchange[i] = smaller
-                    self.trimmed += 1
-                    self._total += _size(smaller) - _size(message)
-                    if self._total <= budget:
-                        self._floor[role] = i + 1
-                        return
-            self._floor[role] = older
-        self._drop_oldest(budget, older)
+        # The previous note (always first) is folded into the new one.
+        folded_notes = 1 if self._noted else 0
+        results = {m.tool_call_id: m for m in self.exchange[:end] if m.role == "tool"}
+        for message in self.exchange[folded_notes:end]:
+            if message.role == "assistant":
+                self.dropped_turns += 1
+            for call in message.tool_calls:
+                self.dropped[call.name] += 1
+                result = results.get(call.id)
+                status = "failed" if result is not None and result.is_error else "ok"
+                self._folded.append(f"{call.name} {_gist(call.arguments)} ({status})")
+        del self.exchange[:end]
+        self.exchange.insert(0, ChatMessage.user(self._fold_note()))
+        self._noted = True
 
-    def _drop_oldest(self, budget: int, older: int) -> None:
-        """Drop whole turns from the start until the budget holds (the recent ones stay)."""
-        cut = 0
-        while self._total > budget and cut < older:
-            end = cut + 1
-            while end < len(self.exchange) and self.exchange[end].role == "tool":
-                end += 1  # a turn is an answer and every tool result that follows it
-            if end > older:
-                break
-            for message in self.exchange[cut:end]:
-                self._total -= _size(message)
-                self.dropped.update(c.name for c in message.tool_calls)
-            self.dropped_turns += 1
-            cut = end
-        if cut:
-            del self.exchange[:cut]
-            self._floor = {role: max(0, i - cut) for role, i in self._floor.items()}
+    def _fold_note(self) -> str:
+        listed = self._folded[-_FOLD_LIST:]
+        more = len(self._folded) - len(listed)
+        lines = [
+            f"[Earlier in this attempt: {self.dropped_turns} turn(s) were folded into this "
+            "note to keep the context bounded. Their tool calls, oldest first:"
+        ]
+        if more:
+            counts = ", ".join(f"{name} ×{n}" for name, n in sorted(self.dropped.items()))
+            lines.append(f"- … {more} more before these (all calls: {counts})")
+        lines += [f"- {line}" for line in listed]
+        lines.append(
+            "Their output is gone from here: check the worktree (git_status, git_diff) or "
+            "call a tool again for what you need.]"
+        )
+        return "\n".join(lines)
+
+
+def _gist(arguments: dict[str, object]) -> str:
+    """The argument that says what a call was about (a path, a command), shortly."""
+    for key in ("path", "command", "pattern", "query", "summary", "question"):
+        value = arguments.get(key)
+        if isinstance(value, str) and value:
+            return value if len(value) <= 80 else value[:77] + "…"
+    return ""

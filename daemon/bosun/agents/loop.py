@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+_MAX_COMPACTIONS = 3  # compactions of one call's context after context-too-long errors
 _IDLE_TURNS = 3  # answers without a tool call in a row before the attempt is stalled
 _NUDGE = (
     "Your answer called no tool. Work through the tools; when every acceptance criterion "
@@ -146,17 +147,20 @@ class WorkerLoop:
         return _Ending(AttemptOutcome.STALLED, error=why)
 
     async def _ask_model(self) -> ModelResponse | _Ending:
-        """One model call; a too-long context is compacted and retried once."""
-        compacted = False
+        """One model call; a too-long context is compacted and retried while that shrinks it."""
+        compactions = 0
         while True:
             try:
                 return await self._guard(self._complete())
             except ContextTooLongError as exc:
-                if compacted:
-                    return _Ending(AttemptOutcome.ERROR, error=f"context too long: {exc.message}")
-                compacted = True
-                self.window.compact()
-                await self._note("the context was too long for the model; older output trimmed")
+                before = self.window.size()
+                if compactions >= _MAX_COMPACTIONS or not self.window.compact():
+                    return _Ending(AttemptOutcome.ERROR, error=self._too_long(exc, compactions))
+                compactions += 1
+                await self._note(
+                    "the context was too long for the model; compacted from "
+                    f"{before} to {self.window.size()} characters and retried"
+                )
             except BudgetExceededError as exc:
                 return _Ending(
                     AttemptOutcome.BUDGET_EXCEEDED, error=exc.message, needs_human=exc.message
@@ -171,6 +175,18 @@ class WorkerLoop:
             except ModelError as exc:
                 # Transient failures were already retried by the gateway: this one stays.
                 return _Ending(AttemptOutcome.ERROR, error=f"model call failed: {exc.message}")
+
+    def _too_long(self, exc: ContextTooLongError, compactions: int) -> str:
+        """Why the attempt stops: the provider's words and what could not be cut."""
+        pinned, exchange = self.window.pinned_size(), self.window.size()
+        if compactions >= _MAX_COMPACTIONS:
+            why = f"still too long after {compactions} compactions"
+        else:
+            why = "nothing left to cut"
+        return (
+            f"context too long: {exc.message} ({why}: the system prompt and brief are "
+            f"{pinned} characters, the rest of the conversation {exchange})"
+        )
 
     async def _complete(self) -> ModelResponse:
         ctx = CallContext(

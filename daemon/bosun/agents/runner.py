@@ -83,8 +83,8 @@ class Agents:
         on_delta: DeltaSink | None = None,
         sandbox: Sandbox | None = None,
         hidden_paths: Sequence[Path] = (),
-        context_chars: int = 120_000,
-        max_tokens: int = 4096,
+        context_chars: int | None = None,
+        max_tokens: int | None = None,
         qa_max_asks: int = 3,
     ) -> None:
         self.gateway = gateway
@@ -94,8 +94,10 @@ class Agents:
         self.on_delta = on_delta
         self.sandbox = sandbox
         self.hidden_paths = list(hidden_paths)
-        self.context_chars = context_chars
-        self.max_tokens = max_tokens
+        # The arguments win over `[agents]` (tests and benchmarks set them directly).
+        agents = settings.agents
+        self.context_chars = context_chars or agents.context_chars
+        self.max_tokens = max_tokens or agents.max_tokens
         self.strategist = Strategist(
             gateway, settings, sandbox=sandbox, hidden=self.hidden_paths, max_asks=qa_max_asks
         )
@@ -149,15 +151,33 @@ class Agents:
             profile=profile,
             tool_ctx=tool_ctx,
             tools=profile.tools(self.executor.registry) + _mcp_specs(tool_ctx),
-            window=ConversationWindow(
-                system=ChatMessage.system(profile.prompt),
-                brief=ChatMessage.user(brief),
-                budget_chars=self.context_chars,
+            window=self.window(profile, brief),
+            transcript=Transcript(
+                self.store,
+                request.task.id,
+                request.attempt,
+                self.on_delta,
+                limit_chars=self.settings.agents.transcript_chars,
             ),
-            transcript=Transcript(self.store, request.task.id, request.attempt, self.on_delta),
             max_tokens=self.max_tokens,
         )
         return await loop.run()
+
+    def window(self, profile: AgentProfile, brief: str) -> ConversationWindow:
+        """A new attempt's conversation, bounded as `[agents]` says."""
+        agents = self.settings.agents
+        budget = self.context_chars
+        compact_at = min(agents.compact_at_chars, budget)
+        return ConversationWindow(
+            system=ChatMessage.system(profile.prompt),
+            brief=ChatMessage.user(brief),
+            budget_chars=budget,
+            compact_at=compact_at,
+            compact_to=min(agents.compact_to_chars, compact_at // 2),
+            keep_recent=agents.keep_recent,
+            message_chars=agents.message_chars,
+            argument_chars=agents.argument_chars,
+        )
 
     async def worktree_of(self, task_id: int, given: Path) -> Path | None:
         """The directory to work in: `given` when it is a real one, else the board's record.

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bosun.agents.trim import bound
 from bosun.board.models import NewMessage
 from bosun.board.store import Store
 from bosun.llm.messages import ChatMessage, Delta
@@ -56,9 +57,16 @@ class Transcript:
     """Writes one attempt's messages to the board and its live chunks to a listener."""
 
     def __init__(
-        self, store: Store, task_id: int, attempt: int, on_delta: DeltaSink | None = None
+        self,
+        store: Store,
+        task_id: int,
+        attempt: int,
+        on_delta: DeltaSink | None = None,
+        *,
+        limit_chars: int = 100_000,
     ) -> None:
         self.store = store
+        self.limit_chars = limit_chars
         self.task_id = task_id
         self.attempt = attempt
         self.on_delta = on_delta
@@ -95,7 +103,12 @@ class Transcript:
         self.emit("assistant", ready)
 
     async def record(self, message: ChatMessage) -> int:
-        """Store `message` (redacted); returns its id and tells the live view it is stored."""
+        """Store `message` (redacted); returns its id and tells the live view it is stored.
+
+        Held to `limit_chars` of text and of each argument value first: a model that
+        writes 5 MB in one call must not put 5 MB on the board per call.
+        """
+        message = bound(message, text_chars=self.limit_chars, argument_chars=self.limit_chars)
         stored = NewMessage(
             role=message.role,
             content=redact(message.content),

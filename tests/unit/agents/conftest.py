@@ -46,10 +46,10 @@ class Harness:
     chunks: list[tuple[int, int, TranscriptChunk]] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
 
-    def agents(self, **kwargs: Any) -> Agents:
-        """Agents over this harness's board and scenario."""
+    def agents(self, llm: LlmSettings | None = None, **kwargs: Any) -> Agents:
+        """Agents over this harness's board and scenario (or the model `llm` names)."""
         self.settings = Settings(
-            llm=LlmSettings(default_model=f"scripted:{self.scenario}"),
+            llm=llm or LlmSettings(default_model=f"scripted:{self.scenario}"),
             tools=ToolSettings(command_timeout_s=30),
         )
         gateway = ModelGateway(self.settings.llm, recorder=self.store)

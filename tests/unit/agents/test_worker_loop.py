@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -256,12 +257,19 @@ CONTEXT_TOO_LONG = """
 [[reply]]
 role = "coder"
 turn = 1
+[[reply.tool_calls]]
+name = "run_command"
+arguments = { command = "python3 -c 'print(20000 * \\"x\\")'" }
+
+[[reply]]
+role = "coder"
+turn = 2
 try = 1
 error = "context_too_long"
 
 [[reply]]
 role = "coder"
-turn = 1
+turn = 2
 try = 2
 [[reply.tool_calls]]
 name = "finish"
@@ -269,7 +277,7 @@ arguments = { summary = "done after compaction" }
 """
 
 
-async def test_context_too_long_is_compacted_and_retried_once(
+async def test_context_too_long_is_compacted_and_retried_smaller(
     harness_factory: Callable[..., Any],
 ) -> None:
     h = await harness_factory(CONTEXT_TOO_LONG)
@@ -278,6 +286,10 @@ async def test_context_too_long_is_compacted_and_retried_once(
 
     assert report.outcome is AttemptOutcome.FINISHED
     assert report.summary == "done after compaction"
+    calls = await h.calls("coder")
+    sizes = [len(json.dumps(c.request["request"]["messages"])) for c in calls]
+    assert len(calls) == 2  # the refused try is not recorded: turn 1, then turn 2's retry
+    assert sizes[1] < sizes[0] + 5_000  # the 20,000-character output was cut for the retry
 
 
 QUOTA = """
@@ -487,6 +499,7 @@ async def test_context_still_too_long_after_compaction_is_an_error(
 
     assert report.outcome is AttemptOutcome.ERROR
     assert "context too long" in (report.error or "")
+    assert "nothing left to cut" in (report.error or "")  # not the same request again
     assert report.needs_human is None
 
 

@@ -1,0 +1,37 @@
+"""Settings of the agents: `[agents]` in `.bosun/config.toml` (see docs/cost.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class AgentSettings(BaseModel):
+    """`[agents]`: what one attempt's conversation may hold, and what a call may answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The exchange (after the system prompt and brief) never holds more than this.
+    context_chars: int = Field(default=120_000, ge=2_000, le=10_000_000)
+    # Past this many characters the exchange is compacted in one step (stubs, then a fold).
+    compact_at_chars: int = Field(default=40_000, ge=1_000, le=10_000_000)
+    # What a compaction step aims for; between the two the conversation only grows.
+    compact_to_chars: int = Field(default=12_000, ge=500, le=10_000_000)
+    # The newest messages a compaction step leaves whole.
+    keep_recent: int = Field(default=6, ge=2, le=100)
+    # The most text one message keeps in the context (its opening and end).
+    message_chars: int = Field(default=30_000, ge=1_000, le=1_000_000)
+    # The most one tool-call argument value keeps in the context (the tool got it whole).
+    argument_chars: int = Field(default=4_000, ge=200, le=1_000_000)
+    # The most one stored transcript message keeps (text, and each argument value).
+    transcript_chars: int = Field(default=100_000, ge=1_000, le=10_000_000)
+    # Output tokens one model call may produce.
+    max_tokens: int = Field(default=4096, ge=1, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgentSettings:
+        if not self.compact_to_chars < self.compact_at_chars <= self.context_chars:
+            raise ValueError(
+                "need compact_to_chars < compact_at_chars <= context_chars (got "
+                f"{self.compact_to_chars}, {self.compact_at_chars}, {self.context_chars})"
+            )
+        return self
