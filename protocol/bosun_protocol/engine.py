@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -127,6 +127,26 @@ class InterruptTaskParams(WireModel):
 
     task_id: int
     reason: str = Field(default="interrupted by a human", max_length=2000)
+
+
+class DropTaskParams(WireModel):
+    """Remove a task that has not started from the plan (it is abandoned, never run).
+
+    `dependents` says what happens to the unfinished tasks that wait for it: `rewire`
+    (default) makes them wait for what it waited for instead, so the plan goes on
+    without it; `drop` drops them too (each must not have started either).
+    """
+
+    task_id: int
+    dependents: Literal["rewire", "drop"] = "rewire"
+    reason: str = Field(default="dropped from the plan by a human", max_length=2000)
+
+
+class DropTaskResult(WireModel):
+    """The tasks dropped (the named one first) and the dependents rewired."""
+
+    dropped: list[Task]
+    rewired: list[Task] = Field(default_factory=list)
 
 
 class RunControlParams(WireModel):

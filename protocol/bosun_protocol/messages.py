@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from bosun_protocol.base import WireModel
-from bosun_protocol.entities import Attempt, Event, Message, Run, RunOptions, Task
+from bosun_protocol.entities import Attempt, Event, Message, Profile, Run, RunOptions, Task
 
 
 class Empty(WireModel):
@@ -104,6 +104,11 @@ class UpdateTaskParams(WireModel):
     description: str | None = Field(default=None, max_length=100_000)
     acceptance_criteria: list[str] | None = None
     title: str | None = Field(default=None, min_length=1, max_length=500)
+    profile: Profile | None = Field(
+        default=None,
+        description="Only while the task has not started (planned or ready, no attempt "
+        "yet); refused with INVALID_STATE after.",
+    )
 
 
 class TaskResult(WireModel):

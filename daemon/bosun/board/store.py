@@ -279,8 +279,10 @@ class Store(RecordsMixin):
         remove_dependencies: Sequence[int] = (),
         **fields: Any,
     ) -> Task:
-        """A client's edit (dependencies and title/description/criteria) as one write."""
-        columns = task_columns(fields, {"title", "description", "acceptance_criteria"}, "edit")
+        """A client's edit (dependencies and title/description/criteria/profile) as one
+        write; the profile only before the task starts."""
+        allowed = {"title", "description", "acceptance_criteria", "profile"}
+        columns = task_columns(fields, allowed, "edit")
         op = partial(
             task_edits.edit_task,
             task_id=task_id,

@@ -26,6 +26,7 @@ _COMMAND_MODULES = [
     "bosun.cli.demo_command",
     "bosun.cli.engine_commands",
     "bosun.cli.mcp_command",
+    "bosun.cli.plan_commands",
 ]
 
 
@@ -74,6 +75,10 @@ def build_parser(modules: Sequence[str] = tuple(_COMMAND_MODULES)) -> argparse.A
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `bosun` console script."""
     words = list(sys.argv[1:] if argv is None else argv)
+    if "deps" in words:
+        from bosun.cli.plan_commands import rewrite_argv
+
+        words = rewrite_argv(words)  # `-DEP` is a dependency, not a flag
     fast = _FAST.get(_command_word(words) or "")
     parser = build_parser([fast] if fast else _COMMAND_MODULES)
     args = parser.parse_args(words)

@@ -86,6 +86,7 @@ class Engine:
         from bosun.engine.lifecycle import Lifecycle
         from bosun.engine.merging import Merging
         from bosun.engine.phoenix import Phoenix
+        from bosun.engine.plan_edits import PlanEdits
         from bosun.engine.scheduler import Dispatcher
 
         self.store = store
@@ -108,6 +109,7 @@ class Engine:
         self.decisions = Decisions(self)
         self.merging = Merging(self)
         self.lifecycle = Lifecycle(self)
+        self.plan = PlanEdits(self)
 
     # -- life ---------------------------------------------------------------------------
 

@@ -75,7 +75,8 @@ async def get_task(ctx: DaemonContext, params: m.TaskIdParams) -> m.GetTaskResul
 
 @handler("bosun/updateTask")
 async def update_task(ctx: DaemonContext, params: m.UpdateTaskParams) -> m.TaskResult:
-    """Edit dependencies, description, criteria or title in one atomic change."""
+    """Edit dependencies, description, criteria, title or (before it starts) profile in
+    one atomic change."""
     fields: dict[str, Any] = {}
     if params.description is not None:
         fields["description"] = params.description
@@ -83,6 +84,8 @@ async def update_task(ctx: DaemonContext, params: m.UpdateTaskParams) -> m.TaskR
         fields["acceptance_criteria"] = params.acceptance_criteria
     if params.title is not None:
         fields["title"] = params.title
+    if params.profile is not None:
+        fields["profile"] = params.profile
     task = await ctx.store.edit_task(
         params.task_id,
         add_dependencies=params.add_dependencies,

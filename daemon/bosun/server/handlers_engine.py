@@ -61,6 +61,12 @@ async def replan(ctx: DaemonContext, params: en.ReplanParams) -> m.TaskResult:
     return m.TaskResult(task=await engine_of(ctx).lifecycle.replan(params.run_id, params.guidance))
 
 
+@handler("bosun/dropTask")
+async def drop_task(ctx: DaemonContext, params: en.DropTaskParams) -> en.DropTaskResult:
+    """Drop a task that has not started; its dependents are rewired or dropped too."""
+    return await engine_of(ctx).plan.drop(params, "a client")
+
+
 @handler("bosun/humanQueue")
 async def human_queue(ctx: DaemonContext, params: en.HumanQueueParams) -> en.HumanQueueResult:
     """Open prompts, oldest first."""

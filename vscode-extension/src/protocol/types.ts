@@ -18,11 +18,6 @@ export type AttemptOutcome =
   | 'changes_requested'
   | 'budget_exceeded';
 /**
- * Where a run is in its life.
- */
-export type RunState =
-  'pending' | 'planning' | 'running' | 'paused' | 'landing' | 'completed' | 'failed' | 'cancelled';
-/**
  * Worker profiles; each has its own prompt, tool set and model role.
  */
 export type Profile =
@@ -48,6 +43,11 @@ export type TaskState =
   | 'failed'
   | 'waiting_human'
   | 'abandoned';
+/**
+ * Where a run is in its life.
+ */
+export type RunState =
+  'pending' | 'planning' | 'running' | 'paused' | 'landing' | 'completed' | 'failed' | 'cancelled';
 /**
  * Why a human is asked.
  */
@@ -146,6 +146,61 @@ export interface RunOptions {
   models?: {
     [k: string]: string | undefined;
   };
+}
+/**
+ * Remove a task that has not started from the plan (it is abandoned, never run).
+ *
+ * `dependents` says what happens to the unfinished tasks that wait for it: `rewire`
+ * (default) makes them wait for what it waited for instead, so the plan goes on
+ * without it; `drop` drops them too (each must not have started either).
+ */
+export interface DropTaskParams {
+  taskId: number;
+  dependents?: 'rewire' | 'drop';
+  reason?: string;
+}
+/**
+ * The tasks dropped (the named one first) and the dependents rewired.
+ */
+export interface DropTaskResult {
+  dropped: Task[];
+  rewired?: Task[];
+}
+/**
+ * One unit of work on the blackboard.
+ */
+export interface Task {
+  id: number;
+  runId: number;
+  key: string;
+  title: string;
+  description?: string;
+  profile?: Profile;
+  phase?: string;
+  dependencies?: number[];
+  acceptanceCriteria?: string[];
+  state?: TaskState;
+  attempt?: number;
+  maxRetries?: number;
+  lease?: Lease | null;
+  worktree?: string | null;
+  branch?: string | null;
+  baseCommit?: string | null;
+  headCommit?: string | null;
+  verdicts?: Verdict[];
+  cost?: Cost;
+  reason?: string | null;
+  parentId?: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+/**
+ * Who holds an active task: the daemon's boot id and the worker slot.
+ */
+export interface Lease {
+  bootId: string;
+  holder: string;
+  acquiredAt: string;
 }
 /**
  * No params / no result fields.
@@ -280,42 +335,6 @@ export interface Run {
   reason?: string | null;
   createdAt: string;
   updatedAt: string;
-}
-/**
- * One unit of work on the blackboard.
- */
-export interface Task {
-  id: number;
-  runId: number;
-  key: string;
-  title: string;
-  description?: string;
-  profile?: Profile;
-  phase?: string;
-  dependencies?: number[];
-  acceptanceCriteria?: string[];
-  state?: TaskState;
-  attempt?: number;
-  maxRetries?: number;
-  lease?: Lease | null;
-  worktree?: string | null;
-  branch?: string | null;
-  baseCommit?: string | null;
-  headCommit?: string | null;
-  verdicts?: Verdict[];
-  cost?: Cost;
-  reason?: string | null;
-  parentId?: number | null;
-  createdAt: string;
-  updatedAt: string;
-}
-/**
- * Who holds an active task: the daemon's boot id and the worker slot.
- */
-export interface Lease {
-  bootId: string;
-  holder: string;
-  acquiredAt: string;
 }
 /**
  * A task and its attempts.
@@ -673,4 +692,8 @@ export interface UpdateTaskParams {
   description?: string | null;
   acceptanceCriteria?: string[] | null;
   title?: string | null;
+  /**
+   * Only while the task has not started (planned or ready, no attempt yet); refused with INVALID_STATE after.
+   */
+  profile?: Profile | null;
 }
