@@ -120,7 +120,9 @@ async def test_a_person_rewires_edits_drops_and_replans_a_live_run(tmp_path: Pat
         # Tasks the director made depend on it too; dependencies are listed by id.
         assert added.stdout == f"task {ids['d']} (d) waits for: director, a, c\n"
         swapped = bosun(repo, "task", "deps", f"{run}/d", "-a", "+b", "--json")
-        assert sorted(json.loads(swapped.stdout)["task"]["dependencies"]) == [ids[k] for k in ("director", "b", "c")]
+        assert sorted(json.loads(swapped.stdout)["task"]["dependencies"]) == [
+            ids[k] for k in ("director", "b", "c")
+        ]
         cycle = bosun(repo, "task", "deps", "b", "+d")
         assert cycle.returncode == 1
         assert "cycle" in cycle.stderr
