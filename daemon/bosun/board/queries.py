@@ -67,6 +67,13 @@ def count_runs(conn: sqlite3.Connection, states: Collection[str]) -> tuple[int, 
     return int(row[0]), int(row[1])
 
 
+def state_counts(conn: sqlite3.Connection) -> tuple[dict[str, int], dict[str, int]]:
+    """(runs by state, tasks by state), counted without reading the rows."""
+    runs = dict(conn.execute("SELECT state, COUNT(*) FROM runs GROUP BY state").fetchall())
+    tasks = dict(conn.execute("SELECT state, COUNT(*) FROM tasks GROUP BY state").fetchall())
+    return runs, tasks
+
+
 def list_tasks(
     conn: sqlite3.Connection, run_id: int, states: Collection[TaskState] | None
 ) -> list[Task]:

@@ -169,6 +169,10 @@ class Store(RecordsMixin):
         states = [s.value for s in active]
         return await self._read(partial(queries.count_runs, states=states))
 
+    async def state_counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """(runs by state, tasks by state), for metrics."""
+        return await self._read(queries.state_counts)
+
     async def update_run(
         self,
         run_id: int,

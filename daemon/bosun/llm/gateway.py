@@ -18,7 +18,7 @@ from bosun_protocol.entities import Cost, RunOptions
 
 from bosun.llm.budget import BudgetLimits, output_room
 from bosun.llm.clock import Clock, RealClock
-from bosun.llm.errors import RateLimitError, TransientError
+from bosun.llm.errors import ModelError, RateLimitError, TransientError
 from bosun.llm.estimate import estimate_input, with_estimates
 from bosun.llm.messages import ModelRequest, ModelResponse, Usage
 from bosun.llm.model import CallContext, DeltaListener, Model
@@ -29,6 +29,7 @@ from bosun.llm.recorder import CallRecorder, RecordingSource
 from bosun.llm.retry import RetryingCaller, RetryListener
 from bosun.llm.roles import model_for_role
 from bosun.llm.settings import LlmSettings
+from bosun.observe import hooks
 from bosun.secrets import redact
 
 
@@ -57,6 +58,34 @@ def _plus(spent: Cost, reserved: Cost) -> Cost:
 def _log_close_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logging.getLogger(__name__).warning("closing a replaced model failed: %s", task.exception())
+
+
+def _report(
+    provider: str,
+    name: str,
+    ctx: CallContext,
+    seconds: float,
+    *,
+    response: ModelResponse | None = None,
+    usd: float | None = None,
+    error: str | None = None,
+) -> None:
+    """Tell the observers (metrics) about a finished or failed call."""
+    usage = response.usage if response is not None else None
+    hooks.model_call(
+        hooks.ModelCallRecord(
+            provider=provider,
+            model=name,
+            role=ctx.role,
+            seconds=seconds,
+            input_tokens=usage.input_tokens if usage else 0,
+            output_tokens=usage.output_tokens if usage else 0,
+            cached_tokens=usage.cached_tokens if usage else 0,
+            usd=usd,
+            stop_reason=response.stop_reason if response is not None else "",
+            error=error,
+        )
+    )
 
 
 class ModelGateway:
@@ -104,6 +133,7 @@ class ModelGateway:
             task.add_done_callback(_log_close_failure)
 
     def _retrying(self, error: TransientError, tries: int, wait: float) -> None:
+        hooks.retry(error.kind)
         if isinstance(error, RateLimitError) and error.provider:
             self.limiter(error.provider).hold(wait)
         if self._on_retry is not None:
@@ -206,14 +236,20 @@ class ModelGateway:
         started = time.monotonic()
         try:
             async with self.limiter(chosen.provider).slot(estimate) as admitted:
-                response = await self.retrying.call(chosen, request, ctx, on_delta)
+                try:
+                    response = await self.retrying.call(chosen, request, ctx, on_delta)
+                except ModelError as exc:
+                    _report(chosen.provider, name, ctx, time.monotonic() - started, error=exc.kind)
+                    raise
                 # A provider that reports no usage is counted from characters: budgets bind.
                 usage = with_estimates(response.usage, request, response)
                 if usage is not response.usage:
                     response = response.model_copy(update={"usage": usage})
                 admitted.tokens = response.usage.total
             usd = usd_for(response.usage, price_for(name, self.settings.prices))
-            await self._record(ctx, name, request, response, usd, time.monotonic() - started)
+            took = time.monotonic() - started
+            await self._record(ctx, name, request, response, usd, took)
+            _report(chosen.provider, name, ctx, took, response=response, usd=usd)
         finally:
             # Released only once the cost is on the board, so no window counts neither.
             self._release(held)

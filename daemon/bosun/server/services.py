@@ -41,6 +41,12 @@ async def start_services(ctx: DaemonContext, stoppers: list[Stopper]) -> None:
     from bosun.git.service import GitService
     from bosun.watch import WorkspaceWatcher
 
+    server = ctx.settings.server
+    if server.metrics_port is not None:
+        from bosun.observe.metrics_server import start_metrics
+
+        stop_metrics, _ = await start_metrics(ctx, server.metrics_port, server.metrics_host)
+        stoppers.append(stop_metrics)
     # Before the git plane's reconciliation, which removes earlier boots' scratch dirs.
     await asyncio.to_thread(use_scratch, ctx.workspace.root, ctx.boot_id)
     git = GitService(ctx.workspace, ctx.settings.git, ctx.store)

@@ -19,3 +19,13 @@ class ServerSettings(BaseModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_max_bytes: int = 10 * 1024 * 1024
     log_backups: int = 5
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="serve Prometheus metrics at http://metrics_host:PORT/metrics (off unless "
+        "set; 0 picks a free port, shown by `bosun daemon status`)",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="where the metrics endpoint listens (no token on it)"
+    )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from bosun.errors import BosunError
+from bosun.observe import hooks
 from bosun.secrets import redact
 from bosun.tools.context import ToolContext
 from bosun.tools.policy import Policy
@@ -70,7 +71,19 @@ class ToolExecutor:
         raw: dict[str, Any] = {}
         result = await self._call(ctx, name, arguments, raw)
         result.content = redact(bound_text(result.content, ctx.settings.output_limit_chars))
-        await self._record(ctx, name, raw, result, time.monotonic() - started)
+        took = time.monotonic() - started
+        await self._record(ctx, name, raw, result, took)
+        mcp_tool = ctx.mcp.get(name) if ctx.mcp is not None else None
+        # An unknown name is reported as such: a model's invented names stay out of labels.
+        known = mcp_tool is not None or self.registry.get(name) is not None
+        hooks.tool_call(
+            hooks.ToolCallRecord(
+                tool=name if known else "(unknown)",
+                outcome=result.outcome,
+                seconds=took,
+                mcp_server=mcp_tool.link.name if mcp_tool is not None else None,
+            )
+        )
         return result
 
     async def _call(

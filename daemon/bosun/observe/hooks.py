@@ -1,0 +1,93 @@
+"""Where model calls, tool calls and retries are reported, for whoever observes them.
+
+The gateway and the tool executor call `model_call`, `tool_call` and `retry` after the
+fact with plain records; observers (the metrics) are registered by the daemon. With
+no observer registered, a report costs a loop over an empty tuple. An observer that
+raises is logged and never breaks the call it observes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelCallRecord:
+    """One finished (or failed) model call."""
+
+    provider: str
+    model: str
+    role: str
+    seconds: float
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    usd: float | None = None
+    stop_reason: str = ""
+    error: str | None = None  # the error's kind (transient, rate_limit, …) when it failed
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    """One tool call through the pipeline."""
+
+    tool: str
+    outcome: str
+    seconds: float
+    mcp_server: str | None = None
+
+
+class Observer(Protocol):
+    """Receives every report (each method must be quick and must not block)."""
+
+    def model_call(self, record: ModelCallRecord) -> None: ...
+
+    def tool_call(self, record: ToolCallRecord) -> None: ...
+
+    def retry(self, error_kind: str) -> None: ...
+
+
+_observers: tuple[Observer, ...] = ()
+
+
+def add_observer(observer: Observer) -> Callable[[], None]:
+    """Register `observer`; returns the function that removes it."""
+    global _observers
+    _observers = (*_observers, observer)
+
+    def remove() -> None:
+        global _observers
+        _observers = tuple(o for o in _observers if o is not observer)
+
+    return remove
+
+
+def _each(call: Callable[[Observer], None]) -> None:
+    for observer in _observers:
+        try:
+            call(observer)
+        except Exception:
+            log.exception("observer %r failed", observer)
+
+
+def model_call(record: ModelCallRecord) -> None:
+    """Report a model call."""
+    if _observers:
+        _each(lambda o: o.model_call(record))
+
+
+def tool_call(record: ToolCallRecord) -> None:
+    """Report a tool call."""
+    if _observers:
+        _each(lambda o: o.tool_call(record))
+
+
+def retry(error_kind: str) -> None:
+    """Report a retried model error."""
+    if _observers:
+        _each(lambda o: o.retry(error_kind))

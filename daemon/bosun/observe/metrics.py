@@ -1,0 +1,137 @@
+"""The daemon's Prometheus metrics (prometheus-client), in a registry of its own.
+
+Counters and histograms follow the reports of `hooks` (model and tool calls, retries)
+and the board's events (attempts); gauges of state (runs and tasks by state, clients,
+sandbox) are read from the board when scraped, so they are never stale. Labels are
+bounded sets — states, outcomes, roles, configured models and tools, error kinds —
+never a run's or a task's id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bosun_protocol.entities import Event, Run, Task
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from bosun.observe.hooks import ModelCallRecord, ToolCallRecord
+
+_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
+_TOOL_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+_UNKNOWN = "unknown"
+
+
+class Metrics:
+    """Every metric the endpoint serves."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.runs = Gauge("bosun_runs", "Runs on the board, by state.", ["state"], registry=r)
+        self.tasks = Gauge("bosun_tasks", "Tasks on the board, by state.", ["state"], registry=r)
+        self.attempts_started = Counter(
+            "bosun_attempts_started", "Attempts started.", ["profile"], registry=r
+        )
+        self.attempts = Counter(
+            "bosun_attempts_finished", "Attempts finished, by outcome.", ["outcome"], registry=r
+        )
+        labels = ["provider", "model", "role"]
+        self.model_calls = Counter(
+            "bosun_model_calls", "Model calls, by outcome (ok or the error's kind).",
+            [*labels, "outcome"], registry=r,
+        )  # fmt: skip
+        self.tokens = Counter(
+            "bosun_model_tokens", "Tokens of model calls (input includes cached).",
+            [*labels, "kind"], registry=r,
+        )  # fmt: skip
+        self.cost = Counter(
+            "bosun_model_cost_usd", "Money spent on model calls with a known price.", labels,
+            registry=r,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "bosun_model_call_duration_seconds", "Model call latency, retries included.",
+            ["provider", "model"], buckets=_LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.retries = Counter(
+            "bosun_model_retries", "Model errors retried, by kind.", ["kind"], registry=r
+        )
+        self.tool_calls = Counter(
+            "bosun_tool_calls", "Tool calls, by tool and outcome.", ["tool", "outcome"],
+            registry=r,
+        )  # fmt: skip
+        self.tool_latency = Histogram(
+            "bosun_tool_call_duration_seconds", "Tool call duration.", ["tool"],
+            buckets=_TOOL_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.clients = Gauge(
+            "bosun_connected_clients", "Clients connected to the daemon.", registry=r
+        )
+        self.sandbox = Gauge(
+            "bosun_sandbox_info", "The command sandbox in force (1 for the mode).", ["mode"],
+            registry=r,
+        )  # fmt: skip
+        self.board_events = Counter(
+            "bosun_board_events", "Events appended to the board.", registry=r
+        )
+
+    # --- hooks.Observer ------------------------------------------------------------
+
+    def model_call(self, record: ModelCallRecord) -> None:
+        """Count a model call, its tokens, cost and latency."""
+        labels = (record.provider or _UNKNOWN, record.model or _UNKNOWN, record.role or _UNKNOWN)
+        self.model_calls.labels(*labels, record.error or "ok").inc()
+        self.latency.labels(*labels[:2]).observe(record.seconds)
+        if record.error is not None:
+            return
+        self.tokens.labels(*labels, "input").inc(record.input_tokens)
+        self.tokens.labels(*labels, "output").inc(record.output_tokens)
+        self.tokens.labels(*labels, "cached").inc(record.cached_tokens)
+        if record.usd is not None:
+            self.cost.labels(*labels).inc(record.usd)
+
+    def tool_call(self, record: ToolCallRecord) -> None:
+        """Count a tool call and its duration."""
+        self.tool_calls.labels(record.tool, record.outcome).inc()
+        self.tool_latency.labels(record.tool).observe(record.seconds)
+
+    def retry(self, error_kind: str) -> None:
+        """Count a retried model error."""
+        self.retries.labels(error_kind).inc()
+
+    # --- the board ---------------------------------------------------------------------
+
+    def on_board_event(self, event: Event, run: Run | None, task: Task | None) -> None:
+        """Count what the board's events say (a Store listener)."""
+        self.board_events.inc()
+        if event.kind == "attempt.started":
+            profile = task.profile.value if task is not None else _UNKNOWN
+            self.attempts_started.labels(profile).inc()
+        elif event.kind == "attempt.finished":
+            outcome = (event.data or {}).get("outcome")
+            self.attempts.labels(str(getattr(outcome, "value", outcome) or _UNKNOWN)).inc()
+
+    def set_states(self, runs: dict[str, int], tasks: dict[str, int]) -> None:
+        """Runs and tasks by state, as the board holds them now (every state, zeros too)."""
+        from bosun_protocol.entities import RunState, TaskState
+
+        for state in RunState:
+            self.runs.labels(state.value).set(runs.get(state.value, 0))
+        for tstate in TaskState:
+            self.tasks.labels(tstate.value).set(tasks.get(tstate.value, 0))
+
+    def set_daemon(self, clients: int, sandbox_mode: str | None) -> None:
+        """Clients connected, and the sandbox mode."""
+        self.clients.set(clients)
+        if sandbox_mode:
+            self.sandbox.clear()
+            self.sandbox.labels(sandbox_mode).set(1)
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)
+
+
+def sandbox_mode_of(services: dict[str, Any]) -> str | None:
+    """The sandbox mode the daemon probed at start."""
+    report = services.get("sandbox")
+    return str(report.get("mode")) if isinstance(report, dict) else None
