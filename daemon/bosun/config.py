@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bosun.agents.settings import AgentSettings
 from bosun.engine.settings import EngineSettings
 from bosun.errors import BosunError
-from bosun.git.settings import GitSettings
+from bosun.git.settings import GitSettings, WorktreeSettings
 from bosun.llm.settings import LlmSettings
 from bosun.server.settings import ServerSettings
 from bosun.tools.mcp.settings import McpSettings
@@ -36,6 +36,7 @@ class Settings(BaseModel):
     agents: AgentSettings = Field(default_factory=AgentSettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)
     git: GitSettings = Field(default_factory=GitSettings)
+    worktree: WorktreeSettings = Field(default_factory=WorktreeSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)

@@ -145,24 +145,32 @@ def detect_setup(root: Path, checkout: Path | None = None, *, network: bool = Fa
     Without network the commands work from the shared package caches only (and fail,
     saying so, when those lack something): the set-up is reported, not silently weak.
     """
+    return setup_and_source(root, checkout, network=network)[0]
+
+
+def setup_and_source(
+    root: Path, checkout: Path | None = None, *, network: bool = False
+) -> tuple[str | None, str]:
+    """The detected set-up and the file it was judged from (for `bosun doctor`)."""
     offline = "" if network else " --offline"
     if (root / "uv.lock").is_file():
-        return f"uv sync --frozen{offline}"
+        return f"uv sync --frozen{offline}", "uv.lock"
     if (root / "poetry.lock").is_file():
-        return "POETRY_VIRTUALENVS_IN_PROJECT=true poetry install --no-interaction"
+        return "POETRY_VIRTUALENVS_IN_PROJECT=true poetry install --no-interaction", "poetry.lock"
     if (root / "pnpm-lock.yaml").is_file():
-        return f"pnpm install --frozen-lockfile{' --offline' if not network else ''}"
+        return f"pnpm install --frozen-lockfile{offline}", "pnpm-lock.yaml"
     if (root / "yarn.lock").is_file():
-        return f"yarn install --frozen-lockfile{offline}"
+        return f"yarn install --frozen-lockfile{offline}", "yarn.lock"
     if (root / "package-lock.json").is_file():
-        return f"npm ci --no-audit --no-fund{offline if offline else ' --prefer-offline'}"
+        flag = offline or " --prefer-offline"
+        return f"npm ci --no-audit --no-fund{flag}", "package-lock.json"
     python = user_venv_python(checkout) if checkout is not None else None
-    if python is not None and (
-        (root / "pyproject.toml").is_file() or (root / "setup.py").is_file()
-    ):
+    project = next((n for n in ("pyproject.toml", "setup.py") if (root / n).is_file()), None)
+    if python is not None and project is not None:
         index = "" if network else " --no-index"
-        return (
+        command = (
             f"{python} -m venv .venv && .venv/bin/python -m pip install -q{index} "
             f"-e '.{_extras(root)}'"
         )
-    return None
+        return command, f"{project} and the venv {python.parent.parent}"
+    return None, "no lock file or venv to follow"

@@ -22,12 +22,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bosun_protocol.entities import AttemptOutcome
+from bosun_protocol.entities import AttemptOutcome, Profile
 
 from bosun.agents.api import AttemptReport, AttemptRequest, QAReport, QARequest
 from bosun.agents.brief import build_brief
 from bosun.agents.context import ConversationWindow
 from bosun.agents.loop import WorkerLoop
+from bosun.agents.prepare import PREPARED_EVENT, Preparer
 from bosun.agents.profiles import AgentProfile, profile_of
 from bosun.agents.qa import Strategist
 from bosun.agents.transcript import DeltaSink, Transcript
@@ -86,6 +87,7 @@ class Agents:
         context_chars: int | None = None,
         max_tokens: int | None = None,
         qa_max_asks: int = 3,
+        preparer: Preparer | None = None,
     ) -> None:
         self.gateway = gateway
         self.executor = executor
@@ -94,6 +96,7 @@ class Agents:
         self.on_delta = on_delta
         self.sandbox = sandbox
         self.hidden_paths = list(hidden_paths)
+        self.preparer = preparer  # None: worktrees are used as they are (no set-up)
         # The arguments win over `[agents]` (tests and benchmarks set them directly).
         agents = settings.agents
         self.context_chars = context_chars or agents.context_chars
@@ -129,6 +132,9 @@ class Agents:
         request = replace(request, worktree=worktree)  # the caller's request stays as given
         tool_ctx = self.tool_context(request)
         try:
+            failed = await self._prepare(request)
+            if failed is not None:
+                return failed
             brief = await build_brief(self.store, request)
             # One sandbox for the whole attempt (built at its first command), closed
             # however the attempt ends.
@@ -139,6 +145,26 @@ class Agents:
         except BosunError as exc:  # the board (transcript, events) failed under the attempt
             log.warning("attempt %s of task %s failed: %s", request.attempt, request.task.id, exc)
             return AttemptReport(outcome=AttemptOutcome.ERROR, error=exc.message)
+
+    async def _prepare(self, request: AttemptRequest) -> AttemptReport | None:
+        """Run the worktree's set-up if it needs one; a failure waits for a human once,
+        as an environment problem (no attempt can fix the set-up, so none is spent)."""
+        if self.preparer is None or request.task.profile is Profile.MERGER:
+            return None
+        run_id, task_id = request.run.id, request.task.id
+        done = await self.preparer.ensure(request.worktree, run_id=run_id, task_id=task_id)
+        if done.ran:
+            await self.store.append_event(
+                PREPARED_EVENT, run_id=run_id, task_id=task_id, data=done.event()
+            )
+        if done.ok:
+            return None
+        return AttemptReport(
+            outcome=AttemptOutcome.ERROR,
+            error=f"the worktree's set-up `{done.command}` failed (an environment problem)",
+            needs_human=done.problem(),
+            human_options=["retry after fixing the set-up", "abandon"],
+        )
 
     async def _work(
         self, request: AttemptRequest, profile: AgentProfile, tool_ctx: ToolContext, brief: str

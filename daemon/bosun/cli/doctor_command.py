@@ -1,4 +1,5 @@
-"""`bosun doctor`: can bosun work here? Models, sandbox, git, the state directory, MCP servers."""
+"""`bosun doctor`: can bosun work here? Models, sandbox, git, the state directory, MCP
+servers, and the project's set-up and tests run once on the base (cli/project_check.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ def add_parsers(sub: Any) -> None:
     doc = sub.add_parser("doctor", help="check models, sandbox, git and the state directory")
     doc.add_argument("--model", action="append", help="check this provider:model (repeatable)")
     doc.add_argument("--json", action="store_true")
+    doc.add_argument(
+        "--base", default="HEAD", help="commit to run the set-up and tests on (default HEAD)"
+    )
+    doc.add_argument(
+        "--no-project", action="store_true", help="skip running the set-up and the tests"
+    )
     doc.set_defaults(func=guarded(cmd_doctor))
 
 
@@ -82,6 +89,18 @@ def budget_check(settings: Any) -> dict[str, Any]:
     return _check("budget", True, line)
 
 
+async def _project(args: argparse.Namespace, settings: Any) -> list[dict[str, Any]]:
+    """The set-up and test command, run once on the base (unless --no-project)."""
+    from bosun.cli.common import workspace_of
+    from bosun.cli.project_check import project_checks
+    from bosun.tools.sandbox import current_sandbox
+
+    if args.no_project:
+        return []
+    sandbox = current_sandbox(settings.tools.sandbox, settings.tools.allow_weak_sandbox)
+    return await project_checks(workspace_of(args), settings, sandbox, args.base)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Run every check and report; exit status 1 when one fails."""
     from bosun.llm.doctor import check_models
@@ -98,6 +117,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             )
         except SandboxUnavailableError as exc:
             sandbox = _check("sandbox", False, exc.message)
+        project = await _project(args, settings) if workspace["ok"] and sandbox["ok"] else []
         checks = [
             *(
                 _check(f"model {m.model}", m.ok, m.message, kind=m.kind, latencyMs=m.latency_ms)
@@ -107,6 +127,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             budget_check(settings),
             await asyncio.to_thread(git_check),
             workspace,
+            *project,
         ]
         if settings.mcp.servers:
             from bosun.tools.mcp.doctor import check_mcp_servers

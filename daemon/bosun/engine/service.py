@@ -105,6 +105,7 @@ def build_runner(
     factory = getattr(runner_mod, "build_agents", None)
     if factory is not None:
         return cast(AgentRunner, factory(ctx, on_delta=_delta_sink(notifier, engines)))
+    from bosun.agents.prepare import Preparer
     from bosun.llm.gateway import ModelGateway
     from bosun.tools import Policy, ToolExecutor, build_registry, current_sandbox
 
@@ -115,14 +116,20 @@ def build_runner(
     )
     ctx.services["gateway"] = gateway  # settings reloads and client keys reach it
     executor = ToolExecutor(build_registry(settings.tools), Policy.from_settings(settings.tools))
+    sandbox = current_sandbox(settings.tools.sandbox, settings.tools.allow_weak_sandbox)
+    private = ctx.workspace.private_paths()
+    preparer = Preparer(
+        settings, ctx.workspace.root, ctx.workspace.state_dir, sandbox=sandbox, hidden=private
+    )
     agents = runner_mod.Agents(
         gateway,
         executor,
         ctx.store,
         settings,
         on_delta=_delta_sink(notifier, engines),
-        sandbox=current_sandbox(settings.tools.sandbox, settings.tools.allow_weak_sandbox),
-        hidden_paths=ctx.workspace.private_paths(),
+        sandbox=sandbox,
+        hidden_paths=private,
+        preparer=preparer,
     )
     return cast(AgentRunner, agents)
 

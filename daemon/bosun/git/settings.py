@@ -47,3 +47,25 @@ class GitSettings(BaseModel):
     )
     author_name: str = Field(default="Bosun", description="Author of daemon commits.")
     author_email: str = Field(default="bosun@localhost", description="Its email.")
+
+
+class WorktreeSettings(BaseModel):
+    """`[worktree]` in `.bosun/config.toml`: how a new worktree gets the project's environment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    setup: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="Shell command run in each new worktree before its first attempt "
+        '(e.g. "uv sync", "npm ci"). Unset: detected from the lock files '
+        '(docs/projects.md); "" turns it off.',
+    )
+    setup_network: bool = Field(
+        default=False,
+        description="Let the set-up reach the network (package registries). Off: it "
+        "works from the shared package caches only.",
+    )
+    setup_timeout_s: float = Field(
+        default=900.0, gt=0, le=86_400, description="Time limit of one set-up run."
+    )

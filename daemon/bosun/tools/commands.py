@@ -173,12 +173,14 @@ async def _alone(
         prepared = sandbox_of(ctx).prepare(
             [_SHELL, "-c", command], worktree=ctx.worktree.root, tmp=tmp,
             hidden=hidden_paths(ctx), cwd=cwd, read_only=ctx.mounts.read_only,
-            writable=ctx.mounts.writable,
+            writable=ctx.mounts.writable, network=ctx.network,
         )  # fmt: skip
         try:
             return await run_process(
                 prepared.argv, cwd=cwd,
-                env=command_env(settings, tmp, marker, worktree=ctx.worktree.root),
+                env=command_env(
+                    settings, tmp, marker, worktree=ctx.worktree.root, cache=ctx.cache
+                ),
                 limit_s=limit,
                 grace=settings.kill_grace_s, output_limit=settings.output_limit_chars,
                 marker=f"{MARKER_VAR}={marker}".encode(), restrict=prepared.restrict,

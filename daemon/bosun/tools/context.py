@@ -123,6 +123,10 @@ class ToolContext:
     session: SandboxSession | None = None
     # The attempt's MCP servers (mcp.attempt.attempt_mcp); None: no MCP tools.
     mcp: AttemptMcp | None = None
+    # The owner's worktree set-up only (bosun.agents.prepare), never a model's command:
+    # the host's network, and tools' caches in this shared directory (in `mounts.writable`).
+    network: bool = False
+    cache: Path | None = None
 
     @cached_property
     def worktree(self) -> Worktree:

@@ -125,15 +125,19 @@ def project_env(worktree: Path, base_path: str, cache: Path) -> ProjectEnv:
 
 
 def cache_variables(cache: Path) -> dict[str, str]:
-    """Where tools keep caches: all under `cache` (XDG, npm, pip, uv, pytest)."""
+    """Where tools keep caches: all under `cache` (XDG, npm, pip, uv).
+
+    pytest is left alone: its `.pytest_cache` ignores itself, and redirecting it with
+    `-o cache_dir` warns (an error under `--strict-config`) where the plugin is off.
+    """
     return {
         "XDG_CACHE_HOME": str(cache),
         "npm_config_cache": str(cache / "npm"),
         "npm_config_update_notifier": "false",
         "PIP_CACHE_DIR": str(cache / "pip"),
         "UV_CACHE_DIR": str(cache / "uv"),
-        # pytest writes .pytest_cache into the project (and the diff) otherwise.
-        "PYTEST_ADDOPTS": f"-o cache_dir={cache / 'pytest'}",
+        # Hard links would let a task's edit of an installed file change the shared cache.
+        "UV_LINK_MODE": "copy",
     }
 
 

@@ -71,7 +71,9 @@ def bwrap_argv(
 ) -> list[str]:
     """The bubblewrap command line: read-only system, no network, own pid namespace.
 
-    `network` keeps the host's network (an MCP server configured with `network = true`).
+    `network` keeps the host's network: an MCP server configured with `network = true`,
+    or the owner's worktree set-up when `worktree.setup_network` allows; never a model's
+    command.
 
     `read_only` and `writable` are the caller's extra binds (a project's environment
     that /tmp would otherwise cover, caches it may write). Order is the boundary:
@@ -358,17 +360,20 @@ class Sandbox:
         cwd: Path | None = None,
         read_only: Sequence[Path] = (),
         writable: Sequence[Path] = (),
+        network: bool = False,
     ) -> Prepared:
         """The command wrapped for the mode in force (`cwd`: where it starts, in the worktree)."""
         mode = self.report.mode
         if mode is SandboxMode.BWRAP and self._bwrap is not None:
             wrapped = bwrap_argv(
                 self._bwrap, argv, worktree=worktree, tmp=tmp, hidden=hidden, cwd=cwd,
-                read_only=read_only, writable=writable,
+                read_only=read_only, writable=writable, network=network,
             )  # fmt: skip
             return Prepared(wrapped)
         if mode is SandboxMode.LANDLOCK:
-            ruleset = landlock.Ruleset([worktree, tmp, *writable], _DEV_FILES, hidden)
+            ruleset = landlock.Ruleset(
+                [worktree, tmp, *writable], _DEV_FILES, hidden, allow_tcp=network
+            )
             return Prepared(list(argv), ruleset.restrict_self, ruleset.close)
         # Unconfined, but still no setuid gain, and recognisable as a command's orphan.
         return Prepared(list(argv), landlock.set_no_new_privs)
