@@ -168,9 +168,11 @@ def setup_and_source(
     project = next((n for n in ("pyproject.toml", "setup.py") if (root / n).is_file()), None)
     if python is not None and project is not None:
         index = "" if network else " --no-index"
+        # No pip in the new venv (ensurepip is most of a venv's cost): the owner's pip
+        # installs into it (`--python`, pip 22.3+).
         command = (
-            f"{python} -m venv .venv && .venv/bin/python -m pip install -q{index} "
-            f"-e '.{_extras(root)}'"
+            f"{python} -m venv --without-pip .venv && {python} -m pip --python "
+            f".venv/bin/python install -q{index} -e '.{_extras(root)}'"
         )
         return command, f"{project} and the venv {python.parent.parent}"
     return None, "no lock file or venv to follow"
