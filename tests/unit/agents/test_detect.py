@@ -86,7 +86,9 @@ def test_an_owner_with_a_venv_gets_a_venv_and_an_editable_install_with_dev_extra
     pyproject = "[project]\nname='x'\n[project.optional-dependencies]\ndev=['pytest']\n"
     _files(wt, {"pyproject.toml": pyproject})
     found = detect_setup(wt, owner, network=True)
+    py = f"{owner}/.venv/bin/python"
     assert found == (
-        f"{owner}/.venv/bin/python -m venv .venv && .venv/bin/python -m pip install -q -e '.[dev]'"
+        f"{py} -m venv --without-pip .venv && {py} -m pip --python .venv/bin/python "
+        "install -q -e '.[dev]'"
     )
     assert "--no-index" in (detect_setup(wt, owner, network=False) or "")
