@@ -10,6 +10,7 @@ cannot happen).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -242,3 +243,34 @@ async def test_a_node_project_gets_npm_ci_in_each_worktree_and_its_bin_on_path(
     assert prepared and all(e["data"]["exitCode"] == 0 for e in prepared), prepared
     assert all(e["data"]["command"].startswith("npm ci") for e in prepared)
     assert all(e["data"]["made"] == ["node_modules"] for e in prepared)
+
+
+async def test_a_failing_setup_waits_for_a_human_once_and_spends_no_retry(
+    git_repo: Path,
+) -> None:
+    _bwrap_or_skip()
+    _configure(
+        git_repo, PY_SCENARIO,
+        '[worktree]\nsetup = "echo fetching deps; echo \'no such package: frobnicate\' >&2; exit 7"\n',
+    )  # fmt: skip
+    d = Daemon(git_repo)
+    d.start()
+    try:
+        async with client(d) as c:
+            run = (await c.request("bosun/createRun", {"objective": "anything"}))["run"]
+            prompt = None
+            while prompt is None:
+                queue = (await c.request("bosun/humanQueue", {"runId": run["id"]}))["prompts"]
+                prompt = queue[0] if queue else None
+                if prompt is None:
+                    await asyncio.wait_for(c.notifications.get(), 120)
+            task = await c.request("bosun/getTask", {"taskId": prompt["taskId"]})
+            prepared = await _events(c, "worktree.prepared")
+            await c.request("bosun/cancelRun", {"runId": run["id"]})
+    finally:
+        d.stop()
+    assert task["task"]["state"] == "waiting_human", task["task"]
+    assert "set-up" in prompt["reason"] and "exited 7" in prompt["reason"]
+    assert "no such package: frobnicate" in prompt["reason"]  # the output, for the human
+    assert len(task["attempts"]) == 1  # one attempt, closed; no retry spent on it
+    assert [e["data"]["exitCode"] for e in prepared] == [7]
