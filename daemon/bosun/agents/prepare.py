@@ -12,7 +12,8 @@ A pooled worktree is prepared when it is handed out, after it moved to its task'
 a venv and an editable install record absolute paths. A record in `.bosun/prepared/`
 says which worktree (by path and the identity of its `.git` file) was prepared with
 which command; the set-up runs again when the worktree was re-created, or when an
-environment it made is gone (a fresh attempt's `git clean -ffdx` removes them).
+environment it made is gone (a fresh attempt's `git clean -ffdx` removes them). A
+set-up that makes no `.venv`, `venv` or `node_modules` runs before every attempt.
 """
 
 from __future__ import annotations
@@ -114,13 +115,17 @@ class Preparer:
             return Preparation(None)
         key = _identity(worktree)
         record = self._record(worktree)
+        made = record.get("made") or []
         if (
             record.get("key") == key
             and record.get("command") == command
             and record.get("exitCode") == 0
-            and all((worktree / d).is_dir() for d in record.get("made", []))
+            # A set-up that made none of the known environments cannot be seen to be
+            # gone after a clean: it runs for every attempt instead.
+            and made
+            and all((worktree / d).is_dir() for d in made)
         ):
-            return Preparation(command, made=list(record.get("made", [])))
+            return Preparation(command, made=list(made))
         done = await self.run(command, worktree, run_id=run_id, task_id=task_id)
         if done.ok:
             await asyncio.to_thread(self._save, worktree, {"key": key, **done.event()})

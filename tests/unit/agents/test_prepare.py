@@ -104,3 +104,12 @@ async def test_the_setup_sees_only_loopback_unless_the_network_is_allowed(
     prep.settings.worktree.setup_network = True
     allowed = await prep.run(interfaces, wt)
     assert len(allowed.output.split("---\n")[-1].split()) > 1  # the host's interfaces
+
+
+async def test_a_setup_that_makes_no_known_environment_runs_for_every_attempt(
+    tmp_path: Path,
+) -> None:
+    repo, wt = _repo(tmp_path)
+    prep = _preparer(repo, "mkdir -p build && echo x > build/deps")
+    assert (await prep.ensure(wt)).ran
+    assert (await prep.ensure(wt)).ran  # nothing shows whether a clean removed its work
