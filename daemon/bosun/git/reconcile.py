@@ -33,7 +33,7 @@ from bosun.git.repository import (
 )
 from bosun.git.resolutions import CONFLICT_JOURNAL
 from bosun.git.settings import GitSettings
-from bosun.git.worktrees import TASK_DIR_PREFIX, Worktrees
+from bosun.git.worktrees import TASK_DIR_PREFIX, WorktreeEntry, Worktrees
 from bosun.own_files import sweep_scratch, sweep_temp_files
 
 FINISHED = {TaskState.COMPLETE, TaskState.ABANDONED}
@@ -73,14 +73,15 @@ class Reconciler:
         result = GcResult()
         runs, tasks = await self._board()
         now = datetime.now(UTC)
-        if not dry_run:
-            # Pool worktrees are disposable; dropping them frees any branch a crash left
-            # checked out in one.
-            await asyncio.to_thread(self.worktrees.drop_pool_dirs)
-        await self._worktrees(tasks, now, result, dry_run)
+        # Pool worktrees are disposable; dropping them frees any branch a crash left
+        # checked out in one.
+        stale = await asyncio.to_thread(self.worktrees.drop_pool_dirs, dry_run=dry_run)
+        result.removed_worktrees += [str(p) for p in stale]
+        entries = await asyncio.to_thread(self.worktrees.entries)
+        checked_out = await self._worktrees(entries, set(stale), tasks, now, result, dry_run)
         if not dry_run:
             await self._own_files(tasks, result, at_start)
-        await self._task_refs(tasks, now, result, dry_run)
+        await self._task_refs(tasks, checked_out, now, result, dry_run)
         await self._run_refs(runs, now, result, dry_run)
         for key, _ in await self.board.journal_list(CONFLICT_JOURNAL):
             owner = tasks.get(int(key)) if key.isdigit() else None
@@ -91,23 +92,37 @@ class Reconciler:
         return result
 
     async def _worktrees(
-        self, tasks: dict[int, Task], now: datetime, result: GcResult, dry_run: bool
-    ) -> None:
-        entries = await asyncio.to_thread(self.worktrees.entries)
+        self,
+        entries: list[WorktreeEntry],
+        stale: set[Path],
+        tasks: dict[int, Task],
+        now: datetime,
+        result: GcResult,
+        dry_run: bool,
+    ) -> set[str]:
+        """Remove, repair and re-attach worktrees; the branches checked out after.
+
+        The dry run and the real one make the same decisions from the same listing:
+        what is removed is no longer registered nor checked out, what is re-attached
+        is, whether or not it was done. `stale`: pool worktrees already dealt with.
+        """
         directory = self.worktrees.directory
-        registered = {e.path for e in entries}
+        registered = {e.path for e in entries} | stale
+        removed: set[Path] = set(stale)
         for entry in entries:
-            if entry.path.parent != directory:
+            if entry.path.parent != directory or entry.path in removed:
+                continue
+            if self.worktrees.owns(entry.path):
                 continue
             task_id = id_after(entry.path.name, TASK_DIR_PREFIX)
             task = tasks.get(task_id) if task_id is not None else None
             if task is None or self._expired(task, now) or entry.prunable:
                 await self._remove(entry.path, result, dry_run)
-                registered.discard(entry.path)
+                removed.add(entry.path)
             elif entry.branch != task_branch(task.id):
                 # Half-made (a crash between creating and switching): rebuild it below.
                 await self._remove(entry.path, result, dry_run)
-                registered.discard(entry.path)
+                removed.add(entry.path)
             elif task.worktree != str(entry.path):
                 result.repaired.append(f"task {task.id}: worktree recorded as {entry.path}")
                 if not dry_run:
@@ -119,10 +134,15 @@ class Reconciler:
                     )
         if directory.exists():
             for child in sorted(directory.iterdir()):
-                if child not in registered and child.is_dir():
-                    result.removed_worktrees.append(str(child))
-                    if not dry_run:
-                        await asyncio.to_thread(shutil.rmtree, child, True)
+                # Listed once: a worktree removed above is not a stray directory too;
+                # nor is one the pool is registering right now.
+                if child in registered or self.worktrees.owns(child) or not child.is_dir():
+                    continue
+                result.removed_worktrees.append(str(child))
+                if not dry_run:
+                    await asyncio.to_thread(shutil.rmtree, child, True)
+        registered -= removed
+        checked_out = {e.branch for e in entries if e.branch and e.path in registered}
         for task in tasks.values():
             if not task.worktree or self._expired(task, now) or task.state in FINISHED:
                 continue
@@ -130,8 +150,10 @@ class Reconciler:
             if path in registered:
                 continue
             result.reattached_worktrees.append(str(path))
+            checked_out.add(task_branch(task.id))
             if not dry_run:
                 await self._reattach(task, path)
+        return checked_out
 
     async def _own_files(self, tasks: dict[int, Task], result: GcResult, at_start: bool) -> None:
         """Remove what a killed daemon left of its own: temp files in kept worktrees
@@ -169,13 +191,16 @@ class Reconciler:
         await asyncio.to_thread(self.worktrees.create, path, branch, start, new_branch=tip is None)
 
     async def _task_refs(
-        self, tasks: dict[int, Task], now: datetime, result: GcResult, dry_run: bool
+        self,
+        tasks: dict[int, Task],
+        checked_out: set[str],
+        now: datetime,
+        result: GcResult,
+        dry_run: bool,
     ) -> None:
         branches = await asyncio.to_thread(
             refs_matching, self.cli, self.root, "refs/heads/" + TASK_PREFIX
         )
-        entries = await asyncio.to_thread(self.worktrees.entries)
-        checked_out = {e.branch for e in entries if e.branch}
         for ref, tip in branches.items():
             name = ref[len("refs/heads/") :]
             task_id = id_after(name, TASK_PREFIX)

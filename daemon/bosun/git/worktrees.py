@@ -213,9 +213,15 @@ class Worktrees:
             for path in pooled:
                 await asyncio.to_thread(self.remove, path)
 
-    def drop_pool_dirs(self) -> list[Path]:
+    def owns(self, path: Path) -> bool:
+        """Whether `path` is a pool worktree of this process (pooled, being added or
+        being switched): reconciliation leaves those alone."""
+        return path in self._made
+
+    def drop_pool_dirs(self, *, dry_run: bool = False) -> list[Path]:
         """Remove pool worktrees this process did not make (left by an earlier daemon, or
-        by a crash mid-switch); ours, pooled or being switched right now, stay."""
+        by a crash mid-switch); ours, pooled or being switched right now, stay. With
+        `dry_run`, only say which would go."""
         removed = []
         with self.registry_lock:
             for entry in self.entries():
@@ -224,7 +230,8 @@ class Worktrees:
                     and entry.path.name.startswith(POOL_PREFIX)
                     and entry.path not in self._made
                 ):
-                    self.remove(entry.path)
+                    if not dry_run:
+                        self.remove(entry.path)
                     removed.append(entry.path)
         return removed
 

@@ -155,3 +155,36 @@ async def test_run_branch_goes_once_the_run_is_over_and_landed(
     assert _branches(gitrun, git_repo) >= {"bosun/run-2", "main"}
     assert "bosun/run-1" not in _branches(gitrun, git_repo)
     assert (await service.gc()).repaired == []  # not recreated from the board's record
+
+
+async def test_dry_run_lists_exactly_what_the_real_run_then_removes(
+    git_repo: Path,
+    store: Store,
+    service: GitService,
+    run: Run,
+    new_task: NewTask,
+    finish_task: Finish,
+    gitrun: Callable[..., str],
+) -> None:
+    # Finished tasks' worktrees and branches, an orphan worktree with its branch, a
+    # stray directory and a pool worktree an earlier daemon left: each listed once, and
+    # the branches that removing the worktrees frees are listed too.
+    finished = []
+    for key in ("a", "b", "c", "d"):
+        task = await _committed(service, (await new_task(run.id, key)).id)
+        await service.merge_task(task.id)
+        finished.append(await finish_task(task.id, TaskState.COMPLETE))
+    worktrees = git_repo / ".bosun" / "worktrees"
+    gitrun(git_repo, "worktree", "add", "-q", "-b", "bosun/task-99", str(worktrees / "task-99"))
+    (worktrees / "task-98").mkdir()
+    gitrun(git_repo, "worktree", "add", "-q", "--detach", str(worktrees / "pool-0123456789ab"))
+    planned = await service.gc(dry_run=True)
+    done = await service.gc()
+    assert planned.model_dump() == done.model_dump()
+    assert len(planned.removed_worktrees) == len(set(planned.removed_worktrees)) == 7
+    assert sorted(planned.removed_branches) == sorted(
+        [t.branch for t in finished if t.branch] + ["bosun/task-99"]
+    )
+    assert sorted(p.name for p in worktrees.iterdir()) == []
+    again = await service.gc(dry_run=True)
+    assert again.removed_worktrees == [] and again.removed_branches == []
