@@ -95,11 +95,13 @@ async def with_client(
     args: argparse.Namespace,
     body: Callable[[Any], Awaitable[int]],
     *,
-    start: bool = False,
+    start: bool = True,
 ) -> int:
-    """Connect to the workspace daemon (starting it when `start`) and run `body(client)`."""
+    """Connect to the workspace daemon and run `body(client)`. With no daemon, one is
+    started as `bosun lsp` does (unless not `start`), and stderr says so: a user never
+    has to start one by hand."""
     from bosun.client import Client, DaemonNotRunning
-    from bosun.server.launcher import spawn_daemon
+    from bosun.server.launcher import DaemonStartError, spawn_daemon
 
     ws = workspace_of(args)
     try:
@@ -107,7 +109,20 @@ async def with_client(
     except DaemonNotRunning:
         if not start:
             raise
-        await asyncio.to_thread(spawn_daemon, ws)
-        client = await Client.connect(ws.socket_path)
+        try:
+            info = await asyncio.to_thread(spawn_daemon, ws)
+            print(
+                f"bosun: started a daemon for {ws.root} (pid {info.get('pid')}; "
+                "`bosun daemon stop` stops it)",
+                file=sys.stderr,
+            )
+        except DaemonStartError as failed:
+            # Another command may have started one a moment before us (its lock won).
+            try:
+                client = await Client.connect(ws.socket_path)
+            except DaemonNotRunning:
+                raise failed from None
+        else:
+            client = await Client.connect(ws.socket_path)
     async with client:
         return await body(client)

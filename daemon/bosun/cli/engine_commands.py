@@ -233,7 +233,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"budget: {budget}", file=out)
         return await watch_run(client, run, args)
 
-    return run_async(with_client(args, body, start=True))
+    return run_async(with_client(args, body))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -1,5 +1,10 @@
 """A run watched live in the terminal: task states, attempts, cost, and human prompts.
 
+Spend shows as it grows: each task line carries the task's spend so far, and a
+`spent …` line with the run's total and its costliest tasks follows whenever the total
+changed, at most every `spend_every_s` seconds (a model call each second would
+otherwise drown the task lines).
+
 Used by `bosun run` and `bosun demo`. Prompts are answered by an `Answerer` (the demo's
 automatic one, or a person at the terminal); any other client may answer first, and
 then the terminal is told who did.
@@ -32,6 +37,19 @@ def cost_text(cost: dict[str, Any]) -> str:
     return f"{tokens} tokens, {cost.get('calls', 0)} calls, {money}"
 
 
+def _tokens(cost: dict[str, Any]) -> int:
+    return int(cost.get("inputTokens", 0) + cost.get("outputTokens", 0))
+
+
+def _spend(cost: dict[str, Any]) -> str:
+    """A task's spend, short (`$0.0123`, or tokens when unpriced); "" before any."""
+    tokens = _tokens(cost)
+    if not tokens:
+        return ""
+    usd = cost.get("usd")
+    return f"{tokens:,} tok" if usd is None else f"${usd:.4f}"
+
+
 class LiveView:
     """Prints what happens to one run and answers its prompts until it ends."""
 
@@ -41,8 +59,13 @@ class LiveView:
         answer: Answerer | None = None,
         *,
         out: TextIO | None = None,
+        spend_every_s: float = 5.0,
     ) -> None:
         self.client = client
+        self.spend_every_s = spend_every_s
+        self._spent: tuple[int, float | None] | None = None  # last total shown
+        self._spent_at: float | None = None
+        self._task_costs: dict[int, tuple[str, dict[str, Any]]] = {}
         self.answer = answer
         self.out = out or sys.stdout
         self.run_id: int | None = None
@@ -91,15 +114,35 @@ class LiveView:
     def _task(self, task: dict[str, Any]) -> None:
         if task["runId"] != self.run_id:
             return
+        self._task_costs[task["id"]] = (task["key"], task.get("cost") or {})
         now = (task["state"], task["attempt"])
         if self._seen.get(task["id"]) == now:
             return
         self._seen[task["id"]] = now
         extra = f" — {task['reason'][:90]}" if task.get("reason") else ""
+        spent = _spend(task.get("cost") or {})
         self.say(
             f"#{task['id']:<3} {task['key']:<12} {task['profile']:<10} "
-            f"{task['state']:<15} attempt {task['attempt']}{extra}"
+            f"{task['state']:<15} attempt {task['attempt']}{', ' + spent if spent else ''}{extra}"
         )
+
+    def _spend_line(self, run: dict[str, Any]) -> None:
+        """`spent …` when the run's total moved, throttled."""
+        cost = run.get("cost") or {}
+        total = (cost.get("inputTokens", 0) + cost.get("outputTokens", 0), cost.get("usd"))
+        if total == self._spent or total[0] == 0:
+            return
+        now = time.monotonic()
+        if self._spent_at is not None and now - self._spent_at < self.spend_every_s:
+            return
+        self._spent, self._spent_at = total, now
+        ranked = sorted(
+            ((k, c) for k, c in self._task_costs.values() if _spend(c)),
+            key=lambda kc: (kc[1].get("usd") or 0, _tokens(kc[1])),
+            reverse=True,
+        )
+        top = ", ".join(f"{k} {_spend(c)}" for k, c in ranked[:3])
+        self.say(f"spent {cost_text(cost)}" + (f" ({top})" if top else ""))
 
     def _run(self, run: dict[str, Any]) -> None:
         if run["id"] != self.run_id:
@@ -107,6 +150,8 @@ class LiveView:
         if run["state"] != self._state and run["state"] not in ENDED:
             self._state = run["state"]  # planning, running, paused, landing
             self.say(f"run {run['id']} {run['state']}")
+        if run["state"] not in ENDED:
+            self._spend_line(run)
         if run["state"] in ENDED and not self.ended.done():
             self.say(f"run {run['id']} {run['state']} ({cost_text(run['cost'])})")
             self.ended.set_result(run)

@@ -173,4 +173,4 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print_json(report) if args.json else print_report(report)
         return EXIT_OK if faithful(report) else EXIT_ERROR
 
-    return run_async(with_client(args, body, start=True))
+    return run_async(with_client(args, body))

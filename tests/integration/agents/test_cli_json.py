@@ -195,3 +195,23 @@ def test_a_closed_pipe_ends_the_command_quietly(finished: tuple[Path, dict[str, 
     assert proc.wait(timeout=60) in (0, 141)
     assert first.startswith(b"#")
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_a_command_starts_the_daemon_when_none_runs(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "f").write_text("f\n")
+    git(repo, "add", "f")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
+    try:
+        out = bosun(repo, "status")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout == 'no runs yet — start one with `bosun run "OBJECTIVE"`\n'
+        assert out.stderr.startswith(f"bosun: started a daemon for {repo} (pid ")
+        again = bosun(repo, "gc", "--dry-run", "--json")
+        assert json.loads(again.stdout)["removedWorktrees"] == []
+        assert again.stderr == ""  # it runs now: nothing more to say
+        assert json.loads(bosun(repo, "daemon", "status", "--json").stdout)["running"] is True
+    finally:
+        bosun(repo, "daemon", "stop")
