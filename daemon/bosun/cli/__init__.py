@@ -20,6 +20,7 @@ EXIT_BROKEN_PIPE = 141
 _COMMAND_MODULES = [
     "bosun.cli.daemon_commands",
     "bosun.cli.lsp_relay",
+    "bosun.cli.acp_command",
     "bosun.cli.run_commands",
     "bosun.cli.git_commands",
     "bosun.cli.doctor_command",
@@ -34,6 +35,7 @@ _COMMAND_MODULES = [
 # so `bosun lsp` does not pay for importing every command group (and their models).
 _FAST = {
     "lsp": "bosun.cli.lsp_relay",
+    "acp": "bosun.cli.acp_command",
     "daemon": "bosun.cli.daemon_commands",
     "mcp": "bosun.cli.mcp_command",
 }

@@ -1,0 +1,1 @@
+"""`bosun acp`: Bosun as an Agent Client Protocol agent for editors (Zed, JetBrains, Neovim, Emacs)."""
