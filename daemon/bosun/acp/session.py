@@ -19,6 +19,7 @@ from bosun_protocol.entities import Message, Run, Task, TaskState
 from bosun_protocol.review import TaskDiffResult
 
 from bosun.acp import mapping as m
+from bosun.acp import review
 from bosun.acp.daemons import DaemonLink
 from bosun.client import RpcError
 from bosun.server.plain_text import end_message
@@ -42,6 +43,7 @@ class Session:
         self._cursor: dict[tuple[int, int], int] = {}  # (task, attempt) → last message id
         self._diffed: set[int] = set()
         self._asking: dict[str, asyncio.Task[None]] = {}  # prompt id → its permission request
+        self._reviewing: dict[int, asyncio.Task[None]] = {}  # task id → its review request
         self._inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._speaker: int | None = None  # the task whose live text was shown last
         self.in_turn = False
@@ -51,7 +53,7 @@ class Session:
     def close(self) -> None:
         """Stop listening (the run goes on in the daemon)."""
         self.link.listeners.discard(self._on_daemon)
-        for task in self._asking.values():
+        for task in [*self._asking.values(), *self._reviewing.values()]:
             task.cancel()
 
     # -- what the daemon says --------------------------------------------------------------
@@ -105,20 +107,26 @@ class Session:
         return Run.model_validate(found["run"])
 
     async def _answer_with(self, text: str) -> None:
-        """A message while the run waits: the first open question's free-text answer."""
+        """A message while the run waits: the first open question's free-text answer, or
+        else the review of a task awaiting one."""
         queue = await self.link.request("bosun/humanQueue", {"runId": self.run_id})
         prompts = [HumanPrompt.model_validate(p) for p in queue["prompts"]]
         words = text.strip()
         target = next((p for p in prompts if ResolveAction.RETRY in p.options), None)
-        if target is None or not words:
-            if not prompts:
-                note = f"Run {self.run_id} is still working; following it again.\n"
-                await self.send(m.agent_text(note))
-            return  # the turn asks the open questions again
-        action, guidance = ResolveAction.RETRY, words
-        if words.startswith("/abandon"):
-            action, guidance = ResolveAction.ABANDON, words.removeprefix("/abandon").strip()
-        await self._resolve(target, action, None, guidance=guidance or None)
+        if target is not None and words:
+            action, guidance = ResolveAction.RETRY, words
+            if words.startswith("/abandon"):
+                action, guidance = ResolveAction.ABANDON, words.removeprefix("/abandon").strip()
+            await self._resolve(target, action, None, guidance=guidance or None)
+            return
+        found = await self.link.request("bosun/getRun", {"runId": self.run_id})
+        waiting = [t for t in found["tasks"] if t["state"] == TaskState.AWAITING_REVIEW.value]
+        if waiting and words:
+            await self._review(int(waiting[0]["id"]), review.reply_decision(words))
+        elif not prompts:
+            note = f"Run {self.run_id} is still working; following it again.\n"
+            await self.send(m.agent_text(note))
+        # else: the turn asks the open questions again
 
     async def _follow(self, run_id: int) -> StopReason:
         """Show the run as it goes until it ends (or waits on an answer put off)."""
@@ -144,6 +152,9 @@ class Session:
                         "/abandon to give the task up.\n"
                     )
                 )
+                return "end_turn"
+            if kind == "_review_later":
+                await self.send(m.agent_text(review.waiting_text(params)))
                 return "end_turn"
             ended = await self._take(kind, params)
             if ended is not None:
@@ -186,6 +197,10 @@ class Session:
             content = await self._diff(task)
         if known or content:
             await self.send(m.task_update(task, content))
+        if task.state is TaskState.AWAITING_REVIEW and self.in_turn:
+            self._ask_review(task)
+        elif task.id in self._reviewing:  # reviewed elsewhere: stop waiting for the editor
+            self._reviewing.pop(task.id).cancel()
         if plan:
             await self.send(m.plan_update(list(self.tasks.values())))
 
@@ -312,6 +327,40 @@ class Session:
                 content=[m.text_content(note)],
             )
         )
+
+    # -- reviews -------------------------------------------------------------------------
+
+    def _ask_review(self, task: Task) -> None:
+        if task.id in self._reviewing:
+            return
+        job = asyncio.create_task(self._review_request(task), name=f"acp-review-{task.id}")
+        self._reviewing[task.id] = job
+        job.add_done_callback(lambda _: self._reviewing.pop(task.id, None))
+
+    async def _review_request(self, task: Task) -> None:
+        try:
+            reply = await self.editor.request_permission(
+                session_id=self.id,
+                tool_call=review.review_call(task),
+                options=review.review_options(),
+            )
+        except Exception as exc:
+            log.info("review request for task %d failed: %s", task.id, exc)
+            self._inbox.put_nowait(("_review_later", task))
+            return
+        outcome = reply.outcome
+        chosen = None if isinstance(outcome, acp.DeniedOutcome) else outcome.option_id
+        made = review.decision(chosen) if chosen else None
+        if made is None:  # changes to write, or put off: the next message is the review
+            self._inbox.put_nowait(("_review_later", task))
+            return
+        await self._review(task.id, made)
+
+    async def _review(self, task_id: int, made: dict[str, Any]) -> None:
+        try:
+            await self.link.request("bosun/reviewTask", {"taskId": task_id, "decision": made})
+        except RpcError as exc:
+            await self.send(m.agent_text(f"Your review was not applied: {exc.message}\n"))
 
     def _ending(self, run: Run) -> str:
         counts: dict[str, int] = {}

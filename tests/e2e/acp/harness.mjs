@@ -1,10 +1,12 @@
 // A small ACP client on the official TypeScript SDK (@agentclientprotocol/sdk), which
 // validates every message against the ACP schema. It starts the agent command given
-// after `--`, drives one scripted session and prints what it saw as one JSON document.
+// after `--`, drives one scripted session and writes what it saw as one JSON document.
 //
 //   node harness.mjs SDK_DIR SCRIPT_JSON -- bosun acp
 //
-// SCRIPT_JSON: {"cwd": "...", "out": "seen.json", "objective": "...", "pick": "choice" | "approve" | "later",
+// SCRIPT_JSON: {"cwd": "...", "out": "seen.json", "objective": "...",
+//               "pick": an option id or prefix ("choice", "approve-always") | "later" | "hold",
+//               "review": "review-approve" | "review-reject" | "later",
 //               "cancelOn": null | "tool_call", "load": true, "followUp": "text" | null}
 import { spawn } from "node:child_process";
 import { Readable, Writable } from "node:stream";
@@ -33,16 +35,23 @@ const agent = spawn(agentCommand[0], agentCommand.slice(1), {
 });
 const stream = ndJsonStream(Writable.toWeb(agent.stdin), Readable.toWeb(agent.stdout));
 
+// "later" dismisses the request, "hold" never answers it (another client will).
 function pickOption(options) {
+  const byId = (p) => options.find((o) => o.optionId === p);
+  if (options.some((o) => o.optionId.startsWith("review-"))) {
+    return script.review === "later" ? null : (byId(script.review ?? "review-approve") ?? options[0]).optionId;
+  }
   if (script.pick === "later") return null;
+  if (script.pick === "hold") return "hold";
   const byPrefix = (p) => options.find((o) => o.optionId.startsWith(p));
-  return (byPrefix(script.pick) ?? byPrefix("approve") ?? byPrefix("choice") ?? options[0]).optionId;
+  return (byId(script.pick) ?? byPrefix(script.pick) ?? byPrefix("choice") ?? options[0]).optionId;
 }
 
 const app = client({ name: "bosun-acp-harness" })
   .onRequest(methods.client.session.requestPermission, async ({ params }) => {
     seen.permissions.push(params);
     const option = pickOption(params.options);
+    if (option === "hold") return new Promise(() => {});
     if (option === null) return { outcome: { outcome: "cancelled" } };
     return { outcome: { outcome: "selected", optionId: option } };
   })
