@@ -18,6 +18,7 @@ from bosun.engine.settings import EngineSettings
 from bosun.errors import BosunError
 from bosun.git.settings import GitSettings, WorktreeSettings
 from bosun.llm.settings import LlmSettings
+from bosun.observe.settings import ObserveSettings
 from bosun.server.settings import ServerSettings
 from bosun.tools.mcp.settings import McpSettings
 from bosun.tools.settings import ToolSettings
@@ -40,6 +41,7 @@ class Settings(BaseModel):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
+    observe: ObserveSettings = Field(default_factory=ObserveSettings)
 
 
 def _describe(exc: ValidationError, source: str) -> str:

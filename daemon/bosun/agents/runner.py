@@ -37,6 +37,7 @@ from bosun.config import Settings
 from bosun.errors import BosunError
 from bosun.llm.gateway import ModelGateway
 from bosun.llm.messages import ChatMessage, ToolSpec
+from bosun.observe.spans import attempt_span
 from bosun.tools.context import ToolContext
 from bosun.tools.executor import ToolExecutor
 from bosun.tools.sandbox import Sandbox
@@ -137,11 +138,12 @@ class Agents:
                 return failed
             brief = await build_brief(self.store, request)
             # One sandbox for the whole attempt (built at its first command), closed
-            # however the attempt ends.
-            async with attempt_sandbox(tool_ctx), _mcp_scope(tool_ctx, self.settings) as mcp:
-                notice = mcp.notice() if mcp is not None else ""  # the agent's to know
-                brief = f"{brief}\n\n{notice}" if notice else brief
-                return await self._work(request, profile, tool_ctx, brief)
+            # however the attempt ends; its span is current for its model and tool calls.
+            with attempt_span(request.run.id, request.task, request.attempt):
+                async with attempt_sandbox(tool_ctx), _mcp_scope(tool_ctx, self.settings) as mcp:
+                    notice = mcp.notice() if mcp is not None else ""  # the agent's to know
+                    brief = f"{brief}\n\n{notice}" if notice else brief
+                    return await self._work(request, profile, tool_ctx, brief)
         except BosunError as exc:  # the board (transcript, events) failed under the attempt
             log.warning("attempt %s of task %s failed: %s", request.attempt, request.task.id, exc)
             return AttemptReport(outcome=AttemptOutcome.ERROR, error=exc.message)
@@ -233,7 +235,8 @@ class Agents:
             )
         request = replace(request, worktree=worktree)
         try:
-            return await self.strategist.judge(request)
+            with attempt_span(request.run.id, request.task, request.attempt, "bosun.qa"):
+                return await self.strategist.judge(request)
         except BosunError as exc:
             return QAReport(passed=False, error=f"QA failed: {exc.message}")
         except OSError as exc:

@@ -29,7 +29,7 @@ from bosun.llm.recorder import CallRecorder, RecordingSource
 from bosun.llm.retry import RetryingCaller, RetryListener
 from bosun.llm.roles import model_for_role
 from bosun.llm.settings import LlmSettings
-from bosun.observe import hooks
+from bosun.observe import hooks, spans
 from bosun.secrets import redact
 
 
@@ -234,12 +234,26 @@ class ModelGateway:
         async with self._budget_lock:
             request, held = await self._reserve(ctx, name, limits, request, estimate)
         started = time.monotonic()
+        with spans.model_span(chosen.provider, name, ctx.role) as span:
+            response = await self._call(ctx, name, chosen, request, held, estimate, on_delta,
+                                        started, span)  # fmt: skip
+        return response
+
+    async def _call(
+        self, ctx: CallContext, name: str, chosen: Model, request: ModelRequest,
+        held: list[tuple[_Scope, Cost]], estimate: int, on_delta: DeltaListener | None,
+        started: float, span: spans.CallSpan,
+    ) -> ModelResponse:  # fmt: skip
+        span.text(
+            "gen_ai.input.messages", lambda: json.dumps(request.model_dump(mode="json")["messages"])
+        )
         try:
             async with self.limiter(chosen.provider).slot(estimate) as admitted:
                 try:
                     response = await self.retrying.call(chosen, request, ctx, on_delta)
                 except ModelError as exc:
                     _report(chosen.provider, name, ctx, time.monotonic() - started, error=exc.kind)
+                    span.fail(exc.kind, exc.message)
                     raise
                 # A provider that reports no usage is counted from characters: budgets bind.
                 usage = with_estimates(response.usage, request, response)
@@ -250,6 +264,13 @@ class ModelGateway:
             took = time.monotonic() - started
             await self._record(ctx, name, request, response, usd, took)
             _report(chosen.provider, name, ctx, took, response=response, usd=usd)
+            usage = response.usage
+            span.set(gen_ai__usage__input_tokens=usage.input_tokens,
+                     gen_ai__usage__output_tokens=usage.output_tokens,
+                     gen_ai__usage__cache_read__input_tokens=usage.cached_tokens,
+                     gen_ai__response__model=response.model or None,
+                     gen_ai__response__finish_reasons=[response.stop_reason])  # fmt: skip
+            span.text("gen_ai.output.messages", lambda: response.text)
         finally:
             # Released only once the cost is on the board, so no window counts neither.
             self._release(held)

@@ -47,6 +47,10 @@ async def start_services(ctx: DaemonContext, stoppers: list[Stopper]) -> None:
 
         stop_metrics, _ = await start_metrics(ctx, server.metrics_port, server.metrics_host)
         stoppers.append(stop_metrics)
+    if ctx.settings.observe.tracing.endpoint is not None:
+        from bosun.observe.trace_service import start_tracing
+
+        stoppers.append(start_tracing(ctx))
     # Before the git plane's reconciliation, which removes earlier boots' scratch dirs.
     await asyncio.to_thread(use_scratch, ctx.workspace.root, ctx.boot_id)
     git = GitService(ctx.workspace, ctx.settings.git, ctx.store)

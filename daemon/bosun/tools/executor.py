@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from bosun.errors import BosunError
-from bosun.observe import hooks
+from bosun.observe import hooks, spans
 from bosun.secrets import redact
 from bosun.tools.context import ToolContext
 from bosun.tools.policy import Policy
@@ -67,15 +67,20 @@ class ToolExecutor:
         self, ctx: ToolContext, name: str, arguments: str | Mapping[str, Any] | None
     ) -> ToolResult:
         """Run one call; every failure becomes a result, and every call an event."""
-        started = time.monotonic()
-        raw: dict[str, Any] = {}
-        result = await self._call(ctx, name, arguments, raw)
-        result.content = redact(bound_text(result.content, ctx.settings.output_limit_chars))
-        took = time.monotonic() - started
-        await self._record(ctx, name, raw, result, took)
         mcp_tool = ctx.mcp.get(name) if ctx.mcp is not None else None
         # An unknown name is reported as such: a model's invented names stay out of labels.
         known = mcp_tool is not None or self.registry.get(name) is not None
+        started = time.monotonic()
+        raw: dict[str, Any] = {}
+        with spans.tool_span(name if known else "(unknown)") as span:
+            result = await self._call(ctx, name, arguments, raw)
+            result.content = redact(bound_text(result.content, ctx.settings.output_limit_chars))
+            span.set(bosun__tool__outcome=result.outcome,
+                     bosun__mcp__server=mcp_tool.link.name if mcp_tool else None)  # fmt: skip
+            if result.is_error:
+                span.fail(result.outcome, result.content)
+        took = time.monotonic() - started
+        await self._record(ctx, name, raw, result, took)
         hooks.tool_call(
             hooks.ToolCallRecord(
                 tool=name if known else "(unknown)",
