@@ -54,11 +54,40 @@ async def _dependencies(store: Store, task: Task) -> str:
     return "\n".join(lines)
 
 
-def _where(request: AttemptRequest) -> str:
+async def written_design_doc(store: Store, run_id: int) -> str | None:
+    """The design document the run's director reported writing (its last finished
+    attempt's files: a Markdown file, one named like a design first), or None."""
+    try:
+        tasks = await store.list_tasks(run_id)
+        directors = [t for t in tasks if t.profile is Profile.DIRECTOR]
+        attempts = [a for t in directors for a in await store.list_attempts(t.id)]
+    except BosunError as exc:
+        log.warning("cannot read run %s's director: %s", run_id, exc)
+        return None
+    for attempt in reversed(attempts):
+        docs = [f for f in attempt.files_changed if f.lower().endswith(".md")]
+        docs.sort(key=lambda f: "design" not in f.lower())
+        if docs:
+            return docs[0]
+    return None
+
+
+async def _where(store: Store, request: AttemptRequest) -> str:
     doc = design_doc_path(request.run.id)
     if request.task.profile is Profile.DIRECTOR:
         return f"Write the design document at `{doc}`."
+    written = await written_design_doc(store, request.run.id)
+    if written is not None:
+        return f"The run's design document (its ground truth) is `{written}`."
     return f"The run's design document (its ground truth) is `{doc}` when present."
+
+
+def _attempt_line(request: AttemptRequest) -> str:
+    """`Attempt n of m.`; a retry a human granted past the limit says so."""
+    allowed = request.task.max_retries + 1
+    if request.attempt > allowed:
+        return f"Attempt {request.attempt} (a human granted it beyond the {allowed} allowed)."
+    return f"Attempt {request.attempt} of {allowed}."
 
 
 async def build_brief(store: Store, request: AttemptRequest) -> str:
@@ -69,8 +98,8 @@ async def build_brief(store: Store, request: AttemptRequest) -> str:
         # (new ids) then sends the same requests as the recording.
         f"# Objective of the run\n{run.objective.strip()}",
         f"# Your task: {task.key} — {task.title}\n"
-        f"Profile: {task.profile.value}. Attempt {request.attempt} of {task.max_retries + 1}. "
-        f"{_where(request)}",
+        f"Profile: {task.profile.value}. {_attempt_line(request)} "
+        f"{await _where(store, request)}",
     ]
     if task.description.strip():
         parts.append(f"## Description\n{task.description.strip()[:_DESCRIPTION_CHARS]}")

@@ -38,6 +38,9 @@ def add_parsers(sub: Any) -> None:
     run.add_argument("--model", help="provider:model for every role (e.g. openai:gpt-4.1)")
     run.add_argument("--workers", type=int, help="attempts running at once in this run")
     run.add_argument("--review", choices=["on", "off"], help="review each task before merging")
+    run.add_argument(
+        "--base", metavar="BRANCH", help="build on this branch and land on it (default: HEAD's)"
+    )
     run.add_argument("--budget-tokens", type=int, help="this run's token limit (input + output)")
     run.add_argument("--budget-usd", type=float, help="this run's money limit in USD")
     run.add_argument("--detach", action="store_true", help="start the run and return")
@@ -211,6 +214,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         options["workers"] = args.workers
     if args.review:
         options["reviewGate"] = args.review == "on"
+    if args.base:
+        options["baseBranch"] = args.base
     if args.budget_tokens is not None:
         options["budgetTokens"] = args.budget_tokens
     if args.budget_usd is not None:

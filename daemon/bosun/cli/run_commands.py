@@ -39,6 +39,19 @@ def _cost(cost: dict[str, Any]) -> str:
     return text
 
 
+_EVIDENCE_LINES = 30
+
+
+def evidence_lines(evidence: str) -> str:
+    """QA's evidence for a verdict, indented under it: all of it up to 30 lines (the
+    failing assertion is rarely in the first), then how much more `--json` holds."""
+    lines = evidence.rstrip().splitlines() or ["(no evidence given)"]
+    shown = [f"      {line}" for line in lines[:_EVIDENCE_LINES]]
+    if len(lines) > _EVIDENCE_LINES:
+        shown.append(f"      … {len(lines) - _EVIDENCE_LINES} more lines (`bosun show --json`)")
+    return "\n".join(shown)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Runs, newest first: a table of tasks and open prompts for each live run (or for
     RUN), one line of counts for each ended one."""
@@ -87,7 +100,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         for c in t["acceptanceCriteria"]:
             print(f"  - criterion: {c}")
         for v in t["verdicts"]:
-            print(f"  {'PASS' if v['passed'] else 'FAIL'} {v['criterion']}: {v['evidence'][:100]}")
+            print(f"  {'PASS' if v['passed'] else 'FAIL'} {v['criterion']}")
+            print(evidence_lines(v["evidence"]))
         for a in res["attempts"]:
             err = f" — {a['error']}" if a.get("error") else ""
             print(f"  attempt {a['number']}: {a['outcome']}{err} ({_cost(a['cost'])})")

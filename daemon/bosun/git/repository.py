@@ -90,8 +90,8 @@ def inspect_base(root: Path, base_branch: str | None) -> BaseFacts:
             if repo.head.is_detached:
                 raise WorkspaceError(
                     "HEAD is detached, so bosun cannot tell which branch to build on. "
-                    "Check out a branch (`git switch <branch>`) or name one in the run's "
-                    "options (base_branch)."
+                    "Check out a branch (`git switch <branch>`) or name one: "
+                    "`bosun run --base <branch> …` (the run option baseBranch)."
                 )
             base_branch = repo.active_branch.name
         if base_branch.startswith(("bosun/", "refs/")):

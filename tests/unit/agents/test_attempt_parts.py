@@ -43,6 +43,31 @@ async def test_brief_carries_criteria_dependencies_history_and_guidance(
     assert design_doc_path(h.run.id) in brief
 
 
+async def test_brief_names_the_design_document_the_director_wrote(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory('[[reply]]\ntext = "unused"\n')
+    director = await h.task("director", profile=Profile.DIRECTOR)
+    await h.store.finish_attempt(
+        director.id, 1, AttemptOutcome.QA_PASSED, summary="designed",
+        files_changed=["src/x.py", "docs/notes.md", "docs/architecture/design-v2.md"],
+    )  # fmt: skip
+    worker = await h.task("core")
+    brief = await build_brief(h.store, h.request(worker))
+    assert "design document (its ground truth) is `docs/architecture/design-v2.md`." in brief
+    assert design_doc_path(h.run.id) not in brief
+
+
+async def test_brief_of_a_retry_granted_past_the_limit_says_so(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory('[[reply]]\ntext = "unused"\n')
+    task = await h.task("stubborn")
+    brief = await build_brief(h.store, h.request(task, attempt=6))
+    assert "Attempt 6 (a human granted it beyond the 5 allowed)." in brief
+    assert "of 5" not in brief
+
+
 async def test_live_stream_holds_back_partial_words_so_split_secrets_are_redacted(
     harness_factory: Callable[..., Any],
 ) -> None:
