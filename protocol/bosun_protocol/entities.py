@@ -75,12 +75,15 @@ class Cost(WireModel):
     """Token and money counters; `usd` is None when a model's price is unknown.
 
     `estimated_tokens`: the part of input and output counted from characters because
-    the provider reported no usage (budgets bind on it all the same).
+    the provider reported no usage (budgets bind on it all the same). Input includes
+    `cached_tokens` (read from the provider's prompt cache, billed at a fraction) and
+    `cache_write_tokens` (written to it, billed at a premium by some providers).
     """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     usd: float | None = 0.0
     calls: int = 0
     estimated_tokens: int = 0

@@ -76,10 +76,10 @@ class FakeAnthropic(FakeProvider):
             return {"input_tokens": 0, "output_tokens": 0}
         return {
             # Anthropic counts cache reads apart from input_tokens.
-            "input_tokens": reply.input_tokens - reply.cached_tokens,
+            "input_tokens": reply.input_tokens - reply.cached_tokens - reply.cache_write_tokens,
             "output_tokens": output,
             "cache_read_input_tokens": reply.cached_tokens,
-            "cache_creation_input_tokens": 0,
+            "cache_creation_input_tokens": reply.cache_write_tokens,
         }
 
     def whole(self, reply: FakeReply, body: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections import deque
 from collections.abc import Callable
@@ -47,6 +48,7 @@ class FakeReply:
     input_tokens: int = 10
     output_tokens: int = 5
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     omit_usage: bool = False  # report no usage (OpenAI: none at all; Anthropic: zeros)
     chunk_size: int = 4  # characters of text per streamed delta
     arguments_chunk: int = 8  # characters of tool-call arguments per streamed delta
@@ -89,6 +91,9 @@ class FakeProvider:
         self.max_body: int | None = None
         # Answers computed from each request (a model that behaves), after the queue.
         self.behaviour: Callable[[Any], FakeReply] | None = None
+        # Prompt caching (tests/fakes/prompt_cache.py): usage is then computed from the
+        # request, with the cache's reads and writes.
+        self.cache: Any = None
 
     @property
     def url(self) -> str:
@@ -114,13 +119,22 @@ class FakeProvider:
     async def _handle(self, request: Request, out: ResponseWriter) -> None:
         self.requests.append(request)
         self.received.set()
-        reply = self.choose(request)
         if self.max_body is not None and len(request.body) > self.max_body:
-            reply = FakeReply(text="", fault="context")
+            reply = FakeReply(text="", fault="context")  # refused before the model sees it
+        else:
+            reply = self.choose(request)
         if reply.fault is not None:
             await self.send_fault(reply, out)
             return
         body = request.json()
+        if self.cache is not None and not reply.omit_usage:
+            used = self.cache.usage(body)
+            reply = dataclasses.replace(
+                reply,
+                input_tokens=used.input_tokens,
+                cached_tokens=used.cached_tokens,
+                cache_write_tokens=used.cache_write_tokens,
+            )
         if not body.get("stream"):
             await out.json(200, self.whole(reply, body))
             return

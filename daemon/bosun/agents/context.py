@@ -58,6 +58,8 @@ class ConversationWindow:
     dropped: Counter[str] = field(default_factory=Counter)  # their tool calls, by name
     _folded: list[str] = field(default_factory=list)  # one line per folded call
     _noted: bool = False  # exchange[0] is the fold note
+    _next_at: int = 0  # the size that starts the next compaction step (0: compact_at)
+    _sizes: list[int] = field(default_factory=list)  # trim.size of each exchange message
 
     def add(self, message: ChatMessage) -> None:
         """Append a message (within the hard limits); compact when past `compact_at`."""
@@ -67,8 +69,14 @@ class ConversationWindow:
         if bounded is not message:
             self.trimmed += 1
         self.exchange.append(bounded)
-        if self.size() > min(self.compact_at, self.budget_chars):
-            self._step(self.compact_to, self.keep_recent)
+        self._sizes.append(trim.size(bounded))
+        if self.size() > min(self._next_at or self.compact_at, self.budget_chars):
+            self._step(self.compact_to, self._recent(self.compact_to // 2))
+            # Hysteresis: when the newest messages alone are large (a 30,000-character
+            # output), the step cannot reach its aim; the next one waits until the
+            # exchange grew by half a step again, instead of rewriting it every turn.
+            grow = (self.compact_at - self.compact_to) // 2
+            self._next_at = max(self.compact_at, self.size() + grow)
         if self.size() > self.budget_chars:  # a few huge recent messages
             self._step(self.budget_chars, 2)
 
@@ -78,7 +86,7 @@ class ConversationWindow:
 
     def size(self) -> int:
         """Characters in the exchange (the pinned messages are not counted)."""
-        return sum(trim.size(m) for m in self.exchange)
+        return sum(self._sizes)
 
     def pinned_size(self) -> int:
         """Characters of the system prompt and the brief, which are never cut."""
@@ -104,10 +112,23 @@ class ConversationWindow:
     def _replace(self, i: int, smaller: ChatMessage) -> None:
         if smaller is not self.exchange[i]:
             self.exchange[i] = smaller
+            self._sizes[i] = trim.size(smaller)
             self.trimmed += 1
 
+    def _recent(self, allowance: int) -> int:
+        """How many of the newest messages a step keeps whole: at most `keep_recent`, as
+        many as fit in `allowance` characters, and the newest turn whatever its size."""
+        kept, chars = 0, 0
+        for size in reversed(self._sizes):
+            chars += size
+            if kept >= self.keep_recent or (kept >= 2 and chars > allowance):
+                break
+            kept += 1
+        return kept
+
     def _step(self, target: int, keep: int) -> None:
-        """One compaction: stub everything older than the newest `keep`, then fold."""
+        """One compaction: stub everything older than the newest `keep`; if that leaves
+        more than `target`, fold those older turns."""
         self.compactions += 1
         older = max(0, len(self.exchange) - keep)
         for i in range(older):
@@ -136,8 +157,10 @@ class ConversationWindow:
                 result = results.get(call.id)
                 status = "failed" if result is not None and result.is_error else "ok"
                 self._folded.append(f"{call.name} {_gist(call.arguments)} ({status})")
-        del self.exchange[:end]
-        self.exchange.insert(0, ChatMessage.user(self._fold_note()))
+        del self.exchange[:end], self._sizes[:end]
+        note = ChatMessage.user(self._fold_note())
+        self.exchange.insert(0, note)
+        self._sizes.insert(0, trim.size(note))
         self._noted = True
 
     def _fold_note(self) -> str:

@@ -55,6 +55,7 @@ def add_costs(total: Cost, more: Cost) -> Cost:
         input_tokens=total.input_tokens + more.input_tokens,
         output_tokens=total.output_tokens + more.output_tokens,
         cached_tokens=total.cached_tokens + more.cached_tokens,
+        cache_write_tokens=total.cache_write_tokens + more.cache_write_tokens,
         usd=usd,
         calls=total.calls + more.calls,
         estimated_tokens=total.estimated_tokens + more.estimated_tokens,

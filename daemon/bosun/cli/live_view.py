@@ -34,7 +34,12 @@ def cost_text(cost: dict[str, Any]) -> str:
     usd = cost.get("usd")
     money = "price unknown" if usd is None else f"${usd:.4f}"
     tokens = cost.get("inputTokens", 0) + cost.get("outputTokens", 0)
-    return f"{tokens} tokens, {cost.get('calls', 0)} calls, {money}"
+    text = f"{tokens} tokens, {cost.get('calls', 0)} calls, {money}"
+    if cost.get("cachedTokens"):
+        text += f", {cost['cachedTokens']} from cache"
+    if cost.get("estimatedTokens"):
+        text += f", {cost['estimatedTokens']} estimated"
+    return text
 
 
 def _tokens(cost: dict[str, Any]) -> int:

@@ -34,6 +34,8 @@ def _cost(cost: dict[str, Any]) -> str:
     usd = cost.get("usd")
     money = "cost unknown" if usd is None else f"${usd:.4f}"
     text = f"{cost.get('inputTokens', 0)}+{cost.get('outputTokens', 0)} tok, {money}"
+    if cost.get("cachedTokens") or cost.get("cacheWriteTokens"):
+        text += f" (cache: {cost.get('cachedTokens', 0)} read, {cost.get('cacheWriteTokens', 0)} written)"
     if cost.get("estimatedTokens"):  # the provider reported no usage for some calls
         text += f", {cost['estimatedTokens']} tok estimated"
     return text

@@ -38,6 +38,24 @@ def _blocks(m: ChatMessage) -> list[dict[str, Any]]:
     return blocks
 
 
+_EPHEMERAL = {"type": "ephemeral"}
+
+
+def mark_cache_breakpoints(
+    system: str, messages: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """System blocks and messages with Anthropic `cache_control` breakpoints (three of the
+    four allowed): after the system prompt (caching the tools and system, which come
+    first), after the brief (the first message), and after the last message, so that the
+    next call, which repeats all of this before its new turn, reads it from the cache.
+    """
+    blocks = [{"type": "text", "text": system, "cache_control": _EPHEMERAL}] if system else []
+    for index in {0, len(messages) - 1} if messages else set():
+        content = messages[index]["content"]
+        content[-1] = {**content[-1], "cache_control": _EPHEMERAL}
+    return blocks, messages
+
+
 def to_anthropic(messages: list[ChatMessage]) -> tuple[str, list[dict[str, Any]]]:
     """(system text, messages) in Anthropic form; same-role neighbours are merged."""
     system = "\n\n".join(m.content for m in messages if m.role == "system")
@@ -73,7 +91,11 @@ class AnthropicModel(StreamingModel):
             "max_tokens": request.max_tokens,
             "stream": True,
         }
-        if system:
+        if self.prompt_cache:
+            blocks, params["messages"] = mark_cache_breakpoints(system, messages)
+            if blocks:
+                params["system"] = blocks
+        elif system:
             params["system"] = system
         if request.tools:
             params["tools"] = [
@@ -97,10 +119,12 @@ class AnthropicModel(StreamingModel):
             usage = event.message.usage
             cached = getattr(usage, "cache_read_input_tokens", 0) or 0
             created = getattr(usage, "cache_creation_input_tokens", 0) or 0
+            # Anthropic counts cache reads and writes apart from input_tokens; ours include them.
             asm.usage = asm.usage.model_copy(
                 update={
                     "input_tokens": (usage.input_tokens or 0) + cached + created,
                     "cached_tokens": cached,
+                    "cache_write_tokens": created,
                 }
             )
         elif kind == "content_block_start":

@@ -100,7 +100,8 @@ class ModelRequest(_Model):
 
 
 class Usage(_Model):
-    """Tokens one call used; `cached_tokens` is the part of input served from cache.
+    """Tokens one call used; `cached_tokens` is the part of input read from the provider's
+    cache, `cache_write_tokens` the part written to it (both are included in input).
 
     `estimated`: the provider reported no (or partial) usage and the missing counts were
     estimated from characters (bosun.llm.estimate).
@@ -109,6 +110,7 @@ class Usage(_Model):
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     estimated: bool = False
 
     @property
@@ -121,6 +123,7 @@ class Usage(_Model):
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
             estimated=self.estimated or other.estimated,
         )
 

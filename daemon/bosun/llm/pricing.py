@@ -24,10 +24,13 @@ def usd_for(usage: Usage, price: Price | None) -> float | None:
     if price is None:
         return None
     cached = min(usage.cached_tokens, usage.input_tokens)
+    written = min(usage.cache_write_tokens, usage.input_tokens - cached)
     cached_rate = price.cached_input if price.cached_input is not None else price.input
+    write_rate = price.cache_write if price.cache_write is not None else price.input
     total = (
-        (usage.input_tokens - cached) * price.input
+        (usage.input_tokens - cached - written) * price.input
         + cached * cached_rate
+        + written * write_rate
         + usage.output_tokens * price.output
     )
     return total / _MILLION
@@ -39,6 +42,7 @@ def cost_of(usage: Usage, usd: float | None) -> Cost:
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         cached_tokens=usage.cached_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
         usd=usd,
         calls=1,
         estimated_tokens=usage.total if usage.estimated else 0,

@@ -147,4 +147,5 @@ def build_model(
         base_url=ep.base_url,
         timeout=ep.timeout,
         key_setting=ep.key_setting,
+        prompt_cache=settings.providers.get(provider, ProviderSettings()).prompt_cache,
     )

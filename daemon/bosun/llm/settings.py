@@ -34,6 +34,7 @@ class ProviderSettings(_Section):
     tokens_per_minute: int | None = Field(default=None, ge=1)
     max_concurrent: int | None = Field(default=None, ge=1)
     timeout: float = Field(default=600.0, gt=0)  # whole-request limit, seconds
+    prompt_cache: bool = True  # Anthropic API: send cache_control breakpoints
 
 
 class Price(_Section):
@@ -41,7 +42,8 @@ class Price(_Section):
 
     input: float = Field(ge=0)
     output: float = Field(ge=0)
-    cached_input: float | None = Field(default=None, ge=0)  # None: same as input
+    cached_input: float | None = Field(default=None, ge=0)  # cache reads; None: as input
+    cache_write: float | None = Field(default=None, ge=0)  # cache writes; None: as input
 
 
 class RetrySettings(_Section):
@@ -78,6 +80,11 @@ def _p(inp: float, out: float, cached: float | None = None) -> Price:
     return Price(input=inp, output=out, cached_input=cached)
 
 
+def _anthropic(inp: float, out: float) -> Price:
+    # Cache reads at a tenth of input; writes (5-minute TTL) at a quarter more.
+    return Price(input=inp, output=out, cached_input=inp * 0.1, cache_write=inp * 1.25)
+
+
 def default_prices() -> dict[str, Price]:
     """Prices of common models (USD per million tokens) as published when written."""
     return {
@@ -90,11 +97,11 @@ def default_prices() -> dict[str, Price]:
         "openai:o4-mini": _p(1.1, 4.4, 0.275),
         "openai:gpt-5": _p(1.25, 10.0, 0.125),
         "openai:gpt-5-mini": _p(0.25, 2.0, 0.025),
-        "anthropic:claude-sonnet-4-5": _p(3.0, 15.0, 0.3),
-        "anthropic:claude-sonnet-4-0": _p(3.0, 15.0, 0.3),
-        "anthropic:claude-opus-4-1": _p(15.0, 75.0, 1.5),
-        "anthropic:claude-haiku-4-5": _p(1.0, 5.0, 0.1),
-        "anthropic:claude-3-5-haiku-latest": _p(0.8, 4.0, 0.08),
+        "anthropic:claude-sonnet-4-5": _anthropic(3.0, 15.0),
+        "anthropic:claude-sonnet-4-0": _anthropic(3.0, 15.0),
+        "anthropic:claude-opus-4-1": _anthropic(15.0, 75.0),
+        "anthropic:claude-haiku-4-5": _anthropic(1.0, 5.0),
+        "anthropic:claude-3-5-haiku-latest": _anthropic(0.8, 4.0),
         # Local and offline models cost nothing.
         "ollama:*": _p(0.0, 0.0),
         "scripted:*": _p(0.0, 0.0),

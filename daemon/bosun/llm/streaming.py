@@ -26,8 +26,10 @@ class StreamingModel(Model):
         base_url: str | None,
         timeout: float,
         key_setting: str,
+        prompt_cache: bool = True,
     ) -> None:
         self.name = name
+        self.prompt_cache = prompt_cache  # mark cacheable prefixes where the API wants it
         self.provider = provider
         self.model_id = model_id
         self.key_setting = key_setting

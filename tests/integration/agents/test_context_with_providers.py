@@ -13,22 +13,20 @@ from tests.fakes.llm_settings import fake_settings
 from tests.fakes.replies import FakeProvider, FakeReply, FakeToolCall
 
 
-def turn_of(body: dict[str, Any]) -> int:
-    """The turn a request is for: answers already in it, plus one (both wire formats)."""
-    return 1 + sum(1 for m in body["messages"] if m["role"] == "assistant")
-
-
 def call(name: str, **args: Any) -> FakeReply:
     """An answer calling one tool."""
     return FakeReply(text="", tool_calls=[FakeToolCall.of(name, args)])
 
 
 def script(*replies: FakeReply) -> Callable[[dict[str, Any]], FakeReply]:
-    """Answer turn n with replies[n-1]; past the end, `finish`."""
+    """Answer the n-th request the model sees with replies[n-1]; past the end, `finish`.
 
-    def answer(body: dict[str, Any]) -> FakeReply:
-        n = turn_of(body)
-        return replies[n - 1] if n <= len(replies) else call("finish", summary="done")
+    Counted, not read from the request: compaction folds old answers away.
+    """
+    answered = iter(replies)
+
+    def answer(_body: dict[str, Any]) -> FakeReply:
+        return next(answered, None) or call("finish", summary="done")
 
     return answer
 
@@ -68,12 +66,12 @@ async def test_compact_and_retry_shrinks_the_request_under_the_providers_limit(
     task = await h.task()
     worktree = Path(task.worktree or "")
     for name in ("a.txt", "b.txt", "c.txt"):
-        (worktree / name).write_text(f"{name}\n" + "z" * 14_000)
+        (worktree / name).write_text(f"{name}\n" + "z" * 9_000)
     reads = [call("read_file", path=p) for p in ("a.txt", "b.txt", "c.txt")]
     fake.behaviour = script(*reads)
     first = await _pinned_size(h, fake)
     fake.requests.clear()
-    fake.max_body = first + 35_000  # a, b fit; with c the request is too long
+    fake.max_body = first + 22_000  # a, b fit; with c the request is too long
     report = await h.agents(fake_settings(fake)).run_attempt(h.request(task))
 
     assert report.outcome is AttemptOutcome.FINISHED, report.error

@@ -168,3 +168,14 @@ def test_agent_settings_refuse_thresholds_out_of_order() -> None:
     with pytest.raises(ValidationError, match="compact_to_chars < compact_at_chars"):
         AgentSettings(compact_at_chars=10_000, compact_to_chars=20_000)
     assert AgentSettings().compact_at_chars == 40_000
+
+
+def test_a_huge_newest_output_does_not_make_every_later_turn_a_compaction() -> None:
+    window = _window()
+    _exchange(window, turns=6, size=5_000)
+    _turn(window, 99, 29_000)  # past compact_at: one step, which must keep this turn
+    steps = window.compactions
+    for i in range(100, 103):
+        _turn(window, i, 2_000)
+    assert steps >= 1
+    assert window.compactions == steps  # the next step waits until the exchange grew again

@@ -144,6 +144,15 @@ def test_cost_counts_cached_input_at_its_own_rate() -> None:
     assert usd_for(usage, None) is None
 
 
+def test_cache_writes_are_billed_at_their_premium_and_anthropic_defaults_have_one() -> None:
+    price = Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75)
+    usage = Usage(input_tokens=1_000_000, cached_tokens=500_000, cache_write_tokens=300_000)
+    assert usd_for(usage, price) == pytest.approx(0.2 * 3 + 0.5 * 0.3 + 0.3 * 3.75)
+    sonnet = price_for("anthropic:claude-sonnet-4-5", LlmSettings().prices)
+    assert sonnet is not None and sonnet.cache_write == pytest.approx(3.75)
+    assert sonnet.cached_input == pytest.approx(0.3)
+
+
 def test_the_api_key_never_shows_in_dumped_settings() -> None:
     settings = LlmSettings(providers={"openai": ProviderSettings(api_key="sk-hidden-123456")})
     assert "sk-hidden-123456" not in settings.model_dump_json()

@@ -12,6 +12,20 @@ export function formatCost(cost: Cost | undefined): string {
   return cost.usd < 1 ? `$${cost.usd.toFixed(4)}` : `$${cost.usd.toFixed(2)}`;
 }
 
+/** `62% from cache` (input read from the provider's prompt cache); `~3k tok estimated` when
+ * the provider reported no usage for some calls; '' when neither applies. */
+export function formatCacheAndEstimate(cost: Cost | undefined): string {
+  if (!cost) return '';
+  const input = cost.inputTokens ?? 0;
+  const cached = cost.cachedTokens ?? 0;
+  const estimated = cost.estimatedTokens ?? 0;
+  const parts = [
+    input > 0 && cached > 0 ? `${Math.round((100 * cached) / input)}% from cache` : '',
+    estimated > 0 ? `~${formatTokens(estimated)} tok estimated` : '',
+  ];
+  return parts.filter((p) => p.length > 0).join(', ');
+}
+
 function formatTokens(n: number): string {
   if (n < 1000) return String(n);
   if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;

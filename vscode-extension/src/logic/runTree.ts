@@ -1,7 +1,7 @@
 /** The Runs and Needs-you trees as plain data, built from runs and their tasks. */
 
 import type { HumanPrompt, Run, Task } from '../protocol';
-import { formatAttempt, formatCost, joinParts, progress } from './format';
+import { formatAttempt, formatCacheAndEstimate, formatCost, joinParts, progress } from './format';
 import { mdCode, mdText } from './markdown';
 import { headline, promptKind, promptTooltip } from './prompts';
 import { runStyle, taskState, taskStyle } from './stateStyle';
@@ -61,7 +61,7 @@ export function topologicalOrder(tasks: readonly Task[]): Task[] {
 /** Markdown tooltip of a task: description, acceptance criteria with QA verdicts, reason. */
 export function taskTooltip(task: Task): string {
   const style = taskStyle(task);
-  const parts = [`**${mdText(task.title)}** ${mdCode(task.key)}`, mdText(joinParts([style.label, task.profile ?? '', formatAttempt(task), formatCost(task.cost)]))];
+  const parts = [`**${mdText(task.title)}** ${mdCode(task.key)}`, mdText(joinParts([style.label, task.profile ?? '', formatAttempt(task), formatCost(task.cost), formatCacheAndEstimate(task.cost)]))];
   if (task.description) parts.push(mdText(task.description));
   const criteria = task.acceptanceCriteria ?? [];
   if (criteria.length) {

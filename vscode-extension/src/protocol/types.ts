@@ -111,12 +111,15 @@ export interface Verdict {
  * Token and money counters; `usd` is None when a model's price is unknown.
  *
  * `estimated_tokens`: the part of input and output counted from characters because
- * the provider reported no usage (budgets bind on it all the same).
+ * the provider reported no usage (budgets bind on it all the same). Input includes
+ * `cached_tokens` (read from the provider's prompt cache, billed at a fraction) and
+ * `cache_write_tokens` (written to it, billed at a premium by some providers).
  */
 export interface Cost {
   inputTokens?: number;
   outputTokens?: number;
   cachedTokens?: number;
+  cacheWriteTokens?: number;
   usd?: number | null;
   calls?: number;
   estimatedTokens?: number;

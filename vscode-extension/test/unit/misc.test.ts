@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import { RequestTimeoutError, withDeadline } from '../../src/logic/deadline';
 import { describeError, protocolProblem } from '../../src/logic/errors';
-import { formatCost } from '../../src/logic/format';
+import { formatCacheAndEstimate, formatCost } from '../../src/logic/format';
 import { statusModel } from '../../src/logic/status';
 import { transcriptMarkdown } from '../../src/logic/transcriptText';
 import { run, task } from './fixtures';
@@ -40,6 +40,12 @@ test('cost shows dollars, or tokens when the price is unknown', () => {
   assert.equal(formatCost({ usd: 1.234 }), '$1.23');
   assert.equal(formatCost({ usd: null, inputTokens: 12_000, outputTokens: 400 }), '12k tok');
   assert.equal(formatCost({}), '');
+});
+
+test('the cache share and estimated tokens are shown when there are any', () => {
+  assert.equal(formatCacheAndEstimate({ inputTokens: 1000, cachedTokens: 620 }), '62% from cache');
+  assert.equal(formatCacheAndEstimate({ inputTokens: 5000, estimatedTokens: 3000 }), '~3.0k tok estimated');
+  assert.equal(formatCacheAndEstimate({ inputTokens: 10 }), '');
 });
 
 test('the status bar shows the newest unfinished run with progress', () => {
