@@ -100,6 +100,16 @@ class Client:
         """Whether the connection has ended (the daemon closed it, or `close` was called)."""
         return self._reader_task.done()
 
+    @property
+    def connected(self) -> bool:
+        """Whether the connection is still read (False once the daemon closed it)."""
+        return not self._reader_task.done()
+
+    async def wait_closed(self) -> None:
+        """Until the daemon closes the connection (or `close` is called)."""
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(self._reader_task)
+
     def on_notification(self, listener: Notification) -> None:
         """Call `listener(method, params)` for each notification (besides the queue)."""
         self._listeners.append(listener)

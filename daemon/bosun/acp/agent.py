@@ -21,7 +21,7 @@ from bosun import __version__
 from bosun.acp import mapping as m
 from bosun.acp.daemons import DaemonLink, Daemons
 from bosun.acp.session import Session
-from bosun.client import RpcError
+from bosun.client import DaemonNotRunning, RpcError
 from bosun.errors import BosunError
 
 log = logging.getLogger(__name__)
@@ -178,13 +178,19 @@ class BosunAgent:
         text = _text_of(prompt)
         if not text:
             raise RequestError.invalid_params({"reason": "the prompt has no text"})
-        if text.strip() == "/status":
-            await session.send(m.agent_text(await self._status(session)))
-            return acp.PromptResponse(stop_reason="end_turn")
         try:
+            if not session.link.alive:  # the daemon restarted since: reconnect (or start it)
+                session.rebind(await self._link(str(session.link.ws.root)))
+            if text.strip() == "/status":
+                await session.send(m.agent_text(await self._status(session)))
+                return acp.PromptResponse(stop_reason="end_turn")
             reason = await session.prompt(text)
         except RpcError as exc:
             await session.send(m.agent_text(f"Bosun refused: {exc.message}\n"))
+            return acp.PromptResponse(stop_reason="end_turn")
+        except DaemonNotRunning as exc:
+            note = f"Bosun's daemon went away ({exc.message}); send your message again.\n"
+            await session.send(m.agent_text(note))
             return acp.PromptResponse(stop_reason="end_turn")
         return acp.PromptResponse(stop_reason=reason)
 

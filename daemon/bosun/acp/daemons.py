@@ -20,6 +20,7 @@ from bosun.workspace import Workspace, find_workspace
 log = logging.getLogger(__name__)
 
 Listener = Callable[[str, dict[str, Any]], None]
+GONE = "_daemonGone"  # what listeners hear when the daemon closes the connection
 
 
 class DaemonLink:
@@ -30,6 +31,16 @@ class DaemonLink:
         self.client = client
         self.listeners: set[Listener] = set()
         self._pump = asyncio.create_task(self._route(), name=f"acp-daemon-{ws.root.name}")
+        self._watch = asyncio.create_task(self._watch_close(), name=f"acp-gone-{ws.root.name}")
+
+    async def _watch_close(self) -> None:
+        # A turn that follows a run waits on notifications: tell it the daemon is gone
+        # rather than leave it waiting for ones that will never come.
+        await self.client.wait_closed()
+        await asyncio.sleep(0)  # let the router hand over what was read before the close
+        for listener in list(self.listeners):
+            with contextlib.suppress(Exception):
+                listener(GONE, {})
 
     async def _route(self) -> None:
         # The client queues every notification; this is its only reader, so the queue
@@ -42,6 +53,11 @@ class DaemonLink:
                 except Exception:
                     log.exception("an ACP session failed to take %s", method)
 
+    @property
+    def alive(self) -> bool:
+        """False once the daemon closed the connection (it stopped or restarted)."""
+        return self.client.connected
+
     async def request(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """A request to the daemon (errors raise bosun.client.RpcError)."""
         return await self.client.request(method, params or {})
@@ -49,8 +65,10 @@ class DaemonLink:
     async def close(self) -> None:
         """Stop routing and disconnect (the daemon and its runs go on)."""
         self._pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._pump
+        self._watch.cancel()
+        for task in (self._pump, self._watch):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.client.close()
 
 
@@ -68,6 +86,9 @@ class Daemons:
         ws = await asyncio.to_thread(find_workspace, Path(cwd))
         async with self._lock:
             link = self._links.get(ws.root)
+            if link is not None and not link.alive:  # the daemon went away: connect anew
+                await link.close()
+                link = None
             if link is None:
                 link = DaemonLink(ws, await self._connect(ws))
                 self._links[ws.root] = link

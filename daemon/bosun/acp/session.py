@@ -20,7 +20,7 @@ from bosun_protocol.review import TaskDiffResult
 
 from bosun.acp import mapping as m
 from bosun.acp import review
-from bosun.acp.daemons import DaemonLink
+from bosun.acp.daemons import GONE, DaemonLink
 from bosun.client import RpcError
 from bosun.server.plain_text import end_message
 
@@ -50,6 +50,12 @@ class Session:
         self.by = f"ACP session {session_id}"  # how this session's answers are signed
         link.listeners.add(self._on_daemon)
 
+    def rebind(self, link: DaemonLink) -> None:
+        """Listen to a new connection to the workspace's daemon (after it restarted)."""
+        self.link.listeners.discard(self._on_daemon)
+        self.link = link
+        link.listeners.add(self._on_daemon)
+
     def close(self) -> None:
         """Stop listening (the run goes on in the daemon)."""
         self.link.listeners.discard(self._on_daemon)
@@ -60,6 +66,9 @@ class Session:
 
     def _on_daemon(self, method: str, params: dict[str, Any]) -> None:
         if self.run_id is None or not self.in_turn:
+            return
+        if method == GONE:
+            self._inbox.put_nowait((GONE, None))
             return
         if method == "bosun/transcriptDelta":
             if params.get("taskId") in self.tasks:
@@ -152,6 +161,13 @@ class Session:
                         "/abandon to give the task up.\n"
                     )
                 )
+                return "end_turn"
+            if kind == GONE:
+                note = (
+                    f"Bosun's daemon went away; run {run_id} goes on when it is back. "
+                    "Send a message to follow it again.\n"
+                )
+                await self.send(m.agent_text(note))
                 return "end_turn"
             if kind == "_review_later":
                 await self.send(m.agent_text(review.waiting_text(params)))
