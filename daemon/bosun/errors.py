@@ -16,7 +16,7 @@ BosunError into a JSON-RPC error with its code, message and data.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from bosun_protocol.errors import ErrorCode
 
@@ -83,3 +83,23 @@ class BudgetExceededError(BosunError):
     """A token or money budget is spent."""
 
     code = ErrorCode.BUDGET_EXCEEDED
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def find_cause(exc: BaseException | None, kind: type[E]) -> E | None:
+    """The first `kind` in `exc`, its causes and contexts, and exception groups' members
+    (a library may wrap the error that matters several layers deep)."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc] if exc is not None else []
+    while stack:
+        cur = stack.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, kind):
+            return cur
+        stack.extend(getattr(cur, "exceptions", ()) or ())
+        stack.extend(x for x in (cur.__cause__, cur.__context__) if x is not None)
+    return None

@@ -42,7 +42,30 @@ def failpoint(name: str, *labels: str) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def flagged(name: str) -> bool:
+    """Whether the injected fault `name` is on: `BOSUN_FAULT_<NAME>` names a file that exists.
+
+    Unlike a failpoint this does not kill: the operation fails as the fault would make it
+    (e.g. `DISK_FULL`: the board's writes fail as SQLite fails on a full disk), for as
+    long as the file exists, so a test can take the fault away again.
+    """
+    flag = _faults().get(name)
+    return flag is not None and os.path.exists(flag)
+
+
+_FAULTS: dict[str, str] | None = None
+
+
+def _faults() -> dict[str, str]:
+    global _FAULTS
+    if _FAULTS is None:
+        prefix = "BOSUN_FAULT_"
+        _FAULTS = {k.removeprefix(prefix): v for k, v in os.environ.items() if k.startswith(prefix)}
+    return _FAULTS
+
+
 def reset_for_tests() -> None:
     """Re-read the environment (tests that change it in-process)."""
-    global _ACTIVE
+    global _ACTIVE, _FAULTS
     _ACTIVE = None
+    _FAULTS = None

@@ -33,6 +33,7 @@ class ErrorCode(IntEnum):
     SHUTTING_DOWN = -32060
     PROTOCOL_MISMATCH = -32061
     INVALID_STATE = -32062
+    STORAGE_UNAVAILABLE = -32063
 
 
 ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
@@ -56,4 +57,7 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.SHUTTING_DOWN: "The daemon is shutting down.",
     ErrorCode.PROTOCOL_MISMATCH: "Client and daemon protocol major versions differ.",
     ErrorCode.INVALID_STATE: "The run is not in a state that allows this.",
+    ErrorCode.STORAGE_UNAVAILABLE: (
+        "The board cannot be written (disk full, read-only); runs are paused until it can."
+    ),
 }

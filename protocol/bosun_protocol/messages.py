@@ -18,6 +18,20 @@ class Empty(WireModel):
 # --- status -----------------------------------------------------------------
 
 
+class StorageStatus(WireModel):
+    """Whether the daemon can write its board; `paused` stops every run until it can."""
+
+    state: Literal["ok", "paused"] = "ok"
+    reason: str | None = Field(
+        default=None, description="Why writes fail (disk full, read-only…) and what to do."
+    )
+    since: datetime | None = None
+
+
+class StorageChanged(StorageStatus):
+    """`bosun/storageChanged`: the daemon's storage state changed (the new state)."""
+
+
 class StatusResult(WireModel):
     """What `bosun/status` reports about the daemon."""
 
@@ -35,6 +49,7 @@ class StatusResult(WireModel):
     boot_id: str
     sandbox: str = "unknown"
     listeners: list[str] = Field(default_factory=list)
+    storage: StorageStatus = Field(default_factory=StorageStatus)
 
 
 # --- runs -------------------------------------------------------------------

@@ -65,6 +65,11 @@ _TABLE: list[MethodSpec] = [
     _note("bosun/runChanged", m.RunChanged, "A run changed."),
     _note("bosun/taskChanged", m.TaskChanged, "A task changed."),
     _note("bosun/event", m.EventNotification, "An event was appended."),
+    _note(
+        "bosun/storageChanged",
+        m.StorageChanged,
+        "The board stopped (or started again) accepting writes: runs pause and resume.",
+    ),
 ]
 
 METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in _TABLE}

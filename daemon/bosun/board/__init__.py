@@ -16,7 +16,12 @@ from bosun_protocol.entities import (
     Verdict,
 )
 
-from bosun.board.errors import BoardStorageError, InvalidBoardInputError, SchemaVersionError
+from bosun.board.errors import (
+    BoardStorageError,
+    BoardUnwritableError,
+    InvalidBoardInputError,
+    SchemaVersionError,
+)
 from bosun.board.models import UNSET, NewMessage, RecordedCall, TaskSpec, Unset
 from bosun.board.store import Listener, Store
 from bosun.board.transitions import TRANSITIONS, check_transition
@@ -27,6 +32,7 @@ __all__ = [
     "Attempt",
     "AttemptOutcome",
     "BoardStorageError",
+    "BoardUnwritableError",
     "Cost",
     "Event",
     "InvalidBoardInputError",

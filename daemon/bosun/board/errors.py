@@ -3,6 +3,8 @@
 BosunError
 ├── BoardStorageError      the database file cannot be read or written (corrupt,
 │                          not a database, permissions, disk full); names the file
+│   ├── BoardUnwritableError the disk refused a write (full, read-only, I/O): it may
+│   │                      pass, and the engine pauses until writes succeed again
 │   └── SchemaVersionError the file was written by a newer bosun
 └── InvalidBoardInputError a request the board refuses as malformed (duplicate key,
                            cross-run dependency, unknown field)
@@ -19,6 +21,12 @@ class BoardStorageError(BosunError):
     """The board's SQLite file failed; the message names the file and the fix."""
 
     code = ErrorCode.INTERNAL_ERROR
+
+
+class BoardUnwritableError(BoardStorageError):
+    """The disk refused a write (full, read-only, I/O error): it may pass; nothing was saved."""
+
+    code = ErrorCode.STORAGE_UNAVAILABLE
 
 
 class SchemaVersionError(BoardStorageError):

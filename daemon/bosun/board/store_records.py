@@ -16,6 +16,7 @@ from bosun.board.models import RecordedCall
 from bosun.board.writer import Writer
 
 T = TypeVar("T")
+PROBE_JOURNAL = "storage-probe"  # the writability check's entry, deleted at once
 
 
 class RecordsMixin:
@@ -69,6 +70,11 @@ class RecordsMixin:
     async def journal_delete(self, kind: str, key: str) -> None:
         """Remove a journal entry (no error when absent)."""
         await self._writer.submit(partial(record_writes.journal_delete, kind=kind, key=key))
+
+    async def check_writable(self) -> None:
+        """A real write through the writer, undone: BoardUnwritableError if the disk refuses."""
+        await self.journal_put(PROBE_JOURNAL, "probe", {"probe": True})
+        await self.journal_delete(PROBE_JOURNAL, "probe")
 
     async def journal_list(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
         """Every entry of a journal kind, by key."""

@@ -40,9 +40,9 @@ import pydantic_core
 from bosun_protocol.entities import Event, Run, Task
 
 from bosun.board.codec import now
-from bosun.board.errors import BoardStorageError
+from bosun.board.errors import BoardStorageError, BoardUnwritableError
 from bosun.errors import BosunError
-from bosun.failpoints import failpoint
+from bosun.failpoints import failpoint, flagged
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,19 @@ class _Request(Generic[T]):
             self.future.set_result(self.result)
 
 
+# Failures of the disk under the board rather than of the board: they pass (space is
+# freed, permissions fixed), and the daemon waits for that instead of failing work.
+_UNWRITABLE = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PERM,
+    }
+)
+
+
 def storage_error(exc: BaseException, path: Path) -> BaseException:
     """A sqlite3 failure as an error a person can act on; other errors unchanged."""
     if not isinstance(exc, sqlite3.Error):
@@ -166,7 +179,9 @@ def storage_error(exc: BaseException, path: Path) -> BaseException:
         text = f"I/O error on the board {path} ({exc}); the write was rolled back"
     else:
         text = f"the board {path} failed: {exc} ({name})"
-    error = BoardStorageError(text, data={"path": str(path), "sqlite": name})
+    unwritable = code in _UNWRITABLE
+    kind = BoardUnwritableError if unwritable else BoardStorageError
+    error = kind(text, data={"path": str(path), "sqlite": name})
     error.__cause__ = exc
     return error
 
@@ -303,6 +318,9 @@ def _apply(conn: sqlite3.Connection, batch: list[_Request[Any]]) -> float:
     Returns how long the COMMIT took, in seconds.
     """
     conn.execute("BEGIN IMMEDIATE")
+    if flagged("DISK_FULL"):
+        conn.execute("ROLLBACK")
+        raise _disk_full()
     # One clock reading per batch (they all commit at once); `now()` is UTC, so
     # isoformat() is exactly codec.ts().
     moment = now()
@@ -364,6 +382,14 @@ def _run(
             conn.execute("RELEASE req")
         req.notices = tx.notices
     return True
+
+
+def _disk_full() -> sqlite3.OperationalError:
+    """The error SQLite raises on a full disk (the DISK_FULL injected fault)."""
+    exc = sqlite3.OperationalError("database or disk is full")
+    exc.sqlite_errorcode = sqlite3.SQLITE_FULL
+    exc.sqlite_errorname = "SQLITE_FULL"
+    return exc
 
 
 def _wrap(exc: Exception) -> BaseException:

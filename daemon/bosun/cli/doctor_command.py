@@ -52,6 +52,7 @@ def git_check() -> dict[str, Any]:
 
 def state_check(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     """The workspace's state directory, and the settings it holds (defaults outside a repo)."""
+    from bosun.board.health import board_unwritable
     from bosun.cli.common import workspace_of
     from bosun.config import Settings, load_settings
 
@@ -68,10 +69,13 @@ def state_check(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
         return _check("workspace", True, f"{ws.root} (state directory not created yet)"), settings
     mode = stat.S_IMODE(state.stat().st_mode)
     writable = os.access(state, os.W_OK | os.X_OK)
-    ok = writable and mode & 0o077 == 0
+    refused = board_unwritable(ws.db_path)
+    ok = writable and mode & 0o077 == 0 and refused is None
     detail = f"{state} mode {mode:o}" + ("" if writable else ", not writable by you")
     if mode & 0o077:
         detail += f" (others can read it: run `chmod 700 {state}`)"
+    if refused is not None:
+        detail += f"; the board cannot be written: {refused}"
     return _check("workspace", ok, detail), settings
 
 

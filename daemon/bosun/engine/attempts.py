@@ -29,6 +29,7 @@ from bosun_protocol.entities import (
 )
 
 from bosun.agents.api import AttemptReport, AttemptRequest
+from bosun.board.errors import BoardUnwritableError
 from bosun.engine import points
 from bosun.engine.core import ActiveAttempt
 from bosun.engine.host import EngineHost
@@ -147,6 +148,8 @@ class AttemptDriver:
             )
         except BudgetExceededError as exc:
             return AttemptReport(outcome=_O.BUDGET_EXCEEDED, error=exc.message)
+        except BoardUnwritableError:
+            raise  # the disk, not the attempt: the storage pause re-queues the task
         except BosunError as exc:
             return AttemptReport(outcome=_O.ERROR, error=exc.message)
         except Exception as exc:

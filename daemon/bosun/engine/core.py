@@ -102,6 +102,8 @@ class Engine:
         self.loop_time: Callable[[], float] = asyncio.get_running_loop().time
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: Callable[[], None] | None = None
+        # Told of every engine coroutine that failed (the storage pause listens here).
+        self.on_task_failure: Callable[[BaseException], None] = lambda _exc: None
         self.dispatcher = Dispatcher(self)
         self.drivers = AttemptDriver(self)
         self.phoenix = Phoenix(self)
@@ -160,8 +162,17 @@ class Engine:
         if task.cancelled():
             return
         exc = task.exception()
-        if exc is not None:
+        if exc is None:
+            return
+        from bosun.engine.storage_pause import unwritable_in
+
+        if unwritable_in(exc) is not None:
+            # Not a bug: the disk refused a write. The storage pause takes it from here.
+            log.warning("engine task %s stopped: %s", task.get_name(), exc)
+        else:
             log.error("engine task %s failed", task.get_name(), exc_info=exc)
+        if not self.stopping:
+            self.on_task_failure(exc)
 
     async def idle(self) -> None:
         """Wait until no engine coroutine is running (tests, benchmarks)."""

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EXPIRED = "expired: the daemon restarted"  # who closed a prompt that could not survive
+STORAGE_PAUSED = "interrupted: the board could not be written (storage paused); not counted"
 _S = TaskState
 _O = AttemptOutcome
 
@@ -170,6 +171,9 @@ async def _crashed(e: Engine, task: Task, asked: Asked | None) -> None:
             await _finish_asking(e, task, prompt)
             return
         await e.store.journal_delete(PROMPTS, prompt.prompt_id)
+    if task.lease is not None and task.lease.boot_id == e.boot_id:
+        await _requeue_after_pause(e, task, attempts)
+        return
     if n > 0:
         if n not in attempts:
             await e.store.start_attempt(task.id, n)  # crashed before it was opened: count it
@@ -187,6 +191,24 @@ async def _crashed(e: Engine, task: Task, asked: Asked | None) -> None:
         log.info("recovering task %d: %s", task.id, exc)
         return
     await e.phoenix.after_failure(failed)
+
+
+async def _requeue_after_pause(e: Engine, task: Task, attempts: dict[int, Any]) -> None:
+    """A task this daemon leased before its storage pause: closed as interrupted and
+    ready again, no retry spent (the disk failed, not the attempt)."""
+    n = task.attempt
+    if n > 0:
+        if n not in attempts:
+            await e.store.start_attempt(task.id, n)
+        if n not in attempts or attempts[n].outcome is _O.RUNNING:
+            await e.store.finish_attempt(task.id, n, _O.INTERRUPTED, error=STORAGE_PAUSED)
+    holder = task.lease.holder if task.lease else None
+    try:
+        await e.store.transition(
+            task.id, expected=_S.ACTIVE, to=_S.READY, holder=holder, reason=STORAGE_PAUSED
+        )
+    except (ConflictError, InvalidTransitionError) as exc:
+        log.info("re-queueing task %d after the storage pause: %s", task.id, exc)
 
 
 async def _close_as_asked(

@@ -7,16 +7,20 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+from bosun_protocol import messages as m
 from bosun_protocol.engine import HumanPrompt, TranscriptDelta
 from bosun_protocol.entities import Run, Task
+from bosun_protocol.messages import StorageStatus
 
 from bosun.agents.api import AgentRunner
 from bosun.engine.core import Engine
 from bosun.engine.gitplane import ServiceGitPlane
 from bosun.engine.ports import GitPlane, NullGitPlane
 from bosun.engine.progress import HubNotifier, Notifier, NullNotifier
+from bosun.engine.storage_pause import StoragePause
 from bosun.errors import BosunError
 from bosun.server.context import DaemonContext
+from bosun.server.framing import encode_body
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +138,41 @@ def build_runner(
     return cast(AgentRunner, agents)
 
 
+def storage_pause(
+    ctx: DaemonContext,
+    stop: Callable[[], Awaitable[None]],
+    restart: Callable[[], Awaitable[None]],
+) -> StoragePause:
+    """The daemon's storage pause (ctx.services["storage"]), telling every client."""
+    hub = ctx.services.get("hub")
+
+    def announce(status: StorageStatus) -> None:
+        if hub is None:
+            return
+        params = m.StorageChanged(**status.model_dump()).model_dump(mode="json", by_alias=True)
+        body = encode_body({"jsonrpc": "2.0", "method": "bosun/storageChanged", "params": params})
+        text = (
+            f"Bosun paused every run: {status.reason} It resumes by itself once the board "
+            "can be written again (or run `bosun resume RUN`)."
+            if status.state == "paused"
+            else "Bosun can write its board again; paused runs resumed."
+        )
+        for conn in list(hub.connections):
+            if conn.initialized and not conn.closed.is_set():
+                conn.send_body(body)
+                conn.show_message(2 if status.state == "paused" else 3, text)
+
+    pause = StoragePause(
+        stop=stop,
+        restart=restart,
+        probe=ctx.store.check_writable,
+        announce=announce,
+        interval=lambda: ctx.settings.engine.storage_probe_s,
+    )
+    ctx.services["storage"] = pause
+    return pause
+
+
 async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
     """Build the engine, recover, register it as ctx.services["engine"]; return its stopper."""
     hub = ctx.services.get("hub")
@@ -150,7 +189,25 @@ async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
         ServiceGitPlane(git_service) if git_service is not None else NullGitPlane(ctx.store)
     )
     runner = build_runner(ctx, notifier, engine_box)
-    engine = Engine(ctx.store, git, runner, ctx.settings.engine, ctx.boot_id, notifier=notifier)
+
+    def make_engine() -> Engine:
+        engine = Engine(ctx.store, git, runner, ctx.settings.engine, ctx.boot_id, notifier=notifier)
+        engine.on_task_failure = storage.failed
+        return engine
+
+    async def restart() -> None:
+        # A new engine recovers every run from the board, as a new daemon would.
+        engine = make_engine()
+        engine_box[0] = engine
+        ctx.services["engine"] = engine
+        try:
+            await engine.start()
+        except BaseException:
+            await engine.stop()
+            raise
+
+    storage = storage_pause(ctx, lambda: engine_box[0].stop(), restart)
+    engine = make_engine()
     engine_box.append(engine)
     await engine.start()
     ctx.services["engine"] = engine
@@ -158,7 +215,8 @@ async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
     log.info("engine started: %d live run(s) recovered", len(engine.runs))
 
     async def stop() -> None:
-        await engine.stop()
+        await storage.close()
+        await engine_box[0].stop()
         gateway = ctx.services.pop("gateway", None)
         if gateway is not None:
             await gateway.aclose()

@@ -33,5 +33,8 @@ class EngineSettings(BaseModel):
     max_turns: int = Field(default=40, ge=1, le=1000)
     # The project's test command for QA; None lets QA detect it.
     test_command: str | None = None
+    # While the board cannot be written (disk full…), how often a write is tried again;
+    # the first that succeeds resumes the paused runs.
+    storage_probe_s: float = Field(default=2.0, gt=0, le=3600)
     # Land the run branch on the base branch when the run's work is done.
     land_on_completion: bool = True

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bosun import __version__
+from bosun.board.errors import BoardStorageError
 from bosun.board.store import Store
 from bosun.config import Settings
 from bosun.errors import WorkspaceError
@@ -129,6 +130,12 @@ class Daemon:
         with contextlib.suppress(FileNotFoundError):
             sock.unlink()  # we hold the lock, so any socket here is stale
         store = await Store.open(ws.db_path, boot_id=self.boot_id)
+        try:
+            # Found now rather than at a run's first write: a read-only board, a full disk.
+            await store.check_writable()
+        except BoardStorageError as exc:
+            await store.close()
+            raise WorkspaceError(f"the board cannot be written: {exc.message}") from None
         ctx = DaemonContext(
             workspace=ws,
             settings=self.settings,

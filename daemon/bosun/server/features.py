@@ -62,6 +62,9 @@ async def call_handler(fn: Handler, ctx: DaemonContext, method: str, params: Any
             params = spec.params.model_validate({})
         result = await fn(ctx, params)
     except BosunError as exc:
+        storage = ctx.services.get("storage")
+        if storage is not None:
+            storage.failed(exc)  # a write the disk refused pauses the runs, as in the engine
         raise to_rpc_error(exc) from exc
     except ValidationError as exc:
         raise JsonRpcInvalidParams(f"{method}: {describe_validation_error(exc)}") from exc

@@ -22,6 +22,7 @@ async def status(ctx: DaemonContext, _: m.Empty) -> m.StatusResult:
     """Daemon identity and health."""
     runs, active = await ctx.store.count_runs(_ACTIVE_RUN_STATES)
     sandbox = ctx.services.get("sandbox_mode", "unknown")
+    storage = ctx.services.get("storage")
     return m.StatusResult(
         version=__version__,
         protocol_version=PROTOCOL_VERSION,
@@ -37,6 +38,7 @@ async def status(ctx: DaemonContext, _: m.Empty) -> m.StatusResult:
         boot_id=ctx.boot_id,
         sandbox=str(sandbox),
         listeners=list(ctx.listeners),
+        storage=storage.status if storage is not None else m.StorageStatus(),
     )
 
 

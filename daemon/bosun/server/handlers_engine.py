@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from bosun_protocol import engine as en
 from bosun_protocol import messages as m
+from bosun_protocol.entities import RunState
 
 from bosun.errors import InvalidStateError
 from bosun.server.context import DaemonContext
@@ -51,7 +52,14 @@ async def pause_run(ctx: DaemonContext, params: en.RunControlParams) -> m.RunRes
 
 @handler("bosun/resumeRun")
 async def resume_run(ctx: DaemonContext, params: en.RunControlParams) -> m.RunResult:
-    """Dispatch the run's tasks again."""
+    """Dispatch the run's tasks again; during a storage pause, try the board at once."""
+    storage = ctx.services.get("storage")
+    if storage is not None and await storage.resume_now():
+        # Every run was paused in memory only (the board could not record it): a run
+        # the board shows as paused is still resumed below; any other is returned as is.
+        run = await ctx.store.get_run(params.run_id)
+        if run.state is not RunState.PAUSED:
+            return m.RunResult(run=run)
     return m.RunResult(run=await engine_of(ctx).lifecycle.resume(params.run_id))
 
 

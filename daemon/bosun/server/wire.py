@@ -22,6 +22,8 @@ from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcMethodNotFound
 from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
 
+from bosun.errors import find_cause
+
 
 def _is_wire_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
@@ -76,20 +78,7 @@ def to_plain(value: Any) -> Any:
 
 def find_validation_error(exc: BaseException) -> ValidationError | None:
     """The pydantic error inside whatever cattrs/pygls wrapped it in."""
-    seen: set[int] = set()
-    stack: list[BaseException] = [exc]
-    while stack:
-        cur = stack.pop()
-        if id(cur) in seen:
-            continue
-        seen.add(id(cur))
-        if isinstance(cur, ValidationError):
-            return cur
-        stack.extend(getattr(cur, "exceptions", ()) or ())
-        for nxt in (cur.__cause__, cur.__context__):
-            if nxt is not None:
-                stack.append(nxt)
-    return None
+    return find_cause(exc, ValidationError)
 
 
 _OBJECT_ERRORS = frozenset({"model_type", "model_attributes_type", "dict_type"})

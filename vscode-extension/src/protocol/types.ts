@@ -605,6 +605,29 @@ export interface StatusResult {
   bootId: string;
   sandbox?: string;
   listeners?: string[];
+  storage?: StorageStatus;
+}
+/**
+ * Whether the daemon can write its board; `paused` stops every run until it can.
+ */
+export interface StorageStatus {
+  state?: 'ok' | 'paused';
+  /**
+   * Why writes fail (disk full, read-only…) and what to do.
+   */
+  reason?: string | null;
+  since?: string | null;
+}
+/**
+ * `bosun/storageChanged`: the daemon's storage state changed (the new state).
+ */
+export interface StorageChanged {
+  state?: 'ok' | 'paused';
+  /**
+   * Why writes fail (disk full, read-only…) and what to do.
+   */
+  reason?: string | null;
+  since?: string | null;
 }
 /**
  * A task changed; carries the task and the seq of the event that changed it.
