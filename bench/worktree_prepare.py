@@ -1,6 +1,7 @@
 """Worktree acquisition with the project's environment: set-up vs a plain copy of the env.
 
     .venv/bin/python -m bench.worktree_prepare [--mb 20] [--rounds 2]   # --mb 150: issue 13's size
+    .venv/bin/python -m bench.worktree_prepare --node [--mb 20]          # --mb 250: the issue's
 
 A Python project whose owner keeps a `.venv` (an editable install, pytest, and one
 generated dependency of `--mb` megabytes, all from a local wheel directory: no network)
@@ -15,6 +16,8 @@ are) and given its environment three ways:
 - *warm*: the same with the shared cache the earlier set-ups filled.
 
 It prints time (worktree add + environment) and disk per worktree (`du` of the env).
+With `--node` the project is a Node package whose one dependency is a generated
+tarball of `--mb` megabytes in the repository, and the set-up is `npm ci --offline`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import argparse
 import asyncio
 import base64
 import hashlib
+import json
 import os
 import shutil
 import statistics
@@ -118,44 +122,77 @@ def _project(mb: int) -> Path:
     return repo
 
 
+def _node_project(mb: int) -> Path:
+    """The owner's checkout with `node_modules` from a vendored tarball (cached per size)."""
+    repo = OUT / f"node-{mb}"
+    if (repo / "node_modules" / "bench-ready").exists():
+        return repo
+    shutil.rmtree(repo, ignore_errors=True)
+    fat = OUT / f"fatnode-{mb}"
+    shutil.rmtree(fat, ignore_errors=True)
+    (fat / "lib").mkdir(parents=True)
+    (fat / "package.json").write_text(json.dumps({"name": "fatnode", "version": "1.0.0"}))
+    for i in range(mb * 16):
+        seed = hashlib.sha256(str(i).encode()).hexdigest()
+        (fat / "lib" / f"m{i:05d}.js").write_text(f"exports.d = {seed!r};\n" * 800)
+    (repo / "vendor").mkdir(parents=True)
+    _run(fat, "npm", "pack", "-q", "--pack-destination", str(repo / "vendor"))
+    shutil.rmtree(fat)
+    manifest = {"name": "benchnode", "version": "1.0.0", "private": True,
+                "dependencies": {"fatnode": "file:vendor/fatnode-1.0.0.tgz"}}  # fmt: skip
+    (repo / "package.json").write_text(json.dumps(manifest))
+    (repo / ".gitignore").write_text("node_modules/\n")
+    _run(repo, "npm", "install", "--no-audit", "--no-fund", "--offline")
+    _run(repo, "git", "init", "-q", "-b", "main")
+    _run(repo, "git", "add", "-A")
+    _run(repo, "git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "init")
+    (repo / "node_modules" / "bench-ready").touch()
+    return repo
+
+
 def _du_mb(path: Path) -> float:
     out = subprocess.run(["du", "-sk", str(path)], capture_output=True, text=True, check=True)
     return int(out.stdout.split()[0]) / 1024
 
 
-async def _round(repo: Path, preparer: Preparer, mode: str, n: int) -> tuple[float, float]:
+async def _round(
+    repo: Path, preparer: Preparer, env: str, mode: str, n: int
+) -> tuple[float, float]:
     wt = repo / ".bosun" / "worktrees" / f"{mode}-{n}"
     started = time.monotonic()
     _run(repo, "git", "worktree", "add", "-q", "--detach", str(wt), "HEAD")
     if mode == "copy":
-        _run(repo, "cp", "-a", str(repo / ".venv"), str(wt / ".venv"))
+        _run(repo, "cp", "-a", str(repo / env), str(wt / env))
     else:
         if mode == "cold":
             shutil.rmtree(preparer.cache, ignore_errors=True)
         done = await preparer.run(preparer.setup_command(wt) or "", wt)
         assert done.ok, done.output
     took = time.monotonic() - started
-    disk = _du_mb(wt / ".venv")
+    disk = _du_mb(wt / env)
     _run(repo, "git", "worktree", "remove", "--force", "--force", str(wt))
     return took, disk
 
 
-async def bench(mb: int, rounds: int) -> None:
-    _wheelhouse(mb)
-    repo = _project(mb)
+async def bench(mb: int, rounds: int, node: bool) -> None:
+    if node:
+        repo, env = _node_project(mb), "node_modules"
+    else:
+        _wheelhouse(mb)
+        repo, env = _project(mb), ".venv"
     state = repo / ".bosun"
     (state / "worktrees").mkdir(parents=True, exist_ok=True, mode=0o700)
     settings = Settings.model_validate({"tools": {"env_passthrough": ["PIP_FIND_LINKS"]}})
     sandbox = current_sandbox(SandboxMode.AUTO, allow_weak=True)
     preparer = Preparer(settings, repo, state, sandbox=sandbox, hidden=[state])
     os.environ["PIP_FIND_LINKS"] = str(WHEELS)  # passed through: pip installs offline
-    owner = _du_mb(repo / ".venv")
+    owner = _du_mb(repo / env)
     print(f"environment: {owner:.0f} MB ({mb} MB generated dependency); sandbox "
           f"{sandbox.report.mode.value}; set-up: {preparer.setup_command(repo)}")  # fmt: skip
     results: dict[str, list[tuple[float, float]]] = {"copy": [], "cold": [], "warm": []}
     for n in range(rounds):
         for mode in ("copy", "cold", "warm"):
-            results[mode].append(await _round(repo, preparer, mode, n))
+            results[mode].append(await _round(repo, preparer, env, mode, n))
     base = statistics.median(t for t, _ in results["copy"])
     print("| way | time p50 s | max s | disk MB per worktree | time / copy |")
     print("|---|---|---|---|---|")
@@ -171,8 +208,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=20, help="size of the generated dependency")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--node", action="store_true", help="a Node project (npm ci)")
     args = parser.parse_args()
-    asyncio.run(bench(args.mb, args.rounds))
+    asyncio.run(bench(args.mb, args.rounds, args.node))
 
 
 if __name__ == "__main__":
