@@ -30,29 +30,48 @@ from tests.integration.engine.project_repos import node_project, python_project,
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-PY_SCENARIO = """
+
+def one_task_run(key: str, title: str, coder_turns: str) -> str:
+    """A scenario: the director creates one coder task `key`, which takes `coder_turns`
+    (TOML replies for turns 1…n, role and task filled in); QA's model approves both."""
+    director = f"""
 [[reply]]
 role = "director"
 turn = 1
 [[reply.tool_calls]]
 name = "create_subtasks"
 [[reply.tool_calls.arguments.tasks]]
-key = "greet"
-title = "Add envpkg.greet"
+key = "{key}"
+title = "{title}"
 profile = "coder"
-description = "Add src/envpkg/greet.py with greet(name) and a test."
-acceptance_criteria = ["greet('x') returns 'hello x'"]
+acceptance_criteria = ["{key} works"]
 
 [[reply]]
 role = "director"
 turn = 2
 [[reply.tool_calls]]
 name = "finish"
-arguments = { summary = "one coder task" }
+arguments = {{ summary = "one coder task" }}
 
 [[reply]]
-role = "coder"
-task = "greet"
+role = "strategist"
+task = "director"
+text = '{{"verdicts": [{{"criterion": "1", "passed": true}}, {{"criterion": "2", "passed": true}}]}}'
+
+[[reply]]
+role = "strategist"
+task = "{key}"
+text = '{{"verdicts": [{{"criterion": "{key} works", "passed": true, "evidence": "tests pass"}}]}}'
+"""
+    coder = coder_turns.replace("[[reply]]\n", f'[[reply]]\nrole = "coder"\ntask = "{key}"\n')
+    return director + coder
+
+
+PY_SCENARIO = one_task_run(
+    "greet",
+    "Add envpkg.greet",
+    """
+[[reply]]
 turn = 1
 [[reply.tool_calls]]
 name = "write_file"
@@ -62,31 +81,18 @@ name = "write_file"
 arguments = { path = "tests/test_greet.py", content = "from envpkg.greet import greet\\n\\n\\ndef test_greet():\\n    assert greet('x') == 'hello x'\\n" }
 
 [[reply]]
-role = "coder"
-task = "greet"
 turn = 2
 [[reply.tool_calls]]
 name = "run_command"
 arguments = { command = "python -c 'import envpkg.greet as g; print(g.__file__)' && pytest -q" }
 
 [[reply]]
-role = "coder"
-task = "greet"
 turn = 3
 [[reply.tool_calls]]
 name = "finish"
 arguments = { summary = "greet added", files_changed = ["src/envpkg/greet.py", "tests/test_greet.py"] }
-
-[[reply]]
-role = "strategist"
-task = "director"
-text = '{"verdicts": [{"criterion": "1", "passed": true}, {"criterion": "2", "passed": true}]}'
-
-[[reply]]
-role = "strategist"
-task = "greet"
-text = '{"verdicts": [{"criterion": "greet", "passed": true, "evidence": "the test passes"}]}'
-"""
+""",
+)
 
 
 def _bwrap_or_skip() -> None:
@@ -166,29 +172,11 @@ def test_doctor_runs_the_detected_setup_and_tests_on_the_base(repo: Path) -> Non
     assert ".venv/bin" in checks["environment"]["detail"]
 
 
-NODE_SCENARIO = """
+NODE_SCENARIO = one_task_run(
+    "triple",
+    "Add triple",
+    """
 [[reply]]
-role = "director"
-turn = 1
-[[reply.tool_calls]]
-name = "create_subtasks"
-[[reply.tool_calls.arguments.tasks]]
-key = "triple"
-title = "Add triple"
-profile = "coder"
-description = "Add lib/triple.js and test it from test.js."
-acceptance_criteria = ["triple(2) is 6"]
-
-[[reply]]
-role = "director"
-turn = 2
-[[reply.tool_calls]]
-name = "finish"
-arguments = { summary = "one coder task" }
-
-[[reply]]
-role = "coder"
-task = "triple"
 turn = 1
 [[reply.tool_calls]]
 name = "write_file"
@@ -198,23 +186,12 @@ name = "write_file"
 arguments = { path = "test.js", content = "const assert = require('assert');\\nassert.strictEqual(require('./index').double(2), 4);\\nassert.strictEqual(require('./lib/triple').triple(2), 6);\\n" }
 
 [[reply]]
-role = "coder"
-task = "triple"
 turn = 2
 [[reply.tool_calls]]
 name = "finish"
 arguments = { summary = "triple added", files_changed = ["lib/triple.js", "test.js"] }
-
-[[reply]]
-role = "strategist"
-task = "director"
-text = '{"verdicts": [{"criterion": "1", "passed": true}, {"criterion": "2", "passed": true}]}'
-
-[[reply]]
-role = "strategist"
-task = "triple"
-text = '{"verdicts": [{"criterion": "triple", "passed": true, "evidence": "test.js passes"}]}'
-"""
+""",
+)
 
 
 @pytest.fixture
