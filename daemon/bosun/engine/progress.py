@@ -104,7 +104,9 @@ class HubNotifier:
         self.resolve = resolve
         self.view = view
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._begun: dict[tuple[int, int], bool] = {}  # (connection, run) → begin sent
+        # (connection, run) → set once its `begin` is out: reports and the end wait for it,
+        # so none overtakes the begin while the token request is in flight.
+        self._begun: dict[tuple[int, int], asyncio.Event] = {}
         self._pending: dict[int, tuple[Run, dict[str, int]]] = {}
         self._timer: asyncio.TimerHandle | None = None
         # prompt id → {connection id: the id of the showMessageRequest asking it}
@@ -274,24 +276,32 @@ class HubNotifier:
         token = f"bosun-run-{run.id}"
         key = (conn.id, run.id)
         finished = run.state in FINISHED_RUN_STATES
-        if key not in self._begun:
+        begun = self._begun.get(key)
+        if begun is None:
             # A client whose first view of a run is its end (it connected moments before)
             # still gets begin then end: a progress it never saw close would hang.
-            self._begun[key] = True
-            await conn.protocol.send_request_async(
-                types.WINDOW_WORK_DONE_PROGRESS_CREATE,
-                types.WorkDoneProgressCreateParams(token=token),
-            )
-            message, percent = live_message(run, counts)
-            begin = types.WorkDoneProgressBegin(
-                title=progress_title(run), message=message, percentage=percent, cancellable=False
-            )
-            conn.protocol.notify(types.PROGRESS, types.ProgressParams(token=token, value=begin))
+            begun = self._begun[key] = asyncio.Event()
+            try:
+                await conn.protocol.send_request_async(
+                    types.WINDOW_WORK_DONE_PROGRESS_CREATE,
+                    types.WorkDoneProgressCreateParams(token=token),
+                )
+                message, percent = live_message(run, counts)
+                begin = types.WorkDoneProgressBegin(
+                    title=progress_title(run), message=message, percentage=percent,
+                    cancellable=False,
+                )  # fmt: skip
+                conn.protocol.notify(types.PROGRESS, types.ProgressParams(token=token, value=begin))
+            finally:
+                begun.set()
             if not finished:
                 return
+        else:
+            await begun.wait()
         value: Any
         if finished:
-            del self._begun[key]
+            if self._begun.get(key) is begun:
+                del self._begun[key]
             value = types.WorkDoneProgressEnd(message=end_message(run, counts))
         else:
             message, percent = live_message(run, counts)

@@ -78,3 +78,23 @@ async def test_a_client_whose_first_view_of_a_run_is_its_end_gets_begin_then_end
     assert isinstance(begin, types.WorkDoneProgressBegin)
     assert isinstance(end, types.WorkDoneProgressEnd)
     assert end.message == "run completed: 2/2 tasks done — landed on main"
+
+
+async def test_a_report_never_overtakes_the_begin_while_the_token_request_is_answered() -> None:
+    conn = FakeConnection()
+    answered = asyncio.Event()
+
+    async def slow_create(method: str, params: Any, **_: Any) -> None:
+        conn.sent.append((method, params))
+        await answered.wait()  # the client takes its time with the token request
+
+    conn.protocol.send_request_async = slow_create
+    notifier = HubNotifier(SimpleNamespace(connections={conn}), resolve=None)  # type: ignore[arg-type]
+    live = run(RunState.RUNNING)
+    first = asyncio.ensure_future(notifier._progress(conn, live, {"active": 1}))  # type: ignore[arg-type]
+    second = asyncio.ensure_future(notifier._progress(conn, live, {"complete": 1}))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    answered.set()
+    await asyncio.gather(first, second)
+    values = [v for m, v in conn.sent if m == types.PROGRESS]
+    assert [type(v) for v in values] == [types.WorkDoneProgressBegin, types.WorkDoneProgressReport]
