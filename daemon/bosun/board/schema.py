@@ -105,6 +105,28 @@ V2: Sequence[str] = (
     "CREATE INDEX tasks_by_run_state ON tasks(run_id, state)",
 )
 
+# v3: the webhook outbox (bosun.observe.webhooks). A delivery is a row written before it
+# is sent and settled after, so a daemon that dies between the two sends it on restart;
+# the cursor is the last event seq the outbox has looked at, so events a crash kept
+# from being looked at are looked at again.
+V3: Sequence[str] = (
+    """CREATE TABLE webhook_outbox (
+        id INTEGER PRIMARY KEY,
+        hook TEXT NOT NULL,
+        event TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        payload TEXT NOT NULL,
+        source_seq INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at REAL NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        delivered_at TEXT)""",
+    "CREATE INDEX webhook_outbox_due ON webhook_outbox(state, next_at)",
+    "CREATE TABLE webhook_cursor (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID",
+)
+
 Migration = Callable[[sqlite3.Connection], None]
 
 
@@ -117,7 +139,7 @@ def _statements(sql: Sequence[str]) -> Migration:
     return apply
 
 
-MIGRATIONS: Sequence[Migration] = (_statements(V1), _statements(V2))
+MIGRATIONS: Sequence[Migration] = (_statements(V1), _statements(V2), _statements(V3))
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

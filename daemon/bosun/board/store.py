@@ -45,6 +45,7 @@ from bosun.board.fields import (
     task_columns,
 )
 from bosun.board.models import UNSET, NewMessage, TaskSpec, Unset
+from bosun.board.outbox import OutboxMixin
 from bosun.board.store_records import RecordsMixin
 from bosun.board.transitions import check_transition
 from bosun.board.writer import Notice, Writer, in_thread, storage_error
@@ -55,7 +56,7 @@ T = TypeVar("T")
 Listener = Callable[[Event, Run | None, Task | None], None]
 
 
-class Store(RecordsMixin):
+class Store(RecordsMixin, OutboxMixin):
     """The board's API; every write is durable when it returns."""
 
     def __init__(

@@ -36,8 +36,8 @@ class SecretHandoffError(BosunError):
 def configured_key_names(config_path: Path) -> set[str]:
     """Secret variable names from the workspace config (keys under names the pattern misses).
 
-    `api_key_env` of providers, and the variables MCP servers' `secret_env` and
-    `secret_headers` read.
+    `api_key_env` of providers, the variables MCP servers' `secret_env` and
+    `secret_headers` read, webhooks' `secret_env` and tracing's `secret_headers`.
     """
     try:
         data = tomllib.loads(config_path.read_text())
@@ -49,6 +49,15 @@ def configured_key_names(config_path: Path) -> set[str]:
         for p in (providers.values() if isinstance(providers, dict) else ())
         if isinstance(p, dict) and isinstance(p.get("api_key_env"), str)
     }
+    observe = data.get("observe", {})
+    hooks = observe.get("webhooks", {}) if isinstance(observe, dict) else {}
+    for hook in hooks.values() if isinstance(hooks, dict) else ():
+        if isinstance(hook, dict) and isinstance(hook.get("secret_env"), str):
+            names.add(hook["secret_env"])
+    tracing = observe.get("tracing", {}) if isinstance(observe, dict) else {}
+    headers = tracing.get("secret_headers") if isinstance(tracing, dict) else None
+    if isinstance(headers, dict):
+        names.update(v for v in headers.values() if isinstance(v, str))
     servers = data.get("mcp", {}).get("servers", {})
     for server in servers.values() if isinstance(servers, dict) else ():
         for key in ("secret_env", "secret_headers"):

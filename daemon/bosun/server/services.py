@@ -51,6 +51,15 @@ async def start_services(ctx: DaemonContext, stoppers: list[Stopper]) -> None:
         from bosun.observe.trace_service import start_tracing
 
         stoppers.append(start_tracing(ctx))
+    if any(h.enabled for h in ctx.settings.observe.webhooks.values()):
+        from bosun.observe.webhooks import Webhooks
+        from bosun.secrets import provider_environ
+
+        webhooks = Webhooks(ctx.store, ctx.settings.observe.webhooks, ctx.workspace.root.name,
+                            provider_environ())  # fmt: skip
+        await webhooks.start()
+        ctx.services["webhooks"] = webhooks
+        stoppers.append(webhooks.stop)
     # Before the git plane's reconciliation, which removes earlier boots' scratch dirs.
     await asyncio.to_thread(use_scratch, ctx.workspace.root, ctx.boot_id)
     git = GitService(ctx.workspace, ctx.settings.git, ctx.store)

@@ -136,4 +136,4 @@ async def _open_and_list(path: Path) -> None:
 
 
 def test_every_migration_is_registered_in_order() -> None:
-    assert len(MIGRATIONS) == SCHEMA_VERSION == 2
+    assert len(MIGRATIONS) == SCHEMA_VERSION == 3
