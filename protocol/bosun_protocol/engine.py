@@ -47,6 +47,11 @@ class PromptKind(StrEnum):
     # The project's tests could not run at all (runner or tool missing, exit 127, the
     # worktree's set-up failed): the environment needs a person, not the work.
     TESTS_CANNOT_RUN = "tests_cannot_run"
+    # The model cannot be used (a key refused, an unknown model, a broken scenario or
+    # recording): not a question, and no attempt can succeed until that is fixed.
+    MODEL_UNUSABLE = "model_unusable"
+    # The worktree's set-up command failed: the environment needs a person.
+    SETUP_FAILED = "setup_failed"
 
 
 class ToolApprovalInfo(WireModel):
@@ -73,6 +78,12 @@ class HumanPrompt(WireModel):
         "`action: retry` and `choice` to give it to the agent as the human's answer.",
     )
     approval: ToolApprovalInfo | None = None
+    fix_first: str | None = Field(
+        default=None,
+        description="Set when a retry with nothing changed would fail the same way: what "
+        "to fix first. A plain `retry` is refused until a setting changed or the answer "
+        "says what was fixed (`guidance`, `description` or `acceptanceCriteria`).",
+    )
     created_at: datetime
 
 

@@ -53,6 +53,9 @@ class AttemptReport:
     # authentication): the engine puts the task in waiting_human with this reason.
     needs_human: str | None = None
     human_options: list[str] = field(default_factory=list)  # ask_human's suggested answers
+    # What needs_human is when it is not the agent's question: "model_unusable",
+    # "setup_failed" (bosun_protocol.engine.PromptKind values).
+    human_kind: str | None = None
     turns: int = 0
 
 

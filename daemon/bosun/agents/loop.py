@@ -69,6 +69,7 @@ class _Ending:
     error: str | None = None
     needs_human: str | None = None
     human_options: list[str] | None = None
+    human_kind: str | None = None
     finish: Finish | None = None
 
 
@@ -171,7 +172,9 @@ class WorkerLoop:
             except (AuthenticationError, UnknownModelError, ScenarioError) as exc:
                 # No retry can succeed (a key, a name, a script or a recording is wrong).
                 why = f"the model cannot be used: {exc.message}"
-                return _Ending(AttemptOutcome.ERROR, error=why, needs_human=why)
+                return _Ending(
+                    AttemptOutcome.ERROR, error=why, needs_human=why, human_kind="model_unusable"
+                )
             except ModelError as exc:
                 # Transient failures were already retried by the gateway: this one stays.
                 return _Ending(AttemptOutcome.ERROR, error=f"model call failed: {exc.message}")
@@ -280,6 +283,7 @@ class WorkerLoop:
             error=_redacted(ending.error),
             needs_human=_redacted(ending.needs_human),
             human_options=ending.human_options or [],
+            human_kind=ending.human_kind,
             turns=self.turn,
         )
         await self._note(_render(report))

@@ -165,7 +165,7 @@ class Agents:
             outcome=AttemptOutcome.ERROR,
             error=f"the worktree's set-up `{done.command}` failed (an environment problem)",
             needs_human=done.problem(),
-            human_options=["retry after fixing the set-up", "abandon"],
+            human_kind="setup_failed",
         )
 
     async def _work(

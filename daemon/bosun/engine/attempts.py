@@ -214,8 +214,12 @@ class AttemptDriver:
             kind, options = PromptKind.BUDGET_SPENT, [A.RETRY, A.ABANDON]
             await self.close_and_ask(task, handle, report, report.outcome, kind, why, options)
         elif report.needs_human is not None:
+            # The agent's question, or a failure only a person can fix, said as such: a
+            # client that answers questions by itself must not retry a broken model.
+            kind = PromptKind(report.human_kind or PromptKind.ASK_HUMAN)
+            options = HUMAN_OPTIONS if kind is PromptKind.ASK_HUMAN else [A.RETRY, A.ABANDON]
             await self.close_and_ask(
-                task, handle, report, report.outcome, PromptKind.ASK_HUMAN, report.needs_human
+                task, handle, report, report.outcome, kind, report.needs_human, options
             )
         else:
             await self.finish(task.id, handle.number, report, report.outcome)

@@ -99,6 +99,7 @@ class Engine:
         self.runs: dict[int, Run] = {}
         self.active: dict[int, ActiveAttempt] = {}
         self.stopping = False
+        self.settings_generation = 0  # counts settings reloads (config.toml, client options)
         self.loop_time: Callable[[], float] = asyncio.get_running_loop().time
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: Callable[[], None] | None = None
@@ -142,6 +143,7 @@ class Engine:
     def update_settings(self, settings: Any) -> None:
         """Apply reloaded settings (`Settings` or `EngineSettings`)."""
         self.settings = getattr(settings, "engine", settings)
+        self.settings_generation += 1  # a fix_first prompt may be retried now
         self.dispatcher.pump()
 
     def touch(self, task_id: int) -> None:

@@ -43,6 +43,17 @@ if TYPE_CHECKING:
 PROMPTS = "prompt"
 CLOSING = "closingAttempt"  # in a prompt's journal entry: see Humans.open
 _ANSWERS_KEPT = 1000
+# Prompts whose cause a retry alone cannot change: what the person must fix first.
+FIX_FIRST = {
+    PromptKind.MODEL_UNUSABLE: (
+        "fix the model's configuration named in the reason (API key, model name, "
+        "scenario or recording; `bosun doctor` checks it)."
+    ),
+    PromptKind.SETUP_FAILED: (
+        "fix the worktree's set-up (`[worktree] setup` in .bosun/config.toml, or what it "
+        "needs on this machine; `bosun doctor` runs it)."
+    ),
+}
 _A = ResolveAction
 
 
@@ -54,6 +65,8 @@ class Humans:
         self.prompts: dict[str, HumanPrompt] = {}
         self.waiters: dict[str, asyncio.Future[ApprovalDecision]] = {}
         self.answered: OrderedDict[str, PromptResolved] = OrderedDict()
+        # The engine's settings generation when each prompt was opened (see FIX_FIRST).
+        self.generation_at: dict[str, int] = {}
 
     def queue(self, run_id: int | None = None) -> list[HumanPrompt]:
         """Open prompts (of one run when given), oldest first."""
@@ -90,8 +103,10 @@ class Humans:
             options=options,
             choices=list(dict.fromkeys(c for c in choices or () if c.strip())),
             approval=approval,
+            fix_first=FIX_FIRST.get(kind),
             created_at=datetime.now(UTC),
         )
+        self.generation_at[prompt.prompt_id] = self.engine.settings_generation
         entry = prompt.model_dump(mode="json")
         if closing is not None:
             entry[CLOSING] = dict(closing)
@@ -195,6 +210,7 @@ class Humans:
                 f"{params.action.value} is not an option here; the options are: {shown}",
                 data={"options": [o.value for o in prompt.options]},
             )
+        self._check_fixed(prompt, params)
         answer = answer_record(params)
         params = chosen(prompt, params)
         by = params.by or "a client"
@@ -216,6 +232,22 @@ class Humans:
         await self._closed(prompt, note, answer)
         points.failpoint(points.HUMAN_ANSWERED)
         return result
+
+    def _check_fixed(self, prompt: HumanPrompt, params: ResolveTaskParams) -> None:
+        """A plain retry of a failure that retrying cannot fix is refused: it would fail
+        the same way (an auto-answering client looped 1,598 times on a broken model)."""
+        if prompt.fix_first is None or params.action is not _A.RETRY:
+            return
+        said = params.guidance or params.description or params.acceptance_criteria
+        # Unknown after a restart (settings were read again): no refusal then.
+        then = self.generation_at.get(prompt.prompt_id, -1)
+        if said or then != self.engine.settings_generation:
+            return
+        raise InvalidBoardInputError(
+            f"retrying now would fail the same way: {prompt.fix_first} Then retry, with "
+            "`guidance` saying what you fixed unless you changed a setting.",
+            data={"fixFirst": prompt.fix_first, "kind": prompt.kind.value},
+        )
 
     async def _find(self, params: ResolveTaskParams) -> HumanPrompt:
         if params.prompt_id is not None:
@@ -289,6 +321,7 @@ class Humans:
     async def _closed(
         self, prompt: HumanPrompt, note: PromptResolved, answer: dict[str, object] | None = None
     ) -> None:
+        self.generation_at.pop(prompt.prompt_id, None)
         while len(self.answered) > _ANSWERS_KEPT:
             self.answered.popitem(last=False)
         await self.engine.store.journal_delete(PROMPTS, prompt.prompt_id)

@@ -326,6 +326,7 @@ async def test_authentication_failure_is_an_error_for_a_human(
 
     assert report.outcome is AttemptOutcome.ERROR
     assert "OPENAI_API_KEY" in (report.needs_human or "")
+    assert report.human_kind == "model_unusable"  # not an agent's question
 
 
 async def test_spent_run_budget_ends_the_attempt_before_calling(

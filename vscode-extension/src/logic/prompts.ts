@@ -34,6 +34,8 @@ export const PROMPT_KINDS: Readonly<Record<PromptKind, { label: string; icon: st
   interrupted: { label: 'interrupted', icon: 'debug-pause' },
   needs_human: { label: 'needs you', icon: 'bell' },
   tests_cannot_run: { label: 'tests cannot run', icon: 'tools' },
+  model_unusable: { label: 'model cannot be used', icon: 'key' },
+  setup_failed: { label: 'set-up failed', icon: 'tools' },
 };
 
 /** Label and icon of a prompt kind, tolerant of kinds this client does not know. */

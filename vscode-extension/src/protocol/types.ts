@@ -61,7 +61,9 @@ export type PromptKind =
   | 'landing'
   | 'interrupted'
   | 'needs_human'
-  | 'tests_cannot_run';
+  | 'tests_cannot_run'
+  | 'model_unusable'
+  | 'setup_failed';
 /**
  * What a human can decide about a waiting task (or the run's landing).
  */
@@ -361,6 +363,10 @@ export interface HumanPrompt {
    */
   choices?: string[];
   approval?: ToolApprovalInfo | null;
+  /**
+   * Set when a retry with nothing changed would fail the same way: what to fix first. A plain `retry` is refused until a setting changed or the answer says what was fixed (`guidance`, `description` or `acceptanceCriteria`).
+   */
+  fixFirst?: string | null;
   createdAt: string;
 }
 /**
