@@ -16,11 +16,12 @@ from bosun.agents.api import AgentRunner
 from bosun.engine.core import Engine
 from bosun.engine.gitplane import ServiceGitPlane
 from bosun.engine.ports import GitPlane, NullGitPlane
-from bosun.engine.progress import HubNotifier, Notifier, NullNotifier
+from bosun.engine.progress import Notifier, NullNotifier
 from bosun.engine.storage_pause import StoragePause
 from bosun.errors import BosunError
 from bosun.server.context import DaemonContext
 from bosun.server.framing import encode_body
+from bosun.server.presenter import HubNotifier
 
 log = logging.getLogger(__name__)
 

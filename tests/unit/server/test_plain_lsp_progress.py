@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from bosun.engine.progress import HubNotifier
 from bosun.server.plain_text import end_message, live_message, progress_title
+from bosun.server.presenter import HubNotifier
 from bosun_protocol.entities import Run, RunState
 from lsprotocol import types
 
