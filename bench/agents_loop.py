@@ -53,6 +53,7 @@ async def loop_ms_per_turn(root: Path, tool: str, arguments: str, turns: int) ->
     scenario = root / f"{tool}.toml"
     scenario.write_text(SCENARIO.format(tool=tool, arguments=arguments))
     settings = Settings(llm=LlmSettings(default_model=f"scripted:{scenario}"))
+    settings.agents.repeat_limit = 0  # the same call 200 times on purpose: no watchdog
     store = await Store.open(root / f"{tool}.db", boot_id="bench")
     try:
         run = await store.create_run("bench")

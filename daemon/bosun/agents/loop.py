@@ -24,6 +24,7 @@ from bosun.agents.profiles import AgentProfile
 from bosun.agents.race import Interrupted, unless_cancelled
 from bosun.agents.report import Trace, after_action
 from bosun.agents.transcript import Transcript
+from bosun.agents.watchdog import Alarm, Watchdog
 from bosun.errors import BosunError, BudgetExceededError
 from bosun.llm.errors import (
     AuthenticationError,
@@ -88,6 +89,7 @@ class WorkerLoop:
         window: ConversationWindow,
         transcript: Transcript,
         max_tokens: int = 4096,
+        watchdog: Watchdog | None = None,
     ) -> None:
         self.gateway = gateway
         self.executor = executor
@@ -98,6 +100,7 @@ class WorkerLoop:
         self.window = window
         self.transcript = transcript
         self.max_tokens = max_tokens
+        self.watchdog = watchdog or Watchdog()
         self.trace = Trace()
         self.turn = 0
         self.deadline = time.monotonic() + request.time_limit_s
@@ -208,6 +211,7 @@ class WorkerLoop:
         )
 
     async def _run_calls(self, calls: list[ToolCall]) -> _Ending | None:
+        alarm: Alarm | None = None
         for call in calls:
             self._check_stop()
             # A call whose arguments did not parse goes through the pipeline as raw text:
@@ -218,6 +222,7 @@ class WorkerLoop:
             result = await self._guard(self.executor.call(self.tool_ctx, call.name, arguments))
             self.trace.note(call.name, call.arguments, result.is_error)
             await self._add(ChatMessage.tool(call, result.content, is_error=result.is_error))
+            seen = self.watchdog.observe(call, result.content if result.is_error else None)
             control = result.control
             if isinstance(control, Finish):
                 return _Ending(AttemptOutcome.FINISHED, finish=control)
@@ -228,6 +233,13 @@ class WorkerLoop:
                     needs_human=_question(control),
                     human_options=control.options,
                 )
+            if seen is not None and seen.action == "stop":
+                await self._note(f"watchdog: {seen.reason()}")
+                return _Ending(AttemptOutcome.STALLED, error=seen.reason())
+            alarm = alarm or seen
+        if alarm is not None:  # a nudge: once, after the turn's results
+            await self._note(f"watchdog warned the model: {alarm.seen}")
+            await self._add(ChatMessage.user(alarm.nudge_text()))
         return None
 
     # --- limits and cancellation ----------------------------------------------------------

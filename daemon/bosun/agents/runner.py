@@ -10,7 +10,8 @@ Outcomes of `run_attempt` (the engine maps them to transitions):
 - ERROR: the model failed for good (after the gateway's retries) or the board failed;
   with `needs_human` when a person must act (authentication, unknown model).
 - BUDGET_EXCEEDED (always with `needs_human`): a token/money budget or provider quota.
-- TIMEOUT: the attempt's time limit. STALLED: the turn limit, or answers without tool calls.
+- TIMEOUT: the attempt's time limit. STALLED: the turn limit, answers without tool calls,
+  or the watchdog (agents/watchdog.py) seeing a loop after its one warning.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bosun.agents.prepare import PREPARED_EVENT, Preparer
 from bosun.agents.profiles import AgentProfile, profile_of
 from bosun.agents.qa import Strategist
 from bosun.agents.transcript import DeltaSink, Transcript
+from bosun.agents.watchdog import Watchdog
 from bosun.board.store import Store
 from bosun.config import Settings
 from bosun.errors import BosunError
@@ -188,6 +190,11 @@ class Agents:
                 limit_chars=self.settings.agents.transcript_chars,
             ),
             max_tokens=self.max_tokens,
+            watchdog=Watchdog(
+                repeat_limit=self.settings.agents.repeat_limit,
+                error_limit=self.settings.agents.error_limit,
+                window=self.settings.agents.watch_window,
+            ),
         )
         return await loop.run()
 

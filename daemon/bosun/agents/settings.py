@@ -26,6 +26,13 @@ class AgentSettings(BaseModel):
     transcript_chars: int = Field(default=100_000, ge=1_000, le=10_000_000)
     # Output tokens one model call may produce.
     max_tokens: int = Field(default=4096, ge=1, le=1_000_000)
+    # Watchdog: the same call (tool and arguments) this often within `watch_window` calls
+    # gets one warning, the next repeat stops the attempt as stalled (0: off).
+    repeat_limit: int = Field(default=3, ge=0, le=100)
+    # Watchdog: the same error from this many failed calls in a row (0: off).
+    error_limit: int = Field(default=4, ge=0, le=100)
+    # Watchdog: how many of the most recent calls the repeat count looks at.
+    watch_window: int = Field(default=12, ge=2, le=1000)
 
     @model_validator(mode="after")
     def _ordered(self) -> AgentSettings:
