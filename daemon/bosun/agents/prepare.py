@@ -29,11 +29,11 @@ from typing import Any
 from bosun_protocol.entities import Profile
 
 from bosun.agents.checks import run_check
-from bosun.agents.detect import detect_setup
+from bosun.agents.detect import detect_setup, detect_test_command
 from bosun.config import Settings
 from bosun.private_files import private_dir
 from bosun.tools.context import Mounts, ToolContext
-from bosun.tools.project_env import ENV_BIN_DIRS
+from bosun.tools.project_env import ENV_BIN_DIRS, env_bins
 from bosun.tools.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
@@ -177,6 +177,26 @@ class Preparer:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data), "utf-8")
         os.replace(tmp, path)
+
+
+def environment_note(worktree: Path, settings: Settings) -> str | None:
+    """What a worker should know of the worktree's own environment (None without one).
+
+    Relative paths only, and no timings: a replayed run must send the same brief.
+    """
+    bins = [str(b.relative_to(worktree)) for b in env_bins(worktree)]
+    if not bins:
+        return None
+    shown = ", ".join(f"`{b}`" for b in bins)
+    lines = [
+        "## The project's environment",
+        f"This worktree has the project's own environment: {shown} come first on PATH, "
+        "so `python`, `pytest`, `npm` scripts and the project's tools are the project's.",
+    ]
+    test = settings.engine.test_command or detect_test_command(worktree, settings.tools)
+    if test:
+        lines.append(f"QA runs `{test}` in the worktree; run it before you finish.")
+    return "\n".join(lines)
 
 
 def _identity(worktree: Path) -> str:

@@ -29,7 +29,7 @@ from bosun.agents.api import AttemptReport, AttemptRequest, QAReport, QARequest
 from bosun.agents.brief import build_brief
 from bosun.agents.context import ConversationWindow
 from bosun.agents.loop import WorkerLoop
-from bosun.agents.prepare import PREPARED_EVENT, Preparer
+from bosun.agents.prepare import PREPARED_EVENT, Preparer, environment_note
 from bosun.agents.profiles import AgentProfile, profile_of
 from bosun.agents.qa import Strategist
 from bosun.agents.transcript import DeltaSink, Transcript
@@ -139,6 +139,8 @@ class Agents:
             if failed is not None:
                 return failed
             brief = await build_brief(self.store, request)
+            note = environment_note(worktree, self.settings)
+            brief = f"{brief}\n\n{note}" if note else brief
             # One sandbox for the whole attempt (built at its first command), closed
             # however the attempt ends; its span is current for its model and tool calls.
             with attempt_span(request.run.id, request.task, request.attempt):

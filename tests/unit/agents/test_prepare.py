@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from bosun.agents.prepare import Preparer
+from bosun.agents.prepare import Preparer, environment_note
 from bosun.config import Settings
 from bosun.tools.errors import SandboxUnavailableError
 from bosun.tools.sandbox import Sandbox
@@ -113,3 +113,15 @@ async def test_a_setup_that_makes_no_known_environment_runs_for_every_attempt(
     prep = _preparer(repo, "mkdir -p build && echo x > build/deps")
     assert (await prep.ensure(wt)).ran
     assert (await prep.ensure(wt)).ran  # nothing shows whether a clean removed its work
+
+
+def test_the_brief_names_the_worktrees_environment_and_qas_command(tmp_path: Path) -> None:
+    assert environment_note(tmp_path, Settings()) is None  # nothing said without one
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").write_text("")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("")
+    note = environment_note(tmp_path, Settings()) or ""
+    assert "`.venv/bin` come first on PATH" in note
+    assert "QA runs `.venv/bin/python -m pytest -q`" in note
+    assert str(tmp_path) not in note  # relative: a replayed run sends the same brief
