@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 COMMANDS = [
     ("status", "What the session's run is doing"),
     ("abandon", "Give up the task that waits for you (text after it: why)"),
+    ("approve", "Approve the task that awaits your review (it is merged)"),
+    ("reject", "Reject the task that awaits your review (text after it: why)"),
 ]
 
 

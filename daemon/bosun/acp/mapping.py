@@ -310,6 +310,17 @@ def stop_reason(run: Run) -> Literal["end_turn", "cancelled"]:
     return "cancelled" if run.state is RunState.CANCELLED else "end_turn"
 
 
+def spend_text(run: Run) -> str:
+    """What the run cost, as words (ACP v1's usage updates describe one context window,
+    which a run of many agents does not have)."""
+    cost = run.cost
+    tokens = cost.input_tokens + cost.output_tokens
+    if not tokens:
+        return ""
+    money = f", ${cost.usd:.4f}" if cost.usd else ""
+    return f" Spent {tokens:,} tokens in {cost.calls} model calls{money}."
+
+
 def session_info(run: Run, cwd: str) -> acp.SessionInfo:
     """A run as a listed session."""
     return acp.SessionInfo(

@@ -27,6 +27,7 @@ from bosun.server.plain_text import end_message
 log = logging.getLogger(__name__)
 
 StopReason = Literal["end_turn", "cancelled"]
+ANSWER_COMMANDS = frozenset({"/abandon", "/approve", "/reject"})
 _DIFF_STATES = frozenset({TaskState.COMPLETE, TaskState.AWAITING_REVIEW})
 
 
@@ -94,6 +95,10 @@ class Session:
             if run is not None and run.state not in m.FINISHED_RUNS:
                 await self._answer_with(text)
                 return await self._follow(run.id)
+            command = text.strip().split(maxsplit=1)[0]
+            if command in ANSWER_COMMANDS:  # never an objective by accident
+                await self.send(m.agent_text(f"Nothing waits for {command}: no run is live.\n"))
+                return "end_turn"
             result = await self.link.request("bosun/createRun", {"objective": text})
             run = Run.model_validate(result["run"])
             self.run_id, self.tasks, self._diffed = run.id, {}, set()
@@ -382,7 +387,7 @@ class Session:
         counts: dict[str, int] = {}
         for t in self.tasks.values():
             counts[t.state.value] = counts.get(t.state.value, 0) + 1
-        return f"Bosun {end_message(run, counts)}.\n"
+        return f"Bosun {end_message(run, counts)}.{m.spend_text(run)}\n"
 
     # -- a run's history -------------------------------------------------------------------
 

@@ -85,6 +85,8 @@ async def test_unknown_sessions_and_empty_prompts_are_refused_and_the_agent_goes
     assert "no text" in str(empty.value.data)
     status = await agent.prompt(session_id=session.session_id, prompt=[text_block("/status")])
     assert status.stop_reason == "end_turn"  # still serving
+    stray = await agent.prompt(session_id=session.session_id, prompt=[text_block("/approve")])
+    assert stray.stop_reason == "end_turn"  # an answer with nothing to answer starts no run
     listed = await agent.list_sessions(cwd=str(git_repo))
     assert listed.sessions == []
 
