@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from bosun.cli.common import EXIT_ERROR, EXIT_OK, guarded, print_json, run_async
@@ -105,6 +106,15 @@ async def _project(args: argparse.Namespace, settings: Any) -> list[dict[str, An
     return await project_checks(workspace_of(args), settings, sandbox, args.base)
 
 
+def _board_path(args: argparse.Namespace) -> Path:
+    from bosun.cli.common import workspace_of
+
+    try:
+        return workspace_of(args).db_path
+    except BosunError:
+        return Path("/nonexistent")
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Run every check and report; exit status 1 when one fails."""
     from bosun.llm.doctor import check_models
@@ -137,6 +147,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             from bosun.tools.mcp.doctor import check_mcp_servers
 
             checks += await check_mcp_servers(settings)
+        from bosun.observe.doctor import check_observability
+        from bosun.secrets import provider_environ
+
+        checks += await check_observability(settings, _board_path(args), provider_environ())
         healthy = all(c["ok"] for c in checks)
         if args.json:
             print_json({"ok": healthy, "checks": checks})
