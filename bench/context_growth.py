@@ -11,6 +11,7 @@ the largest request, prompt tokens, the share served from cache, and the billed 
 cost with caching against the same tokens billed without it.
 
     .venv/bin/python -m bench.context_growth [--turns 60] [--per-turn]
+        [--compact-at CHARS --compact-to CHARS]   # other [agents] thresholds
 """
 
 from __future__ import annotations
@@ -106,12 +107,14 @@ def _message_chars(request: dict[str, Any]) -> int:
     )
 
 
-async def attempt(fake: FakeProvider, provider: str, root: Path, turns: int) -> Figures:
+async def attempt(
+    fake: FakeProvider, provider: str, root: Path, turns: int, agents: dict[str, int]
+) -> Figures:
     """Run the session against `fake` and collect its figures from the board."""
     repo = make_repo(root / provider)
     script = iter(session(turns))
     fake.behaviour = lambda _body: next(script)
-    settings = Settings(llm=fake_settings(fake, prices=PRICES))
+    settings = Settings(llm=fake_settings(fake, prices=PRICES), agents=agents)
     store = await Store.open(root / f"{provider}.db", boot_id="bench")
     try:
         run = await store.create_run("bench")
@@ -187,16 +190,25 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=60)
     parser.add_argument("--per-turn", action="store_true", help="print every turn")
+    parser.add_argument("--compact-at", type=int, help="[agents] compact_at_chars")
+    parser.add_argument("--compact-to", type=int, help="[agents] compact_to_chars")
     args = parser.parse_args()
+    agents = {}
+    if args.compact_at:
+        agents["compact_at_chars"] = args.compact_at
+    if args.compact_to:
+        agents["compact_to_chars"] = args.compact_to
     print(f"a {args.turns}-turn misbehaving attempt through the real SDK adapters "
           "(fake servers with each provider's caching rules):")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeAnthropic() as anth:
             anth.cache = AnthropicCache()
-            report(await attempt(anth, "anthropic", Path(tmp), args.turns), args.per_turn)
+            figures = await attempt(anth, "anthropic", Path(tmp), args.turns, agents)
+            report(figures, args.per_turn)
         async with FakeOpenAI() as oai:
             oai.cache = AutomaticCache()
-            report(await attempt(oai, "openai", Path(tmp), args.turns), args.per_turn)
+            figures = await attempt(oai, "openai", Path(tmp), args.turns, agents)
+            report(figures, args.per_turn)
 
 
 if __name__ == "__main__":

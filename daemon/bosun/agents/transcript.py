@@ -71,6 +71,7 @@ class Transcript:
         self.attempt = attempt
         self.on_delta = on_delta
         self._pending = ""
+        self._shown: dict[int, int] = {}  # characters of each call's arguments streamed
 
     def emit(self, role: str, text: str, message_id: int | None = None) -> None:
         """Stream a chunk; a failing listener is logged, never fatal to the attempt."""
@@ -88,6 +89,9 @@ class Transcript:
         Pieces are held back to the last whitespace, so a secret split across two
         deltas is whole when it is redacted.
         """
+        delta = self._bounded(delta)
+        if delta is None:
+            return
         self._pending += render_delta(delta)
         cut = max(self._pending.rfind(" "), self._pending.rfind("\n"))
         if cut < 0 and len(self._pending) < _HOLD_LIMIT:
@@ -97,8 +101,27 @@ class Transcript:
         ready, self._pending = self._pending[: cut + 1], self._pending[cut + 1 :]
         self.emit("assistant", ready)
 
+    def _bounded(self, delta: Delta) -> Delta | None:
+        """The delta within `limit_chars` of arguments per call (a 5 MB write is not
+        streamed to every client); None once the call's share is used up."""
+        if delta.kind == "retry":
+            self._shown.clear()
+            return delta
+        if delta.kind != "tool_call" or not delta.arguments:
+            return delta
+        shown = self._shown.get(delta.index, 0)
+        room = self.limit_chars - shown
+        self._shown[delta.index] = shown + len(delta.arguments)
+        if room <= 0:
+            return None if delta.name == "" else delta.model_copy(update={"arguments": ""})
+        if len(delta.arguments) <= room:
+            return delta
+        more = " …[the rest of the arguments is not streamed]"
+        return delta.model_copy(update={"arguments": delta.arguments[:room] + more})
+
     def flush(self) -> None:
         """Send what `stream` held back (the answer is complete)."""
+        self._shown.clear()
         ready, self._pending = self._pending, ""
         self.emit("assistant", ready)
 

@@ -86,6 +86,27 @@ async def test_live_stream_holds_back_partial_words_so_split_secrets_are_redacte
     assert shown == "the key is [REDACTED] and more"
 
 
+async def test_a_huge_tool_call_is_streamed_live_only_up_to_the_limit(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory('[[reply]]\ntext = "unused"\n')
+    task = await h.task()
+    chunks: list[TranscriptChunk] = []
+    transcript = Transcript(h.store, task.id, 1, lambda _t, _a, c: chunks.append(c),
+                            limit_chars=5_000)  # fmt: skip
+    transcript.stream(Delta(kind="tool_call", index=0, call_id="c", name="write_file"))
+    for _ in range(1_000):  # 1 MB of arguments, 1 KB a delta
+        transcript.stream(Delta(kind="tool_call", index=0, arguments="y y " * 256))
+    transcript.stream(Delta(kind="tool_call", index=1, call_id="d", name="read_file"))
+    transcript.stream(Delta(kind="tool_call", index=1, arguments='{"path": "a"}'))
+    transcript.flush()
+
+    shown = "".join(c.text for c in chunks)
+    assert len(shown) < 5_300
+    assert "→ write_file" in shown and "the rest of the arguments is not streamed" in shown
+    assert '→ read_file {"path": "a"}' in shown  # the next call is shown again
+
+
 async def test_a_failing_live_listener_never_fails_the_attempt(
     harness_factory: Callable[..., Any],
 ) -> None:
