@@ -108,13 +108,13 @@ def _message_chars(request: dict[str, Any]) -> int:
 
 
 async def attempt(
-    fake: FakeProvider, provider: str, root: Path, turns: int, agents: dict[str, int]
+    fake: FakeProvider, provider: str, root: Path, turns: int, limits: dict[str, int]
 ) -> Figures:
     """Run the session against `fake` and collect its figures from the board."""
     repo = make_repo(root / provider)
     script = iter(session(turns))
     fake.behaviour = lambda _body: next(script)
-    settings = Settings(llm=fake_settings(fake, prices=PRICES), agents=agents)
+    settings = Settings(llm=fake_settings(fake, prices=PRICES), agents=limits)
     store = await Store.open(root / f"{provider}.db", boot_id="bench")
     try:
         run = await store.create_run("bench")

@@ -89,10 +89,10 @@ class Transcript:
         Pieces are held back to the last whitespace, so a secret split across two
         deltas is whole when it is redacted.
         """
-        delta = self._bounded(delta)
-        if delta is None:
+        shown = self._bounded(delta)
+        if shown is None:
             return
-        self._pending += render_delta(delta)
+        self._pending += render_delta(shown)
         cut = max(self._pending.rfind(" "), self._pending.rfind("\n"))
         if cut < 0 and len(self._pending) < _HOLD_LIMIT:
             return
