@@ -15,11 +15,12 @@ from typing import Any, Literal
 
 from acp import schema as acp
 from bosun_protocol.engine import HumanPrompt, PromptKind, ResolveAction
-from bosun_protocol.entities import Message, Run, Task, TaskState
+from bosun_protocol.entities import Run, Task, TaskState
 from bosun_protocol.review import TaskDiffResult
 
 from bosun.acp import mapping as m
 from bosun.acp import review
+from bosun.acp.calls import AttemptCalls
 from bosun.acp.daemons import GONE, DaemonLink
 from bosun.client import RpcError
 from bosun.server.plain_text import end_message
@@ -41,12 +42,11 @@ class Session:
         self.run_id: int | None = None
         self.tasks: dict[int, Task] = {}
         self._started: set[str] = set()  # tool call ids the editor has seen start
-        self._cursor: dict[tuple[int, int], int] = {}  # (task, attempt) → last message id
         self._diffed: set[int] = set()
         self._asking: dict[str, asyncio.Task[None]] = {}  # prompt id → its permission request
         self._reviewing: dict[int, asyncio.Task[None]] = {}  # task id → its review request
         self._inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        self._speaker: int | None = None  # the task whose live text was shown last
+        self._calls = AttemptCalls(link, self.send, self._started)
         self.in_turn = False
         self.by = f"ACP session {session_id}"  # how this session's answers are signed
         link.listeners.add(self._on_daemon)
@@ -55,6 +55,7 @@ class Session:
         """Listen to a new connection to the workspace's daemon (after it restarted)."""
         self.link.listeners.discard(self._on_daemon)
         self.link = link
+        self._calls.link = link
         link.listeners.add(self._on_daemon)
 
     def close(self) -> None:
@@ -107,7 +108,7 @@ class Session:
             return await self._follow(run.id)
         finally:
             self.in_turn = False
-            self._speaker = None
+            self._calls.speaker = None
 
     def cancel(self) -> None:
         """session/cancel: the turn's run is cancelled; the turn ends `cancelled`."""
@@ -200,7 +201,7 @@ class Session:
         elif method == "bosun/promptResolved":
             await self._resolved_elsewhere(params)
         elif method == "bosun/transcriptDelta":
-            await self._delta(params)
+            await self._calls.delta(self.tasks[params["taskId"]], params)
         return None
 
     # -- tasks and their tool calls --------------------------------------------------------
@@ -233,36 +234,6 @@ class Session:
             return None
         files = TaskDiffResult.model_validate(raw).files
         return list(m.diff_content(files)) or None
-
-    async def _delta(self, params: dict[str, Any]) -> None:
-        task = self.tasks[params["taskId"]]
-        text = params.get("delta") or ""
-        if text and params.get("role", "assistant") == "assistant":
-            if self._speaker != task.id:
-                self._speaker = task.id
-                text = f"\n[#{task.id} {task.profile.value}] {text}"
-            await self.send(m.thought_text(text))
-        if params.get("messageId") is not None:
-            await self._stored(task, int(params["attempt"]))
-
-    async def _stored(self, task: Task, attempt: int) -> None:
-        """New stored messages of an attempt: its tool calls start and end."""
-        key = (task.id, attempt)
-        page = await self.link.request(
-            "bosun/transcript",
-            {"taskId": task.id, "attempt": attempt, "afterId": self._cursor.get(key, 0)},
-        )
-        for raw in page["messages"]:
-            message = Message.model_validate(raw)
-            self._cursor[key] = message.id
-            if message.role == "assistant":
-                for start in m.attempt_calls(task, message):
-                    self._started.add(start.tool_call_id)
-                    await self.send(start)
-            elif message.role == "tool":
-                done = m.attempt_result(task, message)
-                if done is not None and done.tool_call_id in self._started:
-                    await self.send(done)
 
     # -- questions as permission requests --------------------------------------------------
 
