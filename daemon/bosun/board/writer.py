@@ -43,6 +43,7 @@ from bosun.board.codec import now
 from bosun.board.errors import BoardStorageError, BoardUnwritableError
 from bosun.errors import BosunError
 from bosun.failpoints import failpoint, flagged
+from bosun.observe import hooks
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +302,7 @@ class Writer:
             self.writes += len(batch)
             if self.commit_seconds is not None:
                 self.commit_seconds.append(took)
+            hooks.board_commit(took, len(batch))
 
     def _finish(self, batch: list[_Request[Any]]) -> None:
         """Back on the loop, in commit order: announce the batch, then resume its callers."""

@@ -51,6 +51,8 @@ class Observer(Protocol):
 
     def retry(self, error_kind: str) -> None: ...
 
+    def board_commit(self, seconds: float, writes: int) -> None: ...
+
 
 _observers: tuple[Observer, ...] = ()
 
@@ -91,3 +93,9 @@ def retry(error_kind: str) -> None:
     """Report a retried model error."""
     if _observers:
         _each(lambda o: o.retry(error_kind))
+
+
+def board_commit(seconds: float, writes: int) -> None:
+    """Report a committed board transaction (called from the board's writer thread)."""
+    if _observers:
+        _each(lambda o: o.board_commit(seconds, writes))

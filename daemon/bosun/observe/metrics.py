@@ -73,6 +73,14 @@ class Metrics:
         self.board_events = Counter(
             "bosun_board_events", "Events appended to the board.", registry=r
         )
+        self.commits = Histogram(
+            "bosun_board_commit_duration_seconds", "Board write transactions (COMMIT, fsync).",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1), registry=r,
+        )  # fmt: skip
+        self.slots = Gauge(
+            "bosun_worker_slots", "Worker slots: busy, and the total configured.", ["kind"],
+            registry=r,
+        )  # fmt: skip
 
     # --- hooks.Observer ------------------------------------------------------------
 
@@ -98,6 +106,10 @@ class Metrics:
         """Count a retried model error."""
         self.retries.labels(error_kind).inc()
 
+    def board_commit(self, seconds: float, writes: int) -> None:
+        """Time a committed board transaction."""
+        self.commits.observe(seconds)
+
     # --- the board ---------------------------------------------------------------------
 
     def on_board_event(self, event: Event, run: Run | None, task: Task | None) -> None:
@@ -119,9 +131,14 @@ class Metrics:
         for tstate in TaskState:
             self.tasks.labels(tstate.value).set(tasks.get(tstate.value, 0))
 
-    def set_daemon(self, clients: int, sandbox_mode: str | None) -> None:
-        """Clients connected, and the sandbox mode."""
+    def set_daemon(
+        self, clients: int, sandbox_mode: str | None, slots: tuple[int, int] | None = None
+    ) -> None:
+        """Clients connected, the sandbox mode, and (busy, total) worker slots."""
         self.clients.set(clients)
+        if slots is not None:
+            self.slots.labels("busy").set(slots[0])
+            self.slots.labels("total").set(slots[1])
         if sandbox_mode:
             self.sandbox.clear()
             self.sandbox.labels(sandbox_mode).set(1)
@@ -129,6 +146,14 @@ class Metrics:
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+
+def slots_of(services: dict[str, Any]) -> tuple[int, int] | None:
+    """(busy, total) worker slots of the engine, when it runs."""
+    engine = services.get("engine")
+    busy = getattr(getattr(engine, "dispatcher", None), "running", None)
+    total = getattr(getattr(engine, "settings", None), "workers", None)
+    return (busy, total) if isinstance(busy, int) and isinstance(total, int) else None
 
 
 def sandbox_mode_of(services: dict[str, Any]) -> str | None:

@@ -92,6 +92,9 @@ async def test_the_endpoint_counts_what_the_board_holds_after_a_scripted_run(rep
     assert _sum(samples, "bosun_model_call_duration_seconds_count") == cost["calls"]
     assert _sum(samples, "bosun_connected_clients") == 1
     assert _sum(samples, "bosun_sandbox_info") == 1
+    assert samples[("bosun_worker_slots", (("kind", "total"),))] == 3  # the demo's workers
+    assert samples[("bosun_worker_slots", (("kind", "busy"),))] == 0  # the run is over
+    assert _sum(samples, "bosun_board_commit_duration_seconds_count") > len(events) / 10
     assert not any("task_id" in str(labels) or "run_id" in str(labels) for _, labels in samples)
 
 
