@@ -9,7 +9,9 @@ the action they pick answers the prompt — and each run's progress as work-done
 client that draws prompts itself says so with `initializationOptions.richPrompts = true`
 and is not sent the `window/showMessageRequest` copy; `bosun/*` notifications go only to
 clients that ask (`bosunNotifications` or `richPrompts`). A client that connects while
-runs are live is caught up (`client_ready`): open questions asked, progress begun.
+runs are live is caught up (`client_ready`): open questions asked, progress begun. A
+question a plain client dismissed is asked again after its `reaskAfterS` (or at once on
+`bosun.humanQueue`); one answered elsewhere is taken back with `$/cancelRequest`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,15 @@ log = logging.getLogger(__name__)
 
 Resolve = Callable[[ResolveTaskParams], Awaitable[object]]
 PROGRESS_INTERVAL_S = 0.25  # at most four progress reports a second per run
+REASK_AFTER_S = 120.0  # a question dismissed (Esc) is asked again after this long
+
+
+def reask_after(conn: Connection) -> float:
+    """How long after a dismissal this client is asked again (its `reaskAfterS`, 0: never)."""
+    value = conn.client_options.get("reaskAfterS", REASK_AFTER_S)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return REASK_AFTER_S
+    return float(value)
 
 
 def _works_with_progress(conn: Connection) -> bool:
@@ -74,6 +85,8 @@ class HubNotifier:
         # prompt id → {connection id: the id of the showMessageRequest asking it}
         self._asking: dict[str, dict[int, str]] = {}
         self._request_ids = itertools.count(1)
+        # (connection id, prompt id) → the timer asking a dismissed question again
+        self._later: dict[tuple[int, str], asyncio.TimerHandle] = {}
 
     def _broadcast(self, method: str, payload: Any) -> None:
         body = encode_body(
@@ -125,6 +138,9 @@ class HubNotifier:
             return 0
         prompts = self.view.open_prompts()
         for prompt in prompts:
+            later = self._later.pop((conn.id, prompt.prompt_id), None)
+            if later is not None:
+                later.cancel()
             self._withdraw(conn, prompt.prompt_id)
             self._spawn(self._ask_about(conn, prompt), f"prompt-{prompt.prompt_id}-{conn.id}")
         return len(prompts)
@@ -184,7 +200,13 @@ class HubNotifier:
                 del self._asking[prompt.prompt_id][conn.id]
         title = getattr(answer, "title", None)
         if title is None or title not in answers:
-            return  # dismissed: open for anyone else; bosun.humanQueue asks it again
+            # Dismissed: open for anyone else; asked again later (or on bosun.humanQueue).
+            delay = reask_after(conn)
+            if delay > 0:
+                key = (conn.id, prompt.prompt_id)
+                loop = asyncio.get_running_loop()
+                self._later[key] = loop.call_later(delay, self._ask_again, conn, prompt, task)
+            return
         action, choice = answers[title]
         try:
             await self.resolve(
@@ -195,6 +217,14 @@ class HubNotifier:
         except BosunError as exc:  # answered first elsewhere: say so, drop nothing silently
             log.info("answer from client %d not applied: %s", conn.id, exc)
             conn.show_message(2, f"Bosun: your answer ({title}) was not applied: {exc.message}")
+
+    def _ask_again(self, conn: Connection, prompt: HumanPrompt, task: Task | None) -> None:
+        self._later.pop((conn.id, prompt.prompt_id), None)
+        still_open = self.view is not None and any(
+            p.prompt_id == prompt.prompt_id for p in self.view.open_prompts()
+        )
+        if still_open and conn.takes_requests:
+            self._spawn(self._ask(conn, prompt, task), f"prompt-{prompt.prompt_id}-{conn.id}")
 
     def prompt_resolved(self, note: PromptResolved) -> None:
         """bosun/promptResolved to rich clients; plain clients still showing the question
@@ -210,6 +240,8 @@ class HubNotifier:
                     3, f"Bosun — {where}: already answered by {note.by} ({note.action.value})"
                 )
         self._asking.pop(note.prompt_id, None)
+        for key in [k for k in self._later if k[1] == note.prompt_id]:
+            self._later.pop(key).cancel()
 
     def transcript_delta(self, delta: TranscriptDelta) -> None:
         """bosun/transcriptDelta to rich clients."""

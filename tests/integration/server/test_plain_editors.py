@@ -64,12 +64,17 @@ class PlainEditor(Client):
             skipped.append(msg)
 
 
-async def plain_editor(d: RunningDaemon, answer_with: str | None = None) -> PlainEditor:
+async def plain_editor(
+    d: RunningDaemon, answer_with: str | None = None, **options: Any
+) -> PlainEditor:
     c = await PlainEditor.connect(d.workspace.socket_path, initialize=False)
     assert isinstance(c, PlainEditor)
     c.requests, c.seen, c.notes, c.answer_with = asyncio.Queue(), asyncio.Queue(), [], answer_with
     c.skipped_requests, c.skipped_notes = [], []
-    await c.request("initialize", {"processId": os.getpid(), "capabilities": CAPABILITIES})
+    await c.request(
+        "initialize",
+        {"processId": os.getpid(), "capabilities": CAPABILITIES, "initializationOptions": options},
+    )
     c.notify("initialized", {})
     return c
 
@@ -147,6 +152,22 @@ async def test_a_dismissed_question_is_asked_again_by_the_human_queue_command(
         assert "Abandon me" in again["params"]["message"]
         while (await rich.request("bosun/humanQueue", {}))["prompts"]:
             await asyncio.wait_for(rich.notifications.get(), WAIT)  # answered: it closes
+    finally:
+        await editor.close()
+        await rich.close()
+
+
+async def test_a_dismissed_question_comes_back_by_itself_after_reask_after_s(
+    daemon: RunningDaemon,
+) -> None:
+    rich, _, prompt = await open_question(daemon)
+    editor = await plain_editor(daemon, answer_with="", reaskAfterS=0.2)  # Esc, every time
+    try:
+        first = await editor.next_request("window/showMessageRequest")
+        again = await editor.next_request("window/showMessageRequest")  # nobody asked for it
+        assert again["id"] != first["id"]
+        assert again["params"]["message"] == first["params"]["message"]
+        assert prompt["promptId"] in again["params"]["message"]
     finally:
         await editor.close()
         await rich.close()
