@@ -21,6 +21,7 @@ from bosun.engine.storage_pause import StoragePause
 from bosun.errors import BosunError
 from bosun.server.context import DaemonContext
 from bosun.server.framing import encode_body
+from bosun.server.hub import wants_bosun_notifications
 from bosun.server.presenter import HubNotifier
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,8 @@ def storage_pause(
         )
         for conn in list(hub.connections):
             if conn.initialized and not conn.closed.is_set():
-                conn.send_body(body)
+                if wants_bosun_notifications(conn):
+                    conn.send_body(body)
                 conn.show_message(2 if status.state == "paused" else 3, text)
 
     pause = StoragePause(

@@ -20,6 +20,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from bosun import __version__
+from bosun.server.backpressure import InFlight
 from bosun.server.client_settings import apply_client_options
 from bosun.server.context import DaemonContext
 from bosun.server.features import install_features
@@ -84,7 +85,11 @@ class Connection:
         self._token = token
         self._on_closed = on_closed
         self._close_transport = close_transport
-        self._outbox = Outbox(send, ctx.settings.server.client_queue_bytes, self.close)
+        server_settings = ctx.settings.server
+        self._outbox = Outbox(
+            send, server_settings.client_queue_bytes, self.close, server_settings.client_stall_s
+        )
+        self.in_flight = InFlight(server_settings.max_requests_in_flight)
         self.server = _ConnectionServer(
             "bosun", __version__, protocol_cls=BosunProtocol, converter_factory=bosun_converter
         )
@@ -202,6 +207,10 @@ class Connection:
             return
         try:
             self.protocol.handle_message(message)
+            if is_request:
+                future = self.protocol._request_futures.get(msg_id) if msg_id is not None else None
+                if future is not None:
+                    self.in_flight.started(future)
         except Exception:
             log.exception("%r: handling %s failed", self, clip(method))
             if is_request:

@@ -65,6 +65,7 @@ async def serve_stream(
     hub.add(conn)
     try:
         while not conn.closed.is_set():
+            await conn.in_flight.room()  # a flood waits for its own answers (backpressure.py)
             # Read per frame: the limit is small until the client has shown its token.
             body = await read_frame(reader, conn.body_limit)
             if body is None:
@@ -173,6 +174,7 @@ async def start_ws(ctx: DaemonContext, hub: Hub, host: str, port: int, token: st
         hub.add(conn)
         try:
             async for message in ws:
+                await conn.in_flight.room()
                 conn.handle_body(message.encode() if isinstance(message, str) else message)
                 if conn.closed.is_set():
                     break

@@ -20,10 +20,18 @@ SendBytes = Callable[[bytes], Awaitable[None]]
 class Outbox:
     """Queue bytes for one peer; `on_overflow` runs once if the limit is passed."""
 
-    def __init__(self, send: SendBytes, limit: int, on_overflow: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        send: SendBytes,
+        limit: int,
+        on_overflow: Callable[[], None],
+        stall_s: float = float("inf"),
+    ) -> None:
         self._send = send
         self._limit = limit
         self._on_overflow = on_overflow
+        self._stall_s = stall_s
+        self._moved_at = 0.0  # loop time the queue last moved (a send, or it filled)
         self._items: deque[bytes] = deque()
         self._size = 0
         self._wake = asyncio.Event()
@@ -42,11 +50,23 @@ class Outbox:
         """Queue `data`; never blocks."""
         if self._closed:
             return
+        now = asyncio.get_running_loop().time()
         if self._size + len(data) > self._limit:
             log.warning(
                 "client too slow: %d bytes queued, limit %d; disconnecting",
                 self._size + len(data),
                 self._limit,
+            )
+            self._closed = True
+            self._on_overflow()
+            return
+        if not self._items:
+            self._moved_at = now
+        elif now - self._moved_at > self._stall_s:
+            log.warning(
+                "client reads nothing: %d bytes queued, none sent for %.0f s; disconnecting",
+                self._size,
+                now - self._moved_at,
             )
             self._closed = True
             self._on_overflow()
@@ -62,6 +82,7 @@ class Outbox:
                     data = self._items.popleft()
                     self._size -= len(data)
                     await self._send(data)
+                    self._moved_at = asyncio.get_running_loop().time()
                 if self._closed:
                     return
                 self._wake.clear()

@@ -16,6 +16,10 @@ class ServerSettings(BaseModel):
     allowed_origins: list[str] = Field(default_factory=lambda: ["vscode-webview://*"])
     max_message_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     client_queue_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Requests of one client handled at once; its next message waits (backpressure.py).
+    max_requests_in_flight: int = Field(default=8, ge=1)
+    # A client whose queued output has not moved for this long is disconnected.
+    client_stall_s: float = Field(default=60.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_max_bytes: int = 10 * 1024 * 1024
     log_backups: int = 5

@@ -46,8 +46,8 @@ class Raw:
             if "method" not in msg and msg.get("id") == msg_id:
                 return msg
 
-    async def initialize(self, token: str | None = None) -> dict[str, Any]:
-        opts: dict[str, Any] = {"protocolVersion": "0.1.0"}
+    async def initialize(self, token: str | None = None, **options: Any) -> dict[str, Any]:
+        opts: dict[str, Any] = {"protocolVersion": "0.1.0", **options}
         if token:
             opts["token"] = token
         await self.send(

@@ -122,7 +122,7 @@ async def test_slow_client_is_cut_off_and_others_keep_getting_notifications(
     d = start_daemon(git_repo, config="[server]\nclient_queue_bytes = 65536\n")  # type: ignore[arg-type]
     try:
         slow = await Raw.unix(d.workspace.socket_path)
-        await slow.initialize()
+        await slow.initialize(bosunNotifications=True)  # board notifications fill its queue
         slow.writer.transport.pause_reading()  # type: ignore[attr-defined]
         slow.reader._transport.pause_reading()  # type: ignore[attr-defined]
         fast = await Raw.unix(d.workspace.socket_path)
