@@ -21,13 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from bosun.agents.api import AttemptReport, AttemptRequest, QAReport, QARequest
+from bosun.agents.api import AttemptReport, AttemptRequest, CheckResult, QAReport, QARequest
 from bosun.board.models import TaskSpec
 from bosun.board.store import Store
 from bosun.engine.core import Engine
 from bosun.engine.ports import NullGitPlane
 from bosun.engine.settings import EngineSettings
-from bosun_protocol.entities import AttemptOutcome, RunOptions, RunState
+from bosun_protocol.entities import AttemptOutcome, Run, RunOptions, RunState
 
 
 def make_dag(n: int, seed: int, total_work_s: float) -> tuple[list[TaskSpec], dict[str, float]]:
@@ -73,6 +73,11 @@ class LatencyRunner:
 
     async def run_qa(self, request: QARequest) -> QAReport:
         return QAReport(passed=True)
+
+    async def run_baseline(
+        self, run: Run, worktree: Path, test_command: str | None
+    ) -> CheckResult | None:
+        return None  # the null git plane has no base to check out
 
 
 async def seed_board(path: Path, specs: list[TaskSpec]) -> tuple[Store, int]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bosun.agents.qa_settings import QaSettings
 from bosun.agents.settings import AgentSettings
 from bosun.engine.settings import EngineSettings
 from bosun.errors import BosunError
@@ -39,6 +40,7 @@ class Settings(BaseModel):
     git: GitSettings = Field(default_factory=GitSettings)
     worktree: WorktreeSettings = Field(default_factory=WorktreeSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    qa: QaSettings = Field(default_factory=QaSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
     observe: ObserveSettings = Field(default_factory=ObserveSettings)

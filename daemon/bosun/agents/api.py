@@ -10,6 +10,7 @@ tasks with `create_subtasks`; their work merges onto the run branch like everyon
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -82,8 +83,9 @@ class QARequest:
     report: AttemptReport
     test_command: str | None = None  # from config; None → detect (pytest, npm test, …)
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
-    # The same command's run on the run's base commit: failures there are not the task's.
-    baseline: CheckResult | None = None
+    # The same command's results on the run's base commit (failures there are not the
+    # task's), fetched only when the task's run fails; None: no comparison.
+    baseline: Callable[[], Awaitable[CheckResult | None]] | None = None
 
 
 @dataclass
@@ -109,4 +111,10 @@ class AgentRunner(Protocol):
 
     async def run_qa(self, request: QARequest) -> QAReport:
         """Deterministic checks first, then a verdict per acceptance criterion."""
+        ...
+
+    async def run_baseline(
+        self, run: Run, worktree: Path, test_command: str | None
+    ) -> CheckResult | None:
+        """The test command's results in a checkout of the run's base (None: not taken)."""
         ...

@@ -19,19 +19,16 @@ from bosun_protocol.entities import Profile, Verdict
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bosun.agents.api import CheckResult, QAReport, QARequest
-from bosun.agents.cannot_run import output_excerpt
-from bosun.agents.checks import detect_test_command, run_check
-from bosun.agents.gate import judge_tests
 from bosun.agents.profiles import profile_of
 from bosun.agents.race import Interrupted, unless_cancelled
 from bosun.agents.report import worktree_diff
+from bosun.agents.suite_gate import SuiteGate
 from bosun.config import Settings
 from bosun.errors import BosunError
 from bosun.llm.gateway import ModelGateway
 from bosun.llm.messages import ChatMessage, ModelRequest
 from bosun.llm.model import CallContext
 from bosun.secrets import redact
-from bosun.tools.context import ToolContext
 from bosun.tools.sandbox import Sandbox
 
 T = TypeVar("T")
@@ -94,7 +91,7 @@ def parse_verdicts(text: str, criteria: list[str]) -> tuple[list[Verdict], str] 
 
 
 def _evidence(
-    request: QARequest, checks: list[CheckResult], verdicts: list[Verdict], diff: str
+    request: QARequest, checks: list[CheckResult], verdicts: list[Verdict], diff: str, note: str
 ) -> str:
     task, report = request.task, request.report
     criteria = "\n".join(f"{i}. {c}" for i, c in enumerate(task.acceptance_criteria, 1))
@@ -107,7 +104,7 @@ def _evidence(
         f"# Acceptance criteria\n{criteria}\n\n"
         f"# The worker's report (attempt {request.attempt})\n{report.summary.strip()}\n"
         f"Files changed: {', '.join(report.files_changed) or '(none listed)'}\n\n"
-        f"# Deterministic checks\n{ran or '(the project has no test command)'}\n\n"
+        f"# Deterministic checks\n{ran or note or '(no tests were run)'}\n\n"
         f"# The changes\n{diff}"
     )
 
@@ -131,35 +128,22 @@ class Strategist:
         self.hidden = hidden or []
         self.max_asks = max_asks
         self.max_tokens = max_tokens
+        self.suite = SuiteGate(settings, sandbox, self.hidden)
 
     async def judge(self, request: QARequest) -> QAReport:
         """Run the checks, then ask for verdicts unless the checks already failed."""
-        command = request.test_command or detect_test_command(request.worktree, self.settings.tools)
-        checks: list[CheckResult] = []
-        verdicts: list[Verdict] = []
-        if command:
-            check = await self._cancellable(request, self._check(command, request))
-            if check is None:
-                return QAReport(passed=False, error="QA was cancelled")
-            checks.append(check)
-            if check.cannot_run is not None:
-                # No attempt can fix a missing runner or tool: a human must, once.
-                why = (
-                    f"the test command `{command}` could not run: {check.cannot_run}\n"
-                    f"{output_excerpt(check.output_tail)}"
-                )
-                return QAReport(passed=False, checks=checks, cannot_run=why)
-            gate = judge_tests(command, check, request.baseline)
-            verdicts.append(gate.verdict)
-            if not gate.passed:
-                summary = gate.summary + "\n(criteria not judged until the tests pass)"
-                return QAReport(passed=False, verdicts=verdicts, checks=checks, summary=summary)
+        tested = await self.suite.gate(request, lambda work: self._cancellable(request, work))
+        if tested.stop is not None:
+            return tested.stop
+        checks, verdicts = tested.checks, tested.verdicts
         if not request.task.acceptance_criteria:
             return QAReport(
                 passed=True, verdicts=verdicts, checks=checks, summary="no criteria to judge"
             )
         diff = await worktree_diff(request.worktree, request.task.base_commit)
-        judged = await self._cancellable(request, self._ask(request, checks, verdicts, diff))
+        judged = await self._cancellable(
+            request, self._ask(request, checks, verdicts, diff, tested.note)
+        )
         if judged is None:
             return QAReport(
                 passed=False, verdicts=verdicts, checks=checks, error="QA was cancelled"
@@ -175,28 +159,19 @@ class Strategist:
             summary=summary,
         )
 
-    async def _check(self, command: str, request: QARequest) -> CheckResult:
-        ctx = ToolContext(
-            run_id=request.run.id,
-            task_id=request.task.id,
-            attempt=request.attempt,
-            worktree_path=request.worktree,
-            branch=request.task.branch or "",
-            profile=Profile.STRATEGIST,
-            settings=self.settings.tools,
-            sandbox=self.sandbox,
-            hidden_paths=self.hidden,
-        )
-        return await run_check(command, ctx)
-
     async def _ask(
-        self, request: QARequest, checks: list[CheckResult], verdicts: list[Verdict], diff: str
+        self,
+        request: QARequest,
+        checks: list[CheckResult],
+        verdicts: list[Verdict],
+        diff: str,
+        note: str,
     ) -> tuple[list[Verdict], str] | str:
         """Verdicts from the model, re-asked with the validation error while invalid."""
         profile = profile_of(Profile.STRATEGIST)
         messages = [
             ChatMessage.system(profile.prompt),
-            ChatMessage.user(_evidence(request, checks, verdicts, diff)),
+            ChatMessage.user(_evidence(request, checks, verdicts, diff, note)),
         ]
         problem = ""
         for turn in range(1, self.max_asks + 1):

@@ -23,9 +23,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bosun_protocol.entities import AttemptOutcome, Profile
+from bosun_protocol.entities import AttemptOutcome, Profile, Run
 
-from bosun.agents.api import AttemptReport, AttemptRequest, QAReport, QARequest
+from bosun.agents.api import AttemptReport, AttemptRequest, CheckResult, QAReport, QARequest
 from bosun.agents.brief import build_brief
 from bosun.agents.context import ConversationWindow
 from bosun.agents.loop import WorkerLoop
@@ -233,6 +233,25 @@ class Agents:
                         str(given), recorded)  # fmt: skip
             return Path(recorded)
         return None
+
+    async def run_baseline(
+        self, run: Run, worktree: Path, test_command: str | None
+    ) -> CheckResult | None:
+        """The test command's results on a checkout of the run's base (None: no tests,
+        or the comparison with the base is turned off)."""
+        suite = self.strategist.suite
+        command = suite.command_for(worktree, test_command)
+        if not self.settings.qa.baseline or command is None:
+            return None
+        setup = self.preparer.setup_command(worktree) if self.preparer else None
+        if self.preparer is not None and setup is not None:
+            # The base is tested with the project's environment, as the tasks are; the
+            # checkout is thrown away afterwards, so nothing is recorded for it.
+            done = await self.preparer.run(setup, worktree, run_id=run.id)
+            if not done.ok:
+                why = done.problem()
+                return CheckResult(command, None, done.output[-4000:], cannot_run=why)
+        return await suite.run(command, worktree, run)
 
     async def run_qa(self, request: QARequest) -> QAReport:
         """Deterministic checks first, then a verdict per acceptance criterion."""

@@ -81,6 +81,7 @@ class Engine:
         notifier: Notifier | None = None,
     ) -> None:
         from bosun.engine.attempts import AttemptDriver
+        from bosun.engine.baselines import Baselines
         from bosun.engine.decisions import Decisions
         from bosun.engine.humans import Humans
         from bosun.engine.lifecycle import Lifecycle
@@ -111,6 +112,7 @@ class Engine:
         self.humans = Humans(self)
         self.decisions = Decisions(self)
         self.merging = Merging(self)
+        self.baselines = Baselines(self)
         self.lifecycle = Lifecycle(self)
         self.plan = PlanEdits(self)
 

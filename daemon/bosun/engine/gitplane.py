@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
 from bosun_protocol.entities import Run, Task
 from bosun_protocol.review import LandRunResult
 
@@ -54,6 +59,20 @@ class ServiceGitPlane:
     async def land(self, run_id: int) -> LandRunResult:
         """Land the run on its base branch (or say why a human must)."""
         return await self.git.land(run_id)
+
+    async def tree_of(self, commit: str) -> str | None:
+        """The tree id of `commit` (None when git does not know it)."""
+        return await asyncio.to_thread(self.git.base_checkouts.tree_of, commit)
+
+    @asynccontextmanager
+    async def base_checkout(self, commit: str) -> AsyncIterator[Path]:
+        """A detached worktree at `commit`, removed afterwards."""
+        checkouts = self.git.base_checkouts
+        path = await asyncio.to_thread(checkouts.checkout, commit)
+        try:
+            yield path
+        finally:
+            await asyncio.to_thread(checkouts.remove, path)
 
     async def reset_worktree(self, task_id: int) -> None:
         """Put the task's worktree and branch on the run's current head for a fresh

@@ -298,6 +298,10 @@ class Humans:
         if prompt.kind is PromptKind.LANDING:
             run = await e.lifecycle.landing_answer(prompt.run_id, params.action, by)
             return ResolveTaskResult(run=run)
+        if prompt.task_id is None and prompt.kind is PromptKind.TESTS_CANNOT_RUN:
+            run = await e.store.get_run(prompt.run_id)  # the base's tests (baselines.py)
+            await e.baselines.answered(run, params.action)
+            return ResolveTaskResult(run=run)
         assert prompt.task_id is not None
         return await e.decisions.decide(prompt, params, by)
 

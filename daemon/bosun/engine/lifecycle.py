@@ -84,13 +84,14 @@ class Lifecycle:
             raise InvalidStateError(f"run {run_id} is {run.state.value}, not pending")
         e.runs[run_id] = run  # tasks of the run are tracked from the first one
         try:
-            await e.git.start_run(run_id)
+            started = await e.git.start_run(run_id)
         except BosunError as exc:
             e.runs.pop(run_id, None)
             await e.store.update_run(
                 run_id, event="run.failed", state=_R.FAILED, reason=exc.message
             )
             raise
+        e.baselines.begin(started)  # the base's test results, alongside the director
         await self.create_director(run)
         run = await e.store.update_run(
             run_id, event="run.started", expected_state=_R.PENDING, state=_R.PLANNING

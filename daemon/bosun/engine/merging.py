@@ -113,6 +113,8 @@ class Merging:
         if worktree is None:
             # QA must never run in the daemon's directory (the user's own checkout).
             return None, f"task #{task.id} has no worktree to check"
+        if task.base_commit is None:  # read before its worktree was made: QA diffs from it
+            task = await e.store.get_task(task.id)
         request = QARequest(
             run=run,
             task=task,
@@ -121,6 +123,7 @@ class Merging:
             report=report,
             test_command=e.settings.test_command,
             cancel=handle.cancel,
+            baseline=lambda: e.baselines.of(run),
         )
         for _ in range(e.settings.qa_retries + 1):
             try:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Protocol
 
 from bosun_protocol.entities import Run, Task
@@ -44,6 +47,10 @@ class GitPlane(Protocol):
     async def land(self, run_id: int) -> LandRunResult: ...
 
     async def reset_worktree(self, task_id: int) -> None: ...
+
+    async def tree_of(self, commit: str) -> str | None: ...
+
+    def base_checkout(self, commit: str) -> AbstractAsyncContextManager[Path]: ...
 
 
 _SCRATCH: str | None = None
@@ -106,3 +113,12 @@ class NullGitPlane:
 
     async def reset_worktree(self, task_id: int) -> None:
         """Nothing to reset."""
+
+    async def tree_of(self, commit: str) -> str | None:
+        """No trees here: the base's test results are never taken."""
+        return None
+
+    @asynccontextmanager
+    async def base_checkout(self, commit: str) -> AsyncIterator[Path]:
+        """Never used (tree_of is None); a scratch directory if it were."""
+        yield Path(tempfile.gettempdir())

@@ -19,6 +19,7 @@ from bosun_protocol.review import DIFF_BYTES_DEFAULT, GcResult, LandRunResult, T
 
 from bosun.errors import GitError, InvalidStateError, NotFoundError
 from bosun.git import pinned, points, tampering
+from bosun.git.base_checkouts import BaseCheckouts
 from bosun.git.board import GitBoard
 from bosun.git.budgeted_diff import read_within_budget
 from bosun.git.command import GitCli
@@ -80,6 +81,7 @@ class GitService:
             self.cli, self.root, worktrees_dir, settings.warm_pool, settings.checkout_workers
         )
         self.merger = Merger(self.cli, self.root, board, settings.merge_retries)
+        self.base_checkouts = BaseCheckouts(self.cli, self.root, self.worktrees)
         self.resolutions = Resolutions(self.cli, self.root, board, self.worktrees, self.merger)
         self._structure = asyncio.Lock()
         self.reconciler = Reconciler(self.cli, self.root, board, self.worktrees, settings)

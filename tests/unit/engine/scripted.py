@@ -6,9 +6,10 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
-from bosun.agents.api import AttemptReport, AttemptRequest, QAReport, QARequest
+from bosun.agents.api import AttemptReport, AttemptRequest, CheckResult, QAReport, QARequest
 from bosun.board.store import Store
 from bosun.engine.core import Engine
 from bosun.engine.ports import GitPlane, NullGitPlane
@@ -123,6 +124,11 @@ class ScriptedRunner:
             verdict = Verdict(criterion="tests pass", passed=False, evidence="1 failed")
             return QAReport(passed=False, verdicts=[verdict], summary="tests failed")
         return QAReport(passed=True, verdicts=[Verdict(criterion="tests pass", passed=True)])
+
+    async def run_baseline(
+        self, run: Run, worktree: Path, test_command: str | None
+    ) -> CheckResult | None:
+        return None
 
 
 @dataclass
