@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -48,11 +49,13 @@ def command_env(
     With `worktree`, PATH starts with the project's own tools (project_env) and tools'
     caches go to `cache` (default: inside `tmp`), a directory private to the sandbox.
     """
-    project = (
-        project_env(worktree, settings.command_path, cache or tmp / ".cache")
-        if worktree is not None
-        else None
-    )
+    project = None
+    if worktree is not None:
+        cache = cache or tmp / ".cache"
+        # Made here: a tool that creates only its own directory needs the parent to exist.
+        with contextlib.suppress(OSError):
+            cache.mkdir(parents=True, exist_ok=True)
+        project = project_env(worktree, settings.command_path, cache)
     env = {
         "PATH": project.path if project is not None else settings.command_path,
         "HOME": str(tmp),

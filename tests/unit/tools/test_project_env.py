@@ -94,7 +94,8 @@ async def test_a_command_runs_the_worktrees_own_tool_and_writes_its_cache(
     _tool(wt / "node_modules" / ".bin", "xo", "from-node-modules")
     ctx = make_ctx(wt, sandbox=sandbox)
     command = (
-        "projecttool; xo; mkdir -p $XDG_CACHE_HOME/t && echo ok > $XDG_CACHE_HOME/t/f && "
+        "projecttool; xo; test -d $XDG_CACHE_HOME && mkdir $XDG_CACHE_HOME/t && "
+        "echo ok > $XDG_CACHE_HOME/t/f && "
         "cat $XDG_CACHE_HOME/t/f; echo $npm_config_cache"
     )
     async with attempt_sandbox(ctx):
