@@ -4,6 +4,12 @@ A merge is: merge-tree --write-tree (no working tree) → commit-tree → journa
 (task, old head, new head) on the board → `update-ref <run branch> NEW OLD`. The journal
 entry is the only state between steps, so `recover()` can always finish or drop it:
 after a crash a merge is either done or redone, never half-done and never done twice.
+
+A squash merge (`git.task_commits = "squash"`, the default) commits the merged tree with
+the run head as its only parent: the task's attempts, a failed one included, never
+reach the run branch or the user's history. The task's work is then never an ancestor
+of the run head, so "already merged" is also "merging changes nothing": the merged tree
+is the run head's own.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from bosun.errors import ConflictError, GitError
 from bosun.git import points
 from bosun.git.board import GitBoard
 from bosun.git.command import GitCli, git_failure
-from bosun.git.repository import run_branch
+from bosun.git.repository import MERGED_PREFIX, run_branch
 
 log = logging.getLogger(__name__)
 
@@ -113,17 +119,26 @@ class Merger:
         self.retries = retries
 
     async def merge(
-        self, run_id: int, source: str, *, message: str, task_id: int | None = None
+        self,
+        run_id: int,
+        source: str,
+        *,
+        message: str,
+        task_id: int | None = None,
+        squash: bool = False,
+        marks: dict[str, str] | None = None,
     ) -> MergeOutcome:
-        """Merge commit `source` into the run branch; a conflict is a result, not an error."""
+        """Merge commit `source` into the run branch (one new commit on it with `squash`);
+        a conflict is a result, not an error. `marks` (ref → commit), set once the merge
+        is published, record what a squashed merge took in: `source` is merged when a
+        mark under refs/bosun/merged/ points at it."""
         ref = "refs/heads/" + run_branch(run_id)
         for _ in range(self.retries):
             old = await self._head(run_id)
-            if await self._ancestor(source, old):
+            if await self._ancestor(source, old) or (squash and await self._marked(source)):
                 return MergeOutcome("already_merged", run_head=old, source=source)
-            if await self._ancestor(old, source):
+            if not squash and await self._ancestor(old, source):
                 new = source  # nothing of the run's is missing from source: fast-forward
-                merged: TreeMerge | None = None
             else:
                 merged = await self._merge_tree(old, source)
                 if merged.conflicts:
@@ -134,7 +149,10 @@ class Merger:
                         conflicts=merged.conflicts,
                         messages=merged.messages,
                     )
-                new = await self._commit(merged.tree, [old, source], message)
+                if squash and merged.tree == await self._tree(old):
+                    return MergeOutcome("already_merged", run_head=old, source=source)
+                parents = [old] if squash else [old, source]
+                new = await self._commit(merged.tree, parents, message)
             points.failpoint(points.MERGE_COMPUTED)
             key = journal_key(run_id, source)
             intent = {
@@ -143,9 +161,13 @@ class Merger:
                 "old": old,
                 "new": new,
                 "source": source,
+                "marks": marks or {},
             }
             await self.board.journal_put(JOURNAL_KIND, key, intent)
             points.failpoint(points.MERGE_JOURNALED)
+            # Marks before the publish, with the intent naming them: recover() keeps or
+            # drops them with the merge, so they never claim a merge that did not happen.
+            await self._set_marks(marks or {})
             if await self._cas(ref, new, old):
                 points.failpoint(points.MERGE_PUBLISHED)
                 await self._record(run_id, task_id, old, new, source)
@@ -153,6 +175,7 @@ class Merger:
                 await self.board.journal_delete(JOURNAL_KIND, key)
                 return MergeOutcome("merged", run_head=new, source=source, merge_commit=new)
             # Another merge published first: drop our intent and recompute on its head.
+            await self._drop_marks(marks or {})
             await self.board.journal_delete(JOURNAL_KIND, key)
             log.info("run %s moved during a merge; recomputing", run_id)
         raise ConflictError(
@@ -177,8 +200,12 @@ class Merger:
             else:
                 # The run moved on without this merge; the caller merges the task again.
                 outcome = "dropped"
+            marks = {str(k): str(v) for k, v in dict(intent.get("marks") or {}).items()}
             if outcome != "dropped":
+                await self._set_marks(marks)
                 await self._record(run_id, task_id, old, await self._head(run_id), source)
+            else:
+                await self._drop_marks(marks)
             await self.board.journal_delete(JOURNAL_KIND, key)
             actions.append({"key": key, "task_id": task_id, "run_id": run_id, "outcome": outcome})
         return actions
@@ -196,6 +223,23 @@ class Merger:
                 f"the run branch {run_branch(run_id)} does not exist; was the run started?"
             )
         return head
+
+    async def _set_marks(self, marks: dict[str, str]) -> None:
+        for mark, commit in marks.items():
+            await self.cli.arun(self.root, "update-ref", mark, commit)
+
+    async def _drop_marks(self, marks: dict[str, str]) -> None:
+        for mark, commit in marks.items():
+            await self.cli.arun(self.root, "update-ref", "-d", mark, commit, check=False)
+
+    async def _marked(self, commit: str) -> bool:
+        out = await self.cli.arun(
+            self.root, "for-each-ref", "--points-at", commit, "--format=%(refname)", MERGED_PREFIX
+        )
+        return bool(out.stdout.strip())
+
+    async def _tree(self, commit: str) -> str:
+        return await asyncio.to_thread(self.cli.tree_of, self.root, commit)
 
     async def _ancestor(self, a: str, b: str) -> bool:
         return await asyncio.to_thread(self.cli.is_ancestor, self.root, a, b)

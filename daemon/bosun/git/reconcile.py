@@ -23,6 +23,7 @@ from bosun.git.board import GitBoard, all_runs
 from bosun.git.command import GitCli, refs_matching
 from bosun.git.repository import (
     ATTEMPTS_PREFIX,
+    MERGED_PREFIX,
     RUN_PREFIX,
     SELECTED_PREFIX,
     TASK_PREFIX,
@@ -225,11 +226,19 @@ class Reconciler:
         # Side refs of tasks (approved-hunk selections, earlier attempts) go with the task.
         side = await asyncio.to_thread(refs_matching, self.cli, self.root, SELECTED_PREFIX)
         side.update(await asyncio.to_thread(refs_matching, self.cli, self.root, ATTEMPTS_PREFIX))
+        side.update(await asyncio.to_thread(refs_matching, self.cli, self.root, MERGED_PREFIX))
         for ref, tip in side.items():
             owner = ref.split("/")[3]  # refs/bosun/<kind>/task-<id>[/<attempt>]
             task_id = id_after(owner, "task-")
             task = tasks.get(task_id) if task_id is not None else None
-            if task is None or self._expired(task, now):
+            if ref.startswith((ATTEMPTS_PREFIX, MERGED_PREFIX)):
+                # A task's attempts (with squashed merges, the only record of how it got
+                # there, which replays and `bosun log` look back on) stay as long as the
+                # board knows the task; they are hidden refs, never branches.
+                gone = task is None
+            else:
+                gone = task is None or self._expired(task, now)
+            if gone:
                 result.removed_branches.append(ref)
                 if not dry_run:
                     await self.cli.arun(self.root, "update-ref", "-d", ref, tip)

@@ -15,6 +15,9 @@ RUN_PREFIX = "bosun/run-"
 TASK_PREFIX = "bosun/task-"
 SELECTED_PREFIX = "refs/bosun/selected/task-"
 ATTEMPTS_PREFIX = "refs/bosun/attempts/"
+# With squashed merges a task's commits are never ancestors of the run branch: these
+# refs record which commits a merge took in (refs/bosun/merged/task-<id>/<what>).
+MERGED_PREFIX = "refs/bosun/merged/"
 
 
 def run_branch(run_id: int) -> str:
@@ -30,6 +33,11 @@ def task_branch(task_id: int) -> str:
 def selected_ref(task_id: int) -> str:
     """The ref holding a task's reviewed-and-selected hunks, when only some were approved."""
     return f"{SELECTED_PREFIX}{task_id}"
+
+
+def merged_ref(task_id: int, what: str) -> str:
+    """Where a squashed merge records a commit it took in for task `task_id`."""
+    return f"{MERGED_PREFIX}task-{task_id}/{what}"
 
 
 def attempt_ref(task_id: int, attempt: int) -> str:
@@ -49,6 +57,21 @@ def commit_message(summary: str, task: Task, attempt: int) -> str:
     """A daemon commit message: the summary, then trailers naming task and attempt."""
     first = summary.strip().splitlines()[0][:200] if summary.strip() else f"task {task.key}"
     return f"{first}\n\nBosun-Run: {task.run_id}\nBosun-Task: {task.id}\nBosun-Attempt: {attempt}\n"
+
+
+def task_commit_message(task: Task, summary: str | None) -> str:
+    """The one commit a task puts on the run branch when squashed: what it did (its
+    final attempt's summary) under its key, the task's title, then the trailers."""
+    said = (summary or "").strip()
+    if not said or said.startswith("bosun:"):
+        said = task.title.strip()
+    subject = f"{task.key}: {said}"[:200]
+    tries = "attempt" if task.attempt == 1 else "attempts"
+    return (
+        f"{subject}\n\nTask #{task.id} ({task.key}): {task.title.strip()[:500]}\n"
+        f"{task.attempt} {tries}; each is kept at refs/bosun/attempts/task-{task.id}/<n>.\n\n"
+        f"Bosun-Run: {task.run_id}\nBosun-Task: {task.id}\nBosun-Attempt: {task.attempt}\n"
+    )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from bosun.git.command import GitCli
 from bosun.git.conflicts import ConflictSides, ResolutionRefusedError, check_resolution
 from bosun.git.merges import MergeOutcome, Merger
 from bosun.git.nested import stage_all
-from bosun.git.repository import commit_message, task_branch
+from bosun.git.repository import commit_message, merged_ref, task_branch
 from bosun.git.worktrees import Worktrees
 
 CONFLICT_JOURNAL = "conflict"
@@ -36,6 +36,7 @@ class Resolutions:
         self.board = board
         self.worktrees = worktrees
         self.merger = merger
+        self.squash = True  # git.task_commits = "squash": a resolution lands as one commit
 
     async def prepare(self, merger_task_id: int, conflict: MergeOutcome) -> Task:
         """A worktree for the merger task on the run head with the task's side merged in,
@@ -127,8 +128,19 @@ class Resolutions:
             data={"commit": commit, "attempt": attempt},
             head_commit=commit,
         )
+        # Squashed, the resolution and the conflicting side it took in are recorded as
+        # merged, so merging that side's task again finds nothing to do.
+        marks = {
+            merged_ref(merger_task_id, "resolution"): commit,
+            merged_ref(merger_task_id, "theirs"): sides.theirs,
+        }
         outcome = await self.merger.merge(
-            task.run_id, commit, message=message, task_id=merger_task_id
+            task.run_id,
+            commit,
+            message=message,
+            task_id=merger_task_id,
+            squash=self.squash,
+            marks=marks if self.squash else None,
         )
         if outcome.status != "conflict":
             await self.board.journal_delete(CONFLICT_JOURNAL, str(merger_task_id))

@@ -36,9 +36,11 @@ from bosun.git.repository import (
     attempt_ref,
     commit_message,
     inspect_base,
+    merged_ref,
     run_branch,
     selected_ref,
     task_branch,
+    task_commit_message,
 )
 from bosun.git.resolutions import CONFLICT_JOURNAL, Resolutions
 from bosun.git.settings import GitSettings
@@ -83,6 +85,7 @@ class GitService:
         self.merger = Merger(self.cli, self.root, board, settings.merge_retries)
         self.base_checkouts = BaseCheckouts(self.cli, self.root, self.worktrees)
         self.resolutions = Resolutions(self.cli, self.root, board, self.worktrees, self.merger)
+        self.resolutions.squash = settings.task_commits == "squash"
         self._structure = asyncio.Lock()
         self.reconciler = Reconciler(self.cli, self.root, board, self.worktrees, settings)
         self._left_out: dict[int, str] = {}  # task → what its last commit left out, and why
@@ -106,6 +109,7 @@ class GitService:
         self.worktrees.pool_size = settings.warm_pool
         self.worktrees.workers = settings.checkout_workers or (os.cpu_count() or 2)
         self.merger.retries = settings.merge_retries
+        self.resolutions.squash = settings.task_commits == "squash"
         self.reconciler.settings = settings
 
     # --- runs -------------------------------------------------------------------
@@ -370,11 +374,28 @@ class GitService:
         source = await asyncio.to_thread(self.cli.rev, self.root, selected_ref(task_id))
         if source is None:
             _, _, source = await self._task_span(task_id)
-        message = (
-            f"bosun: merge task {task.key} (#{task.id}) into run {task.run_id}\n\n"
-            f"Bosun-Run: {task.run_id}\nBosun-Task: {task.id}\nBosun-Attempt: {task.attempt}\n"
+        squash = self.settings.task_commits == "squash"
+        if squash:
+            # The final attempt's commits leave with the task branch; keep them beside
+            # the earlier attempts' (refs/bosun/attempts/task-<id>/<n>).
+            await self.cli.arun(self.root, "update-ref", attempt_ref(task.id, task.attempt), source)
+            subject = await self._subject(source)
+            message = task_commit_message(task, subject)
+        else:
+            message = (
+                f"bosun: merge task {task.key} (#{task.id}) into run {task.run_id}\n\n"
+                f"Bosun-Run: {task.run_id}\nBosun-Task: {task.id}\n"
+                f"Bosun-Attempt: {task.attempt}\n"
+            )
+        marks = {merged_ref(task.id, "source"): source} if squash else None
+        return await self.merger.merge(
+            task.run_id, source, message=message, task_id=task_id, squash=squash, marks=marks
         )
-        return await self.merger.merge(task.run_id, source, message=message, task_id=task_id)
+
+    async def _subject(self, commit: str) -> str | None:
+        """The first line of a commit's message (a task commit's: its attempt's summary)."""
+        out = await self.cli.arun(self.root, "log", "-1", "--format=%s", commit, check=False)
+        return (out.stdout.strip() or None) if out.ok else None
 
     @_structural
     async def prepare_conflict_worktree(self, merger_task_id: int, conflict: MergeOutcome) -> Task:

@@ -45,6 +45,13 @@ class GitSettings(BaseModel):
         le=100,
         description="Recomputations of a merge after losing the compare-and-swap.",
     )
+    task_commits: Literal["squash", "attempts"] = Field(
+        default="squash",
+        description="What a task puts on the run branch (and so on your branch when it "
+        "lands): squash: one commit, the task's final tree, named after the task and its "
+        "summary; attempts: a merge of the task branch with every attempt's commits. "
+        "Attempts stay at refs/bosun/attempts/ either way.",
+    )
     author_name: str = Field(default="Bosun", description="Author of daemon commits.")
     author_email: str = Field(default="bosun@localhost", description="Its email.")
 

@@ -32,7 +32,10 @@ def test_demo_completes_with_a_phoenix_retry_and_a_human_answer() -> None:
     assert len(tasks["readme"]["attempts"]) == 2
     assert "HUMAN NEEDED" in proc.stderr  # live progress goes to stderr with --json
     assert "wordkit/frequency.py" in summary["landedFiles"]
-    assert summary["runBranchLog"].count("\n") >= 4
+    # One commit per task that changed files (squashed: top-words' failed attempt is not
+    # in the history), each named after its task.
+    subjects = [line.split()[1] for line in summary["runBranchLog"].splitlines()]
+    assert sorted(subjects) == ["director:", "readme:", "slugify:", "top-words:"]
     assert took < 60, f"the demo took {took:.1f} s"
 
 

@@ -172,3 +172,38 @@ async def test_landing_by_hand_completes_a_run_waiting_in_landing_and_closes_its
     events = [e.kind for e in page]
     assert events.index("run.landed") < events.index("run.completed")
     assert "human.answered" in events
+
+
+async def test_a_task_lands_as_one_commit_and_its_failed_attempt_stays_under_bosun_refs(
+    git_engine: GitEngine, git_repo: Path
+) -> None:
+    base = git(git_repo, "rev-parse", "main")
+    runner = ScriptedRunner(
+        steps={
+            "director": [plan(sub("x"))],
+            "x": [write("x.txt", "bug\n"), write("x.txt", "fixed\n")],
+        }
+    )
+    runner.qa_fail["x"] = 1  # attempt 1 fails QA; attempt 2 fixes it
+    h = await git_engine(runner)
+    run = await h.run("squash")
+    await h.wait_run(run.id, {RunState.COMPLETED}, timeout=60)
+    x = await h.store.get_task_by_key(run.id, "x")
+    assert [a.outcome for a in await h.store.list_attempts(x.id)] == [
+        AttemptOutcome.QA_FAILED, AttemptOutcome.QA_PASSED,
+    ]  # fmt: skip
+    landed = git(git_repo, "log", "--format=%H %P%n%B%x00", f"{base}..main").split("\0")
+    commits = [c.strip() for c in landed if c.strip()]
+    assert len(commits) == 1  # the director changed nothing; x is one commit
+    ids, _, message = commits[0].partition("\n")
+    assert len(ids.split()) == 2  # one parent: no attempt is in main's history
+    assert message.startswith("x: wrote x.txt\n\nTask #")
+    assert f"Bosun-Task: {x.id}\nBosun-Attempt: 2" in message
+    assert "+bug" not in git(git_repo, "log", "-p", f"{base}..main")
+    assert (git_repo / "x.txt").read_text() == "fixed\n"
+    kept = git(git_repo, "for-each-ref", "--format=%(refname)", f"refs/bosun/attempts/task-{x.id}/")
+    attempts = kept.split()
+    assert f"refs/bosun/attempts/task-{x.id}/2" in attempts
+    blobs = {git(git_repo, "show", f"{c}:x.txt") for r in attempts
+             for c in git(git_repo, "rev-list", r, f"^{base}").split()}  # fmt: skip
+    assert blobs == {"bug", "fixed"}  # both attempts' work is kept

@@ -97,7 +97,7 @@ async def test_a_resolution_that_drops_everything_of_the_task_is_refused(
         await service.publish_resolution(merger.id, 1)
 
 
-async def test_a_real_resolution_is_committed_with_both_parents_and_merged(
+async def test_a_real_resolution_is_committed_with_both_parents_and_merged_as_one_commit(
     service: GitService,
     conflicted: tuple[Task, MergeOutcome, Task],
     store: Store,
@@ -109,10 +109,13 @@ async def test_a_real_resolution_is_committed_with_both_parents_and_merged(
     assert outcome.status == "merged"
     head = gitrun(service.root, "rev-parse", "bosun/run-1")
     assert head == outcome.run_head
-    assert gitrun(service.root, "log", "-1", "--format=%P", head).split() == [
+    # The resolution commit joins both sides; the run branch gets it as one commit.
+    resolution = gitrun(Path(merger.worktree or ""), "rev-parse", "HEAD")
+    assert gitrun(service.root, "log", "-1", "--format=%P", resolution).split() == [
         conflict.run_head,
         b.head_commit,
     ]
+    assert gitrun(service.root, "log", "-1", "--format=%P", head).split() == [conflict.run_head]
     assert gitrun(service.root, "show", f"{head}:README.md") == "ours\ntheirs"
     assert gitrun(service.root, "show", f"{head}:run-only.txt") == "r"
     assert gitrun(Path(merger.worktree or ""), "status", "--porcelain") == ""

@@ -11,6 +11,8 @@ from bosun.board.store import Store
 from bosun.errors import GitError
 from bosun.git.merges import JOURNAL_KIND, Merger, commit_tree, journal_key, merge_trees
 from bosun.git.service import GitService
+from bosun.git.settings import GitSettings
+from bosun.workspace import Workspace
 from bosun_protocol.entities import Run, Task
 
 NewTask = Callable[[int, str], Awaitable[Task]]
@@ -40,8 +42,28 @@ async def test_merge_publishes_both_tasks_and_records_the_head(
         "b.txt",
     ]
     parents = gitrun(service.root, "log", "-1", "--format=%P", head).split()
-    assert parents == [first.run_head, b.head_commit]
+    assert parents == [first.run_head]  # squashed: b is one commit on the run branch
+    assert gitrun(service.root, "log", "-1", "--format=%s", head) == "b: edit b.txt"
     assert await store.journal_list(JOURNAL_KIND) == []
+
+
+async def test_with_attempts_kept_a_merge_joins_the_task_branch(
+    git_repo: Path, store: Store, new_task: NewTask, gitrun: Callable[..., str]
+) -> None:
+    service = GitService(
+        Workspace(git_repo), GitSettings(warm_pool=0, task_commits="attempts"), store
+    )
+    await service.start()
+    try:
+        run = await service.start_run((await store.create_run("o")).id)
+        a = await _work(service, (await new_task(run.id, "a")).id, {"a.txt": "a\n"})
+        b = await _work(service, (await new_task(run.id, "b")).id, {"b.txt": "b\n"})
+        first = await service.merge_task(a.id)
+        second = await service.merge_task(b.id)
+        parents = gitrun(service.root, "log", "-1", "--format=%P", second.run_head).split()
+        assert parents == [first.run_head, b.head_commit]
+    finally:
+        await service.close()
 
 
 async def test_merging_the_same_work_twice_is_a_no_op(
@@ -115,12 +137,13 @@ async def test_concurrent_merges_all_land_exactly_once(
     outcomes = await asyncio.gather(*(service.merge_task(t.id) for t in tasks))
     assert {o.status for o in outcomes} == {"merged"}
     head = gitrun(service.root, "rev-parse", "bosun/run-1")
-    for task in tasks:
-        assert (
-            gitrun(service.root, "merge-base", "--is-ancestor", task.head_commit or "", head) == ""
-        )
-    merges = gitrun(service.root, "rev-list", "--count", "--merges", head)
-    assert int(merges) <= len(tasks)
+    # Squashed: one commit per task, in a line, each with that task's file.
+    subjects = gitrun(service.root, "log", "--format=%s", f"{run.head_commit}..{head}")
+    assert sorted(subjects.split("\n")) == [f"{k}: edit {k}.txt" for k in "abcd"]
+    assert gitrun(service.root, "rev-list", "--count", "--merges", head) == "0"
+    assert gitrun(service.root, "ls-tree", "--name-only", head).split() == [
+        "README.md", "a.txt", "b.txt", "c.txt", "d.txt",
+    ]  # fmt: skip
 
 
 async def _journal_intent(

@@ -12,7 +12,7 @@ from bosun.git.service import GitService
 from bosun.git.settings import GitSettings
 from bosun.git.worktrees import parse_worktree_list
 from bosun.workspace import Workspace
-from bosun_protocol.entities import Run, Task, TaskState
+from bosun_protocol.entities import Run, RunState, Task, TaskState
 
 NewTask = Callable[[int, str], Awaitable[Task]]
 
@@ -139,7 +139,11 @@ async def test_reset_starts_over_at_the_run_head_and_keeps_earlier_commits(
     assert gitrun(service.root, "rev-parse", "refs/bosun/attempts/task-1/0") == first
     assert (await service.gc()).removed_branches == []
     await finish_task(task.id, TaskState.ABANDONED)
-    assert "refs/bosun/attempts/task-1/0" in (await service.gc()).removed_branches
+    # Attempts stay as long as the board knows the task (with squashed merges they are
+    # the only record of how it got there), even once its run is over.
+    await store.update_run(run.id, event="run.cancelled", state=RunState.CANCELLED)
+    assert "refs/bosun/attempts/task-1/0" not in (await service.gc()).removed_branches
+    assert gitrun(service.root, "rev-parse", "refs/bosun/attempts/task-1/0") == first
 
 
 async def test_commit_refuses_a_worktree_that_left_its_branch(
