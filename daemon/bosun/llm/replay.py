@@ -1,8 +1,13 @@
 """`replay:<run-id>`: answers a new run with a recorded run's responses.
 
-Calls are matched by (role, task key, attempt, turn). A call the recording does not
-hold, or whose request differs from the recorded one, stops the replay with an error
-naming that first divergence; `divergence_of` reads it back from wherever it is quoted.
+Calls are matched by (role, task key, attempt, turn), and then by what the agent saw:
+when that call is missing or differs, a recorded call of the same role, task and turn
+in another attempt whose request is the same serves it. Attempt numbers shift when one
+run met an infrastructure failure the other did not (a worktree that failed to move
+made a retry); attempt numbers are masked in the comparison for the same reason. A call
+no recording matches stops the replay with an error naming that first divergence, the
+attempts the recording holds for the task and, when they differ from the replay's, why
+the two runs parted; `divergence_of` reads it back from wherever it is quoted.
 A whole run is replayed by `bosun replay RUN` (bosun.cli.replay_command): a new run at
 the recorded run's base commit, this model, and the recorded human answers.
 """
@@ -98,6 +103,7 @@ _VOLATILE = (
     (re.compile(r"--- output \([^)]*\) ---\n.*?(?=\n\n#|\n\$ |\Z)", re.S), "--- output ---"),
     (re.compile(r"--- output \([^)]*\) --- [^\n]*"), "--- output ---"),  # flattened history
     (re.compile(r"\b(run|task)([-_ /]?)(\d+)\b", re.I), r"\1\2<n>"),
+    (re.compile(r"\b(Attempt|attempt)( \d+)( of \d+)?"), r"\1 <n>"),
     (re.compile(r"#\d+\b"), "#<n>"),
     (re.compile(r"\b[0-9a-f]{7,40}\b"), "<sha>"),
     (re.compile(r"\b\d+\.\d+\s?(s|ms|sec|seconds)?\b"), "<t>"),
@@ -173,24 +179,69 @@ class ReplayModel(Model):
         calls = await self._load()
         key = (ctx.role, ctx.task_key, ctx.attempt, ctx.turn)
         where = f"replay of run {self.run_id} diverged at {ctx.label()}"
-        if key not in calls:
-            held = sorted(k[3] for k in calls if k[:3] == key[:3])
-            detail = f"the recording holds turns {held}" if held else "the recording has none"
-            raise ReplayDivergenceError(
-                f"{where}: no such call recorded ({detail} for this role, task and attempt)",
-                provider="replay",
-                data={"at": ctx.model_dump()},
-            )
-        recorded_request, recorded_response = calls[key]
-        now = json.loads(redact(json.dumps(request.model_dump(mode="json"))))
-        diff = first_difference(comparable(recorded_request.get("request", {})), comparable(now))
-        if diff is not None:
-            raise ReplayDivergenceError(
-                f"{where}: the request differs at {diff}",
-                provider="replay",
-                data={"at": ctx.model_dump(), "difference": diff},
-            )
+        now = comparable(json.loads(redact(json.dumps(request.model_dump(mode="json")))))
+        found = calls.get(key)
+        diff = None
+        if found is not None:
+            diff = first_difference(comparable(found[0].get("request", {})), now)
+        if found is None or diff is not None:
+            shifted = self._same_elsewhere(calls, key, now)
+            if shifted is None:
+                raise self._diverged(calls, key, where, diff, ctx)
+            found = shifted
+        recorded_response = found[1]
         response = ModelResponse.model_validate(recorded_response["response"])
         if on_delta is not None and response.text:
             on_delta(Delta(kind="text", text=response.text))
         return response.model_copy(update={"model": self.name})
+
+    @staticmethod
+    def _same_elsewhere(
+        calls: dict[CallKey, tuple[dict[str, Any], dict[str, Any]]],
+        key: CallKey,
+        now: dict[str, Any],
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The recorded call of the same role, task and turn in another attempt whose
+        request is this one (the nearest attempt first)."""
+        role, task, attempt, turn = key
+        others = sorted(
+            (k for k in calls if k[0] == role and k[1] == task and k[3] == turn and k != key),
+            key=lambda k: abs(k[2] - attempt),
+        )
+        for other in others:
+            if first_difference(comparable(calls[other][0].get("request", {})), now) is None:
+                return calls[other]
+        return None
+
+    def _diverged(
+        self,
+        calls: dict[CallKey, tuple[dict[str, Any], dict[str, Any]]],
+        key: CallKey,
+        where: str,
+        diff: str | None,
+        ctx: CallContext,
+    ) -> ReplayDivergenceError:
+        """Why no recorded call answers this one, as precisely as the recording says."""
+        role, task, attempt, _ = key
+        attempts = sorted({k[2] for k in calls if k[0] == role and k[1] == task})
+        if diff is not None:
+            said = f"the request differs at {diff}"
+        elif attempt in attempts:
+            turns = sorted(k[3] for k in calls if k[:3] == key[:3])
+            said = (
+                f"no such call recorded (the recording holds turns {turns} for this role, "
+                "task and attempt)"
+            )
+        elif attempts:
+            said = (
+                f"no such call recorded (the recording holds attempts {attempts} for this "
+                f"role and task, none {attempt}, and no other attempt made this request: the "
+                "runs parted earlier, e.g. one met an infrastructure failure that cost or "
+                "made an attempt)"
+            )
+        else:
+            said = "no such call recorded (the recording has none for this role and task)"
+        data: dict[str, Any] = {"at": ctx.model_dump(), "recordedAttempts": attempts}
+        if diff is not None:
+            data["difference"] = diff
+        return ReplayDivergenceError(f"{where}: {said}", provider="replay", data=data)

@@ -15,6 +15,7 @@ from bosun.llm.errors import ReplayDivergenceError
 from bosun.llm.gateway import ModelGateway
 from bosun.llm.messages import ChatMessage, ModelRequest
 from bosun.llm.model import CallContext
+from bosun.llm.replay import comparable
 from bosun.llm.settings import BudgetSettings, LlmSettings, Price
 from bosun.secrets import register_secret
 from bosun_protocol.entities import RunOptions
@@ -222,6 +223,36 @@ async def test_a_call_the_recording_lacks_is_reported(store: Store, scenario: st
     replay = ModelGateway(LlmSettings(default_model="replay:999"), recordings=store)
     with pytest.raises(ReplayDivergenceError, match="run 999 has no recorded calls"):
         await replay.complete(request(), CallContext())
+
+
+async def test_a_call_whose_attempt_number_shifted_is_served_by_what_the_agent_saw(
+    store: Store, scenario: str
+) -> None:
+    # The recorded run's b ran as attempt 1; in the replay an infrastructure retry made
+    # it attempt 2 (its brief says so), yet the agent sees the same request.
+    recorded_run, _ = await record_run(store, scenario)
+    gw = ModelGateway(LlmSettings(default_model=f"replay:{recorded_run}"), recordings=store)
+    shifted = CallContext(role="coder", task_key="b", attempt=2, turn=2)
+    response = await gw.complete(request("b turn 2"), shifted)
+    assert response.text == "b's second turn"
+    # The brief names the attempt: that number is not what the agent was asked.
+    first = comparable({"messages": [{"role": "user", "content": "Attempt 1 of 5. Go."}]})
+    second = comparable({"messages": [{"role": "user", "content": "Attempt 2 of 5. Go."}]})
+    assert first == second
+
+
+async def test_a_shifted_attempt_that_saw_something_else_says_why_it_cannot_go_on(
+    store: Store, scenario: str
+) -> None:
+    recorded_run, _ = await record_run(store, scenario)
+    gw = ModelGateway(LlmSettings(default_model=f"replay:{recorded_run}"), recordings=store)
+    shifted = CallContext(role="coder", task_key="b", attempt=2, turn=1)
+    with pytest.raises(ReplayDivergenceError) as caught:
+        await gw.complete(request("b turn 1, after an earlier attempt failed"), shifted)
+    message = caught.value.message
+    assert "attempt=2 turn=1: no such call recorded (the recording holds attempts [1]" in message
+    assert "infrastructure failure" in message
+    assert caught.value.data["recordedAttempts"] == [1]
 
 
 async def test_secrets_never_reach_the_recording(store: Store, scenario: str) -> None:
