@@ -28,6 +28,7 @@ _COMMAND_MODULES = [
     "bosun.cli.engine_commands",
     "bosun.cli.mcp_command",
     "bosun.cli.plan_commands",
+    "bosun.cli.prompt_commands",
 ]
 
 

@@ -124,9 +124,10 @@ def prompt_lines(prompts: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> 
         )
         for i, choice in enumerate(p.get("choices") or [], 1):
             lines.append(f"      {i}) {clip(choice, 100)}")
-        name = f"{p['runId']}/{keys[task]}" if task in keys else ""
-        target = name if name else f"--prompt {p['promptId']}"
-        lines.append(f"      answer: bosun resolve {target} {options}")
+        if task in keys:
+            lines.append(f"      answer: bosun resolve {p['runId']}/{keys[task]} {options}")
+        else:
+            lines.append(f"      answer: bosun answer {p['promptId']} {options}")
     return lines
 
 

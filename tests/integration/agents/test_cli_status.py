@@ -79,6 +79,17 @@ async def test_status_shows_the_plan_as_a_table_with_the_open_question_and_keys_
         )
         assert [p["promptId"] for p in as_json["prompts"]] == [prompt["promptId"]]
 
+        listed = await asyncio.to_thread(bosun, sample, "prompts")
+        assert listed.stdout.splitlines()[:2] == [
+            f"run {run['id']} [running]",
+            "  open prompts (1):",
+        ]
+        assert f"answer: bosun resolve {run['id']}/readme retry/abandon/spawn" in listed.stdout
+        ids = json.loads((await asyncio.to_thread(bosun, sample, "prompts", "--json")).stdout)
+        assert [p["promptId"] for p in ids["prompts"]] == [prompt["promptId"]]
+        unknown = await asyncio.to_thread(bosun, sample, "answer", "0123456789ab", "retry")
+        assert unknown.returncode == 1 and "no open prompt 0123456789ab" in unknown.stderr
+
         shown = await asyncio.to_thread(bosun, sample, "show", "readme")
         assert shown.stdout.startswith(f"task {prompt['taskId']} (readme) [waiting_human]")
         answered = await asyncio.to_thread(
@@ -89,6 +100,7 @@ async def test_status_shows_the_plan_as_a_table_with_the_open_question_and_keys_
         done = await asyncio.wait_for(_ended(client, run["id"]), 120)
         assert done["state"] == "completed"
 
+        assert (await asyncio.to_thread(bosun, sample, "prompts")).stdout == "no open prompts\n"
         ended = await asyncio.to_thread(bosun, sample, "status")
         assert ended.stdout.splitlines()[0].startswith(f"run {run['id']} [completed]")
         assert len(ended.stdout.splitlines()) == 2  # an ended run is one header, no table

@@ -60,5 +60,5 @@ def test_prompts_say_their_id_what_they_ask_and_how_to_answer() -> None:
         "      2) that",
         "      answer: bosun resolve 4/stubborn retry/abandon",
         "    def456  the run landing: your tree is dirty",
-        "      answer: bosun resolve --prompt def456 retry/abandon",
+        "      answer: bosun answer def456 retry/abandon",
     ]
