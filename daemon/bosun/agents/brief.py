@@ -2,16 +2,19 @@
 
 It holds everything the worker must not lose sight of: the run's objective, the task and
 its acceptance criteria, what the tasks it depends on did, what earlier attempts
-learned (Phoenix), and a human's guidance.
+learned (Phoenix), a human's guidance, and the repository's own instructions for agents
+(AGENTS.md and the like, quoted as data: repo_instructions.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bosun_protocol.entities import AttemptOutcome, Profile, Task
 
 from bosun.agents.api import AttemptRequest
+from bosun.agents.repo_instructions import instructions_section, mentioned_paths
 from bosun.board.store import Store
 from bosun.errors import BosunError
 
@@ -21,6 +24,7 @@ _DEP_SUMMARY_CHARS = 600
 _MAX_DEPS = 12
 _HISTORY_CHARS = 12_000
 _DESCRIPTION_CHARS = 20_000
+_MAX_TOUCHED = 200  # paths looked up for their nearest AGENTS.md
 
 
 def design_doc_path(run_id: int) -> str:
@@ -90,6 +94,19 @@ def _attempt_line(request: AttemptRequest) -> str:
     return f"Attempt {request.attempt} of {allowed}."
 
 
+async def _repository_instructions(store: Store, request: AttemptRequest) -> str:
+    """The repository's agent instructions that apply to this task (see repo_instructions)."""
+    task = request.task
+    touched = mentioned_paths("\n".join([task.title, task.description, *task.acceptance_criteria]))
+    try:
+        for attempt in await store.list_attempts(task.id):
+            touched += attempt.files_changed
+    except BosunError as exc:
+        log.warning("cannot read the attempts of task %s: %s", task.id, exc)
+    touched = list(dict.fromkeys(touched))[:_MAX_TOUCHED]
+    return await asyncio.to_thread(instructions_section, request.worktree, touched)
+
+
 async def build_brief(store: Store, request: AttemptRequest) -> str:
     """The brief for `request`."""
     task, run = request.task, request.run
@@ -115,5 +132,8 @@ async def build_brief(store: Store, request: AttemptRequest) -> str:
         )
     if request.guidance and request.guidance.strip():
         parts.append(f"## Guidance from a human (follow it)\n{request.guidance.strip()}")
+    rules = await _repository_instructions(store, request)
+    if rules:
+        parts.append(rules)
     parts.append("Work through tools, then call `finish`.")
     return "\n\n".join(parts)
