@@ -22,8 +22,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bosun.failpoints import failpoint
 from bosun.own_files import temp_file_name
 from bosun.tools.errors import PathRefusedError, ToolError
+
+WRITE_BEFORE_RENAME = "tools.write_file.before_rename"  # failpoint
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -249,6 +252,8 @@ class Worktree:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            # The kill that left `.NAME.bosun-<id>.tmp` behind (issue 20 item 1).
+            failpoint(WRITE_BEFORE_RENAME)
             os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
         except BaseException as exc:
             with contextlib.suppress(OSError):
