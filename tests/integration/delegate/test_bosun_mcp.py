@@ -135,3 +135,38 @@ async def test_the_daemons_errors_come_back_as_tool_errors_not_a_broken_server(
         assert gone.is_error and "nope" in gone.content[0].text  # type: ignore[union-attr]
         still = await session.call_tool("list_runs", {})
         assert _data(still) == {"runs": []}
+
+
+async def test_with_the_review_gate_the_other_agent_reviews_each_task_until_the_run_completes(
+    sample: Path,
+) -> None:
+    async with bosun_mcp(sample) as session:
+        run = _data(
+            await session.call_tool(
+                "start_objective", {"objective": OBJECTIVE, "review_gate": True}
+            )
+        )
+        reviewed: list[str] = []
+        async with await Client.connect(find_workspace(sample).socket_path) as watcher:
+
+            async def step() -> Any:
+                status = _data(await session.call_tool("run_status", {"run_id": run["id"]}))
+                if status["state"] in ("completed", "failed", "cancelled"):
+                    return status
+                for task in status["tasks"]:
+                    if task["state"] == "awaiting_review":
+                        done = _data(await session.call_tool(
+                            "review_task", {"task_id": task["id"], "decision": "approve"}))  # fmt: skip
+                        reviewed.append(done["task"]["key"])
+                prompts = _data(await session.call_tool("list_prompts", {"run_id": run["id"]}))
+                for p in prompts["prompts"]:
+                    if p["kind"] == "ask_human":
+                        await session.call_tool(
+                            "answer_prompt", {"prompt_id": p["promptId"], "action": "retry"}
+                        )
+                return None
+
+            status = await _wait_for(watcher, step)
+    assert status["state"] == "completed", status
+    worked = {t["key"] for t in status["tasks"] if t["profile"] != "director"}
+    assert worked and worked <= set(reviewed)
