@@ -95,6 +95,12 @@ class Baselines:
                 return None
             raise
 
+    def drop(self, run_id: int) -> None:
+        """The run is over: stop taking its base results (its checkout is removed)."""
+        task = self._taking.pop(run_id, None)
+        if task is not None and not task.done():
+            task.cancel()
+
     def forget(self, run_id: int) -> None:
         """Take the run's base results again next time (a human fixed the environment)."""
         self._taking.pop(run_id, None)

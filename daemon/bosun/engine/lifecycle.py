@@ -241,6 +241,7 @@ class Lifecycle:
         e.notifier.run_progress(run, e.graph.run_counts(run_id))
         e.runs.pop(run_id, None)
         e.graph.forget_run(run_id)
+        e.baselines.drop(run_id)
         return run
 
     # -- control ---------------------------------------------------------------------------
