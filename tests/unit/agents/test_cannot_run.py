@@ -17,7 +17,7 @@ from bosun.agents.cannot_run import cannot_run_reason
             2,
             "make: pytest: No such file or directory\nmake: *** [Makefile:3: test] Error 127\n",
             "`pytest` not found",
-        ),  # fmt: skip
+        ),
         (2, "make: *** No rule to make target 'test'.  Stop.\n", "no rule for `test`"),
         (1, 'npm error Missing script: "test"\n', "no `test` script"),
         (1, "Error: spawn jest ENOENT\n", "`jest`"),
