@@ -160,6 +160,25 @@ class DropTaskResult(WireModel):
     rewired: list[Task] = Field(default_factory=list)
 
 
+class RestartRunParams(WireModel):
+    """Reopen a cancelled or failed run's unfinished work (replacement tasks `KEY-rN`
+    on the run branch as it stands; attempt history and spend kept)."""
+
+    run_id: int
+    from_tasks: list[int] = Field(
+        default_factory=list,
+        description="Reopen these abandoned tasks and what was abandoned downstream of them "
+        "(default: every task the run's end abandoned).",
+    )
+
+
+class RestartRunResult(WireModel):
+    """The run, live again, and the tasks that replace the reopened ones."""
+
+    run: Run
+    reopened: list[Task]
+
+
 class RunControlParams(WireModel):
     """Names a run to cancel, pause or resume."""
 

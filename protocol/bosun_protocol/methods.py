@@ -57,6 +57,7 @@ _TABLE: list[MethodSpec] = [
     _req("bosun/pauseRun", en.RunControlParams, m.RunResult, "Start no new attempts."),
     _req("bosun/resumeRun", en.RunControlParams, m.RunResult, "Resume a paused run."),
     _req("bosun/replan", en.ReplanParams, m.TaskResult, "Add a planning task with guidance."),
+    _req("bosun/restartRun", en.RestartRunParams, en.RestartRunResult, "Reopen a stopped run."),
     _req("bosun/dropTask", en.DropTaskParams, en.DropTaskResult, "Drop a task not started."),
     _req("bosun/humanQueue", en.HumanQueueParams, en.HumanQueueResult, "Open prompts."),
     _note("bosun/humanPrompt", en.HumanPromptNotification, "A human is asked."),

@@ -18,6 +18,7 @@ from bosun_protocol.entities import Profile
 from bosun.board.errors import InvalidBoardInputError
 from bosun.cli.common import EXIT_OK, guarded, print_json, run_async, with_client
 from bosun.cli.display import visible
+from bosun.cli.status_view import money
 from bosun.cli.task_names import task_id
 from bosun.errors import NotFoundError
 
@@ -64,6 +65,15 @@ def add_parsers(sub: Any) -> None:
     drop.add_argument("--reason", default="dropped from the plan from the command line")
     drop.add_argument("--json", action="store_true")
     drop.set_defaults(func=guarded(cmd_drop))
+
+    restart = sub.add_parser("restart", help="reopen a cancelled or failed run's work")
+    restart.add_argument("run", type=int)
+    restart.add_argument(
+        "--from", dest="from_tasks", nargs="+", default=[], metavar="TASK",
+        help="only these abandoned tasks and what was abandoned after them",
+    )  # fmt: skip
+    restart.add_argument("--json", action="store_true")
+    restart.set_defaults(func=guarded(cmd_restart))
 
     replan = sub.add_parser("replan", help="ask for a new planning pass with your guidance")
     replan.add_argument("run", type=int)
@@ -190,6 +200,24 @@ def cmd_drop(args: argparse.Namespace) -> int:
                 print("  rewired: " + _deps_line(t, keys))
         elif not others:
             print("  no task was waiting for it")
+        return EXIT_OK
+
+    return run_async(with_client(args, body))
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    """Reopen a stopped run's unfinished work and say what replaces what."""
+
+    async def body(client: Any) -> int:
+        chosen = [await _dependency(client, args.run, n) for n in args.from_tasks]
+        res = await client.request("bosun/restartRun", {"runId": args.run, "fromTasks": chosen})
+        if args.json:
+            print_json(res)
+            return EXIT_OK
+        run = res["run"]
+        print(f"run {run['id']} restarted [{run['state']}]; spent so far {money(run['cost'])}")
+        for t in res["reopened"]:
+            print(f"  reopened as {t['id']} ({visible(t['key'])}): {visible(t['title'])}")
         return EXIT_OK
 
     return run_async(with_client(args, body))

@@ -69,6 +69,15 @@ async def replan(ctx: DaemonContext, params: en.ReplanParams) -> m.TaskResult:
     return m.TaskResult(task=await engine_of(ctx).lifecycle.replan(params.run_id, params.guidance))
 
 
+@handler("bosun/restartRun")
+async def restart_run(ctx: DaemonContext, params: en.RestartRunParams) -> en.RestartRunResult:
+    """Reopen a cancelled or failed run's unfinished work."""
+    from bosun.engine.restart import restart
+
+    run, reopened = await restart(engine_of(ctx), params.run_id, params.from_tasks)
+    return en.RestartRunResult(run=run, reopened=reopened)
+
+
 @handler("bosun/dropTask")
 async def drop_task(ctx: DaemonContext, params: en.DropTaskParams) -> en.DropTaskResult:
     """Drop a task that has not started; its dependents are rewired or dropped too."""

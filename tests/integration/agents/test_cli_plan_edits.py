@@ -165,3 +165,44 @@ async def test_a_person_rewires_edits_drops_and_replans_a_live_run(tmp_path: Pat
         bosun(repo, "cancel", str(run))
     finally:
         bosun(repo, "daemon", "stop")
+
+
+async def test_a_cancelled_run_restarts_with_its_unfinished_work_reopened(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    assert bosun(repo, "daemon", "start").returncode == 0
+    try:
+        async with await Client.connect(find_workspace(repo).socket_path) as client:
+            started = await asyncio.to_thread(bosun, repo, "run", "plan", "--detach", "--json")
+            run = json.loads(started.stdout)["id"]
+            await asyncio.wait_for(_held(client), 90)
+        live = bosun(repo, "restart", str(run))
+        assert live.returncode == 1
+        assert f"run {run} is running; only a cancelled or failed run restarts" in live.stderr
+        assert bosun(repo, "cancel", str(run), "--reason", "stop for now").returncode == 0
+        before = _tasks(repo, run)
+        assert {k: before[k]["state"] for k in "abcd"} == dict.fromkeys("abcd", "abandoned")
+
+        # Only b and what waited on it: a stays abandoned, so b-r2 no longer waits for it.
+        again = bosun(repo, "restart", str(run), "--from", "b", "--json")
+        assert again.returncode == 0, again.stderr
+        result = json.loads(again.stdout)
+        assert result["run"]["state"] == "running"
+        assert [t["key"] for t in result["reopened"]] == ["b-r2", "c-r2", "d-r2"]
+        ids = {k: t["id"] for k, t in _tasks(repo, run).items()}
+        deps = {t["key"]: sorted(t["dependencies"]) for t in result["reopened"]}
+        assert deps == {
+            "b-r2": [ids["director"]],
+            "c-r2": [ids["director"], ids["b-r2"]],
+            "d-r2": [ids["director"], ids["c-r2"]],
+        }
+        assert result["run"]["cost"]["calls"] > 0  # the spend so far stays on the run
+        assert bosun(repo, "cancel", str(run), "--reason", "again").returncode == 0
+        # By default: whatever the run's end abandoned, the previous replacements too.
+        shown = bosun(repo, "restart", str(run))
+        assert shown.returncode == 0, shown.stderr
+        lines = shown.stdout.splitlines()
+        assert lines[0].startswith(f"run {run} restarted [running]; spent so far ")
+        assert [line.split()[3] for line in lines[1:]] == ["(b-r3):", "(c-r3):", "(d-r3):"]
+        bosun(repo, "cancel", str(run))
+    finally:
+        bosun(repo, "daemon", "stop")

@@ -541,6 +541,24 @@ export interface ResolveTaskResult {
   spawned?: Task | null;
 }
 /**
+ * Reopen a cancelled or failed run's unfinished work (replacement tasks `KEY-rN`
+ * on the run branch as it stands; attempt history and spend kept).
+ */
+export interface RestartRunParams {
+  runId: number;
+  /**
+   * Reopen these abandoned tasks and what was abandoned downstream of them (default: every task the run's end abandoned).
+   */
+  fromTasks?: number[];
+}
+/**
+ * The run, live again, and the tasks that replace the reopened ones.
+ */
+export interface RestartRunResult {
+  run: Run;
+  reopened: Task[];
+}
+/**
  * A reviewer's decision on a task awaiting review.
  */
 export interface ReviewTaskParams {
