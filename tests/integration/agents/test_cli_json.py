@@ -4,6 +4,7 @@ streams), whatever the command prints for people goes to stderr, and a failure i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from collections.abc import Iterator
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bosun.client import Client
+from bosun.workspace import find_workspace
 
 from tests.integration.agents.test_run_commands import BOSUN, _env
 
@@ -213,5 +216,41 @@ def test_a_command_starts_the_daemon_when_none_runs(tmp_path: Path) -> None:
         assert json.loads(again.stdout)["removedWorktrees"] == []
         assert again.stderr == ""  # it runs now: nothing more to say
         assert json.loads(bosun(repo, "daemon", "status", "--json").stdout)["running"] is True
+    finally:
+        bosun(repo, "daemon", "stop")
+
+
+async def test_bosun_land_completes_a_run_waiting_in_landing(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("# sample\n")
+    git(repo, "add", "README.md")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
+    state = repo / ".bosun"
+    state.mkdir(mode=0o700)
+    (state / "scenario.toml").write_text(SCENARIO)
+    (state / "config.toml").write_text(
+        f'[llm]\ndefault_model = "scripted:{state / "scenario.toml"}"\n'
+        '[engine]\ntest_command = "true"\n[git]\nland_mode = "merge"\n'
+    )
+    (repo / "README.md").write_text("# sample, edited\n")  # dirty: landing must ask
+    assert bosun(repo, "daemon", "start").returncode == 0
+    try:
+        async with await Client.connect(find_workspace(repo).socket_path) as client:
+            out = await asyncio.to_thread(bosun, repo, "run", "design", "--detach", "--json")
+            run = str(json.loads(out.stdout)["id"])
+            while not (await client.request("bosun/humanQueue", {}))["prompts"]:
+                await client.notifications.get()  # wait for the next change
+        listed = json.loads(bosun(repo, "prompts", run, "--json").stdout)["prompts"]
+        assert listed[0]["kind"] == "landing" and "uncommitted" in listed[0]["reason"]
+        git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "mine")
+        landed = bosun(repo, "land", run)
+        assert landed.returncode == 0, landed.stderr
+        assert landed.stdout.startswith(f"run {run} landed on main (merge) at ")
+        status = json.loads(bosun(repo, "status", run, "--json").stdout)
+        assert status["run"]["state"] == "completed"
+        assert status["prompts"] == []
+        assert (repo / "docs" / "design.md").read_text() == "# Design\n"
     finally:
         bosun(repo, "daemon", "stop")
