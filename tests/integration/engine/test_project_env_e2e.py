@@ -159,6 +159,26 @@ async def test_a_python_project_under_tmp_lands_with_its_worktrees_own_venv(
     assert git(repo, "log", "--all", "--format=%H", "--", "src/envpkg/greet.py")
 
 
+async def test_a_test_already_failing_on_the_base_does_not_block_the_run(
+    daemon: Daemon, repo: Path
+) -> None:
+    (repo / "tests" / "test_known_bad.py").write_text("def test_known_bad():\n    assert 1 == 2\n")
+    git(repo, "add", "tests/test_known_bad.py")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "a red base")
+    daemon.start()
+    async with client(daemon) as c:
+        run = (await c.request("bosun/createRun", {"objective": "add greet"}))["run"]
+        final = await run_to_end(c, run["id"], _no_prompt)
+        tasks = (await c.request("bosun/getRun", {"runId": run["id"]}))["tasks"]
+        base = await _events(c, "qa.baseline")
+    assert final["state"] == "completed", final
+    assert {t["state"] for t in tasks} == {"complete"}
+    # The base was tested with its own prepared environment: it ran, and failed once.
+    assert [e["data"]["cannotRun"] for e in base] == [None], base
+    assert base[0]["data"]["failing"] == 1 and "test_known_bad" in base[0]["data"]["names"]
+    assert git(repo, "log", "--all", "--format=%H", "--", "src/envpkg/greet.py")
+
+
 def test_doctor_runs_the_detected_setup_and_tests_on_the_base(repo: Path) -> None:
     out = bosun_cli(repo, "doctor", "--json")
     checks = {c["check"]: c for c in json.loads(out.stdout)["checks"]}
