@@ -17,7 +17,7 @@ from bosun_protocol.entities import Verdict
 from bosun.agents.api import CheckResult
 from bosun.agents.suite_results import Failure, failure_summary, name_list
 
-_SUMMARY_CHARS = 760  # Phoenix keeps an error of up to 800 characters with its lines
+_SUMMARY_CHARS = 700  # with "QA failed: " and the note after it, within the 800 Phoenix keeps
 _EVIDENCE_CHARS = 3800
 _RAW_TAIL_CHARS = 1500
 _NOTABLE = re.compile(r"(?i)\b(error|assert\w*|fail\w*|expected|panic\w*|exception)\b")

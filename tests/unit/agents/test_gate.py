@@ -87,3 +87,13 @@ def test_the_base_record_survives_the_journal_and_a_foreign_one_is_ignored() -> 
     assert from_record({"version": 99}) is None
     assert from_record({"version": 1, "results": {"runner": "junit"}}) is None
     assert baseline_key("abc", None) != baseline_key("abc", CMD)
+
+
+def test_a_long_failure_summary_keeps_its_lines_in_the_next_attempts_history() -> None:
+    from bosun.engine.phoenix import clip
+
+    names = [f"tests/test_big.py::test_case_{i}" for i in range(200)]
+    gate = judge_tests(CMD, run(1, *names), None)
+    error = "QA failed: " + gate.summary + "\n(criteria not judged until the tests pass)"
+    assert clip(error, 800) == error  # not squashed onto one line
+    assert "test_case_0" in error and "more" in error
