@@ -20,7 +20,7 @@ from bosun.llm.budget import BudgetLimits, output_room
 from bosun.llm.clock import Clock, RealClock
 from bosun.llm.errors import ModelError, RateLimitError, TransientError
 from bosun.llm.estimate import estimate_input, with_estimates
-from bosun.llm.messages import ModelRequest, ModelResponse, Usage
+from bosun.llm.messages import ModelRequest, ModelResponse, ToolCall, Usage
 from bosun.llm.model import CallContext, DeltaListener, Model
 from bosun.llm.pricing import cost_of, price_for, usd_for
 from bosun.llm.providers import build_model
@@ -37,6 +37,19 @@ def scrub(value: dict[str, Any]) -> dict[str, Any]:
     """`value` with every known secret redacted (it is about to be stored)."""
     cleaned: dict[str, Any] = json.loads(redact(json.dumps(value)))
     return cleaned
+
+
+def stored_response(response: ModelResponse) -> dict[str, Any]:
+    """The response as recorded: a parsed call keeps only its raw arguments (the parsed
+    ones are the same text again; a 5 MB write would be stored twice). Replay parses
+    them back (`restored_response`)."""
+    data = response.model_dump(mode="json")
+    for call, stored in zip(response.tool_calls, data["tool_calls"], strict=True):
+        if call.error is None and call.raw_arguments:
+            again = ToolCall.parse(call.id, call.name, call.raw_arguments)
+            if again.error is None and again.arguments == call.arguments:
+                del stored["arguments"]
+    return data
 
 
 _Scope = tuple[str, int]  # ("run", id) or ("task", id)
@@ -297,7 +310,7 @@ class ModelGateway:
             scrub({"model": name, "request": request.model_dump(mode="json")}),
             scrub(
                 {
-                    "response": response.model_dump(mode="json"),
+                    "response": stored_response(response),
                     "usd": usd,
                     "latency_ms": round(seconds * 1000, 1),
                 }

@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 from bosun.llm.errors import ReplayDivergenceError
-from bosun.llm.messages import Delta, ModelRequest, ModelResponse
+from bosun.llm.messages import Delta, ModelRequest, ModelResponse, ToolCall
 from bosun.llm.model import CallContext, DeltaListener, Model
 from bosun.llm.recorder import RecordingSource
 from bosun.secrets import redact
@@ -122,6 +122,25 @@ def _mask(value: Any) -> Any:
     return value
 
 
+def restored_response(recorded: dict[str, Any]) -> ModelResponse:
+    """A recorded response as it was answered: calls stored with their raw arguments only
+    (gateway.stored_response) are parsed again, exactly as the stream assembler did."""
+    data = dict(recorded)
+    calls = []
+    for call in data.get("tool_calls") or []:
+        if isinstance(call, dict) and "arguments" not in call:
+            parsed = ToolCall.parse(
+                str(call.get("id", "")),
+                str(call.get("name", "")),
+                str(call.get("raw_arguments", "")),
+            )
+            calls.append(parsed.model_dump(mode="json"))
+        else:
+            calls.append(call)
+    data["tool_calls"] = calls
+    return ModelResponse.model_validate(data)
+
+
 def comparable(request: dict[str, Any]) -> dict[str, Any]:
     """The part of a request that must match between a run and its replay.
 
@@ -190,7 +209,7 @@ class ReplayModel(Model):
                 raise self._diverged(calls, key, where, diff, ctx)
             found = shifted
         recorded_response = found[1]
-        response = ModelResponse.model_validate(recorded_response["response"])
+        response = restored_response(recorded_response["response"])
         if on_delta is not None and response.text:
             on_delta(Delta(kind="text", text=response.text))
         return response.model_copy(update={"model": self.name})
