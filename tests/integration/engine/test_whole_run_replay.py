@@ -77,9 +77,11 @@ async def test_replay_on_a_changed_repository_names_the_first_divergent_call(
     assert report["state"] == "cancelled"
     assert report["baseCommit"] != original["baseCommit"]
     [first] = report["divergences"]
-    # The director's work now fails QA's test run: the replay needs a second attempt the
-    # recording never made, and says so at that call.
+    # On head the original run's design document is already there, so the director's
+    # write changes nothing: QA's request to its strategist lists no changed file where
+    # the recording had one, and the replay says so at that call, naming the field.
     assert first["task"] == "director"
-    assert first["call"] == "role=director task=director attempt=2 turn=1"
-    assert "no such call recorded" in first["difference"]
+    assert first["call"] == "role=strategist task=director attempt=1 turn=1"
+    assert "the request differs at messages[1].content" in first["difference"]
+    assert "Files changed: (none listed)" in first["difference"]
     assert report["tree"]["same"] is False
