@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from bosun.server.intake import MAX_DEPTH, PREAUTH_MAX_BYTES
 
 from tests.integration.server.conftest import RunningDaemon
@@ -108,3 +109,18 @@ async def test_client_mistakes_log_one_short_info_line_each(daemon: RunningDaemo
     assert not any("exc" in r or "Traceback" in str(r["msg"]) for r in records)
     answered = [r for r in records if "rejected" in r["msg"] or "answered" in r["msg"]]
     assert len(answered) >= 3
+
+
+async def test_unauthenticated_websocket_client_cannot_send_a_large_message(
+    daemon: RunningDaemon,
+) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    async with connect(f"ws://127.0.0.1:{daemon.port('ws')}", max_size=None) as ws:
+        await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "pad": "p" * PREAUTH_MAX_BYTES}))
+        reply = json.loads(await ws.recv())
+        assert reply["error"]["code"] == -32059
+        assert "before authentication" in reply["error"]["message"]
+        with pytest.raises(ConnectionClosed):
+            await ws.recv()  # then the daemon closes the connection
