@@ -102,7 +102,13 @@ def bwrap_argv(
         "--dev", "/dev",
         "--proc", "/proc",
         "--tmpfs", "/tmp",
+        # Sockets stay connectable through a read-only bind, and /run holds the ones
+        # that start programs outside any sandbox: the system and session D-Bus (systemd
+        # runs what it is asked to), docker's, the user's gpg and ssh agents.
+        *(a for d in runtime_dirs() for a in ("--tmpfs", str(d))),
     ]  # fmt: skip
+    if network:
+        out += _resolver_binds()
     for path in [*shown, *(p for p in read_only if p.exists())]:
         out += ["--ro-bind", str(path), str(path)]
     for path in hidden:
@@ -119,6 +125,30 @@ def bwrap_argv(
         out += ["--ro-bind", str(path), str(path)]  # git obeys these: never the command's to change
     out += ["--chdir", str(cwd or worktree), "--", *argv]
     return out
+
+
+def runtime_dirs() -> list[Path]:
+    """Where runtime sockets live: `/run` (and `/var/run` where it is not a link to it),
+    and `$XDG_RUNTIME_DIR` wherever it is."""
+    found = [Path("/run")]
+    var_run = Path("/var/run")
+    if var_run.is_dir() and not var_run.is_symlink():
+        found.append(var_run)
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and Path(runtime).is_absolute() and Path(runtime).is_dir():
+        path = Path(runtime).resolve()
+        if not any(_under(path, d) for d in [*found, _TMP]) and path != Path("/"):
+            found.append(path)
+    return [d for d in found if d.is_dir()]
+
+
+def _resolver_binds() -> list[str]:
+    """With the network kept, name resolution still works when `/etc/resolv.conf` points
+    into `/run` (systemd-resolved): that one file is shown again, read-only."""
+    target = Path("/etc/resolv.conf").resolve()
+    if target.is_file() and any(_under(target, d) for d in runtime_dirs()):
+        return ["--ro-bind", str(target), str(target)]
+    return []
 
 
 def git_redirectables(worktree: Path) -> list[Path]:
