@@ -134,7 +134,9 @@ async def test_interrupt_stops_the_attempt_records_it_and_asks(harness: EngineFa
 
 async def test_stalled_attempts_end_as_counted_failures(harness: EngineFactory) -> None:
     runner = ScriptedRunner(steps={"director": [plan(sub("x"))], "x": [hang(), hang(), finish()]})
-    h = await harness(runner, stall_timeout_s=0.2, cancel_grace_s=0.5)
+    # A limit the scripted steps that do not hang stay far below even on a loaded
+    # machine (at 0.2 s an event-loop stall of a busy CI host stalled `finish()` too).
+    h = await harness(runner, stall_timeout_s=1.5, cancel_grace_s=0.5)
     run = await h.run()
     await h.wait_run(run.id, {RunState.COMPLETED})
     x = await h.store.get_task_by_key(run.id, "x")
