@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,10 +18,15 @@ from pathlib import Path
 
 from bosun.tools import landlock
 from bosun.tools.errors import SandboxUnavailableError
+from bosun.tools.sandbox_paths import (
+    covered_by_tmp,
+    git_redirectables,
+    resolver_binds,
+    runtime_dirs,
+)
 from bosun.tools.settings import SandboxMode
 
 _PROBE_TIMEOUT_S = 10.0
-_TMP = Path("/tmp")
 # Device files a command may write even under Landlock.
 _DEV_FILES = tuple(Path(p) for p in ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty"))
 
@@ -81,12 +85,7 @@ def bwrap_argv(
     hidden; the worktree, the command's tmp and the writable binds come after them
     (they are the caller's explicit choice, and the worktree lives in `.bosun/`).
     """
-    # /tmp becomes private below; a project or an environment that lives there (a
-    # checkout under /tmp, as CI may make) must stay visible, read-only, or the project's
-    # test command cannot even start.
-    shown = sorted(
-        {p for p in [*interpreter_prefixes(), *project_paths(worktree)] if _under(p, _TMP)}
-    )
+    shown = covered_by_tmp(worktree)
     out = [
         bwrap,
         # Run as root, bwrap keeps every capability unless told otherwise, and
@@ -108,7 +107,7 @@ def bwrap_argv(
         *(a for d in runtime_dirs() for a in ("--tmpfs", str(d))),
     ]  # fmt: skip
     if network:
-        out += _resolver_binds()
+        out += resolver_binds()
     for path in [*shown, *(p for p in read_only if p.exists())]:
         out += ["--ro-bind", str(path), str(path)]
     for path in hidden:
@@ -125,103 +124,6 @@ def bwrap_argv(
         out += ["--ro-bind", str(path), str(path)]  # git obeys these: never the command's to change
     out += ["--chdir", str(cwd or worktree), "--", *argv]
     return out
-
-
-def runtime_dirs() -> list[Path]:
-    """Where runtime sockets live: `/run` (and `/var/run` where it is not a link to it),
-    and `$XDG_RUNTIME_DIR` wherever it is."""
-    found = [Path("/run")]
-    var_run = Path("/var/run")
-    if var_run.is_dir() and not var_run.is_symlink():
-        found.append(var_run)
-    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-    if runtime and Path(runtime).is_absolute() and Path(runtime).is_dir():
-        path = Path(runtime).resolve()
-        if not any(_under(path, d) for d in [*found, _TMP]) and path != Path("/"):
-            found.append(path)
-    return [d for d in found if d.is_dir()]
-
-
-def _resolver_binds() -> list[str]:
-    """With the network kept, name resolution still works when `/etc/resolv.conf` points
-    into `/run` (systemd-resolved): that one file is shown again, read-only."""
-    target = Path("/etc/resolv.conf").resolve()
-    if target.is_file() and any(_under(target, d) for d in runtime_dirs()):
-        return ["--ro-bind", str(target), str(target)]
-    return []
-
-
-def git_redirectables(worktree: Path) -> list[Path]:
-    """The worktree's `.git` and the gitdir it names: what could point git elsewhere."""
-    if worktree == Path("/"):
-        return []
-    dot_git = worktree / ".git"
-    if dot_git.is_symlink() or not dot_git.exists():
-        return []
-    found = [dot_git]
-    if dot_git.is_file():
-        try:
-            line = dot_git.read_text(errors="replace").strip()
-        except OSError:
-            return found
-        gitdir = Path(line.removeprefix("gitdir:").strip())
-        if line.startswith("gitdir:") and gitdir.is_absolute() and gitdir.is_dir():
-            found.append(gitdir)
-    return found
-
-
-def project_paths(worktree: Path) -> list[Path]:
-    """What a command in `worktree` reads outside it: the repository and its venv's Python.
-
-    The repository's main working tree holds the objects git reads and the owner's
-    environment a set-up may start from; a worktree venv's `pyvenv.cfg` names the
-    interpreter it was made from. Both are shown read-only where /tmp would hide them
-    (the state directory inside the repository stays hidden: it is bound over later).
-    """
-    found: list[Path] = []
-    common = _common_dir(worktree)
-    if common is not None:
-        # The main working tree when the git dir is its `.git`; else the git dir alone.
-        found.append(common.parent if common.name == ".git" else common)
-    for venv in (worktree / ".venv", worktree / "venv"):
-        home = _venv_home(venv / "pyvenv.cfg")
-        if home is not None:
-            found.append(home.parent if home.name == "bin" else home)
-    # /tmp itself is never shown whole: that would end the private /tmp.
-    return [p for p in found if p != _TMP and p != Path("/")]
-
-
-def _common_dir(worktree: Path) -> Path | None:
-    redirect = git_redirectables(worktree)
-    if len(redirect) < 2:  # the main working tree itself, or no git at all
-        return None
-    gitdir = redirect[1]
-    try:
-        line = (gitdir / "commondir").read_text(errors="replace").strip()
-    except OSError:
-        return gitdir.resolve()
-    return (gitdir / line).resolve() if line else gitdir.resolve()
-
-
-def _venv_home(cfg: Path) -> Path | None:
-    try:
-        text = cfg.read_text(errors="replace")
-    except OSError:
-        return None
-    for line in text.splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "home" and value.strip().startswith("/"):
-            return Path(value.strip()).resolve()
-    return None
-
-
-def interpreter_prefixes() -> list[Path]:
-    """Where the running Python and its environment live (resolved)."""
-    return [Path(p).resolve() for p in {sys.prefix, sys.base_prefix}]
-
-
-def _under(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
 
 
 def _probe_bwrap() -> tuple[bool, str]:
