@@ -34,8 +34,9 @@ from bosun_protocol.entities import Task, TaskState
 
 from bosun.board.errors import InvalidBoardInputError
 from bosun.engine import points
+from bosun.engine.approvals import TaskApprover
 from bosun.errors import ConflictError, InvalidTransitionError, NotFoundError
-from bosun.tools.context import ApprovalChoice, ApprovalDecision, ApprovalRequest
+from bosun.tools.context import ApprovalChoice, ApprovalDecision
 
 if TYPE_CHECKING:
     from bosun.engine.core import ActiveAttempt, Engine
@@ -374,56 +375,3 @@ def answer_record(params: ResolveTaskParams) -> dict[str, object]:
         include={"choice", "guidance", "description", "acceptance_criteria", "always"},
     )
     return {k: v for k, v in fields.items() if v is not False}
-
-
-class TaskApprover:
-    """An attempt's Approver: an approval prompt, answered by any client."""
-
-    def __init__(self, humans: Humans, task: Task, handle: ActiveAttempt) -> None:
-        self.humans = humans
-        self.task = task
-        self.handle = handle
-
-    async def request_approval(self, request: ApprovalRequest) -> ApprovalDecision:
-        """Ask, and wait (with the attempt's clocks stopped) for the answer."""
-        humans, handle = self.humans, self.handle
-        engine = humans.engine
-        if handle.cancel.is_set():
-            return ApprovalDecision(choice=ApprovalChoice.DENY, note="the attempt is stopping")
-        reason = f"{request.tool} needs your approval (rule {request.rule})"
-        if request.reason:
-            reason += f": {request.reason}"
-        info = ToolApprovalInfo(
-            tool=request.tool,
-            arguments=request.arguments,
-            rule=request.rule,
-            attempt=request.attempt,
-        )
-        prompt = await humans.open(
-            self.task.run_id,
-            self.task.id,
-            PromptKind.TOOL_APPROVAL,
-            reason,
-            [_A.APPROVE, _A.DENY],
-            approval=info,
-        )
-        fut: asyncio.Future[ApprovalDecision] = asyncio.get_running_loop().create_future()
-        humans.waiters[prompt.prompt_id] = fut
-        handle.waiting_since = engine.loop_time()
-        try:
-            task = await engine.store.update_task(
-                self.task.id,
-                event="task.approval_requested",
-                data={"promptId": prompt.prompt_id, "tool": request.tool},
-                reason=reason,
-            )
-            await humans.announce(prompt, task)
-            return await fut
-        finally:
-            now = engine.loop_time()
-            handle.human_wait += now - (handle.waiting_since or now)
-            handle.waiting_since = None
-            handle.last_activity = now
-            humans.waiters.pop(prompt.prompt_id, None)
-            if prompt.prompt_id in humans.prompts:
-                await humans.close(prompt, "engine", _A.DENY)

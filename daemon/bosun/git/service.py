@@ -15,17 +15,15 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from bosun_protocol.entities import Run, Task
-from bosun_protocol.review import DIFF_BYTES_DEFAULT, GcResult, LandRunResult, TaskDiffResult
+from bosun_protocol.review import GcResult, LandRunResult
 
 from bosun.errors import GitError, InvalidStateError, NotFoundError
 from bosun.git import pinned, points, tampering
 from bosun.git.base_checkouts import BaseCheckouts
 from bosun.git.board import GitBoard
-from bosun.git.budgeted_diff import read_within_budget
 from bosun.git.command import GitCli
 from bosun.git.conflicts import ResolutionRefusedError
 from bosun.git.hardening import COMMIT_FLAGS, RESET_FLAGS
-from bosun.git.hunks import Selection, build_selection
 from bosun.git.landing import land_run
 from bosun.git.merges import MergeOutcome, Merger
 from bosun.git.nested import stage_all
@@ -43,6 +41,7 @@ from bosun.git.repository import (
     task_commit_message,
 )
 from bosun.git.resolutions import CONFLICT_JOURNAL, Resolutions
+from bosun.git.review_plane import ReviewMixin
 from bosun.git.settings import GitSettings
 from bosun.git.worktrees import Worktrees
 from bosun.workspace import Workspace
@@ -65,8 +64,8 @@ def _structural(
     return functools.update_wrapper(run, fn)
 
 
-class GitService:
-    """Runs, task worktrees, commits, review, merges, landing and cleanup."""
+class GitService(ReviewMixin):
+    """Runs, task worktrees, commits, review (review_plane.py), merges, landing and cleanup."""
 
     def __init__(self, workspace: Workspace, settings: GitSettings, board: GitBoard) -> None:
         self.root = workspace.root.resolve()
@@ -312,59 +311,6 @@ class GitService:
             await asyncio.to_thread(self.worktrees.remove, Path(task.worktree))
             points.failpoint(points.CLEANUP_WORKTREE_REMOVED)
             await self.board.update_task(task_id, event="task.worktree_removed", worktree=None)
-
-    # --- review -----------------------------------------------------------------------
-
-    async def _task_span(self, task_id: int) -> tuple[Task, str, str]:
-        task = await self.board.get_task(task_id)
-        tip = await asyncio.to_thread(self.cli.rev, self.root, "refs/heads/" + task_branch(task_id))
-        head = tip or task.head_commit
-        if task.base_commit is None or head is None:
-            raise InvalidStateError(f"task {task_id} has no commits to show yet")
-        return task, task.base_commit, head
-
-    async def task_diff(
-        self, task_id: int, *, path: str | None = None, max_bytes: int = DIFF_BYTES_DEFAULT
-    ) -> TaskDiffResult:
-        """Files and hunks between the task's base and head, within `max_bytes` of hunks
-        (see diff_budget); with `path`, only that file. Git's patch is read only for the
-        files that can fit (budgeted_diff), so a huge file costs what its listing does."""
-        _, base, head = await self._task_span(task_id)
-        files, truncated = await asyncio.to_thread(
-            read_within_budget, self.cli, self.root, base, head, max_bytes, path
-        )
-        if path is not None and not files:
-            raise NotFoundError(f"task {task_id} did not change {path!r}", data={"path": path})
-        return TaskDiffResult(
-            task_id=task_id, base_commit=base, head_commit=head, files=files, truncated=truncated
-        )
-
-    async def select_hunks(self, task_id: int, hunk_ids: list[str]) -> Selection:
-        """Make only these hunks mergeable; the rest are recorded as rejected."""
-        task, base, head = await self._task_span(task_id)
-        message = (
-            f"task {task.key}: approved hunks\n\nBosun-Run: {task.run_id}\n"
-            f"Bosun-Task: {task.id}\nBosun-Attempt: {task.attempt}\n"
-        )
-        selection = await asyncio.to_thread(
-            build_selection, self.cli, self.root, base, head, set(hunk_ids), message
-        )
-        await self.cli.arun(self.root, "update-ref", selected_ref(task_id), selection.commit)
-        await self.board.update_task(
-            task_id,
-            event="task.hunks_selected",
-            data={
-                "commit": selection.commit,
-                "approved": selection.approved,
-                "rejected": selection.rejected,
-                "head": head,
-            },
-        )
-        return selection
-
-    async def clear_selection(self, task_id: int) -> None:
-        """Forget a hunk selection (e.g. when the task goes back for changes)."""
-        await self.cli.arun(self.root, "update-ref", "-d", selected_ref(task_id), check=False)
 
     # --- merging ------------------------------------------------------------------------
 
