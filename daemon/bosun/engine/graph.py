@@ -10,6 +10,7 @@ a few megabytes.
 from __future__ import annotations
 
 import heapq
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class Node:
     level: int = 1  # tasks on the longest chain from here to the end of the graph
     claimed: bool = False  # a driver is starting it
     held: bool = False  # not to be promoted yet (a merger whose worktree is being made)
+    ready_at: float = 0.0  # monotonic time it last joined the ready queue (for metrics)
 
 
 @dataclass
@@ -60,6 +62,7 @@ class TaskGraph:
             self._dirty_runs.add(task.run_id)
             self.counts.setdefault(task.run_id, Counter())[task.state] += 1
             if task.state is _S.READY:
+                node.ready_at = time.monotonic()
                 heapq.heappush(self._heap, (-node.level, node.id))
             return None, True
         old = node.state
@@ -76,6 +79,7 @@ class TaskGraph:
             counts[task.state] += 1
             node.claimed = False
             if task.state is _S.READY:
+                node.ready_at = time.monotonic()
                 heapq.heappush(self._heap, (-node.level, node.id))
         return old, changed
 
@@ -166,7 +170,12 @@ class TaskGraph:
         if node is not None and node.claimed:
             node.claimed = False
             if node.state is _S.READY:
+                node.ready_at = time.monotonic()
                 heapq.heappush(self._heap, (-node.level, node.id))
+
+    def queued(self) -> int:
+        """Ready tasks waiting for a worker slot (not yet claimed by a driver)."""
+        return sum(1 for n in self.nodes.values() if n.state is _S.READY and not n.claimed)
 
     def has_ready(self) -> bool:
         """Whether any entry might be ready (cheap check)."""

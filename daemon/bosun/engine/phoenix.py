@@ -187,7 +187,11 @@ class Phoenix:
                 task.id,
                 expected=TaskState.FAILED,
                 to=TaskState.READY,
-                event_data={"phoenix": task.attempt + 1, "failures": len(failures)},
+                event_data={
+                    "phoenix": task.attempt + 1,
+                    "failures": len(failures),
+                    "after": failures[-1].outcome.value if failures else None,
+                },
             )
         except (ConflictError, InvalidTransitionError) as exc:
             log.info("task %d not re-queued: %s", task.id, exc)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from bosun_protocol.entities import Event, Run, RunState, Task, TaskState
 from bosun.engine import points
 from bosun.engine.graph import TERMINAL
 from bosun.errors import ConflictError, InvalidTransitionError, NotFoundError
+from bosun.observe import hooks
 
 if TYPE_CHECKING:
     from bosun.engine.core import Engine
@@ -149,6 +151,7 @@ class Dispatcher:
             if node is None:
                 return
             node.claimed = True
+            hooks.task_dispatched(time.monotonic() - node.ready_at)
             self.running += 1
             self.running_by_run[node.run_id] += 1
             run = engine.runs[node.run_id]

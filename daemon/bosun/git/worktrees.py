@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from bosun.errors import GitError
 from bosun.git import points
 from bosun.git.command import GitCli
 from bosun.git.hardening import RESET_FLAGS
+from bosun.observe import hooks
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +111,13 @@ class Worktrees:
     def create(self, path: Path, branch: str, start: str, *, new_branch: bool) -> None:
         """A worktree at `path` on `branch` (created at `start` when `new_branch`)."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
         with self.registry_lock:
-            self._create(path, branch, start, new_branch=new_branch)
+            source = self._create(path, branch, start, new_branch=new_branch)
+        hooks.worktree_acquired(time.monotonic() - started, source)
 
-    def _create(self, path: Path, branch: str, start: str, *, new_branch: bool) -> None:
+    def _create(self, path: Path, branch: str, start: str, *, new_branch: bool) -> str:
+        """Make it; whether it came from the warm pool (`pool`) or was checked out (`new`)."""
         self._clear_stale_dir(path)
         pooled = self._take_pooled() if new_branch else None
         # -B: a pooled switch that failed after `checkout -b` leaves the new branch at
@@ -121,7 +126,7 @@ class Worktrees:
         if pooled is not None:
             try:
                 self._switch_pooled(pooled, path, branch, start)
-                return
+                return "pool"
             except GitError as exc:
                 log.warning("pooled worktree %s unusable (%s); creating afresh", pooled, exc)
                 self.remove(pooled)
@@ -131,6 +136,7 @@ class Worktrees:
         args += [create_flag, branch, str(path), start] if new_branch else [str(path), branch]
         self.cli.run(self.root, *self._checkout_config(), *args)
         points.failpoint(points.WORKTREE_ADDED)
+        return "new"
 
     def _switch_pooled(self, pooled: Path, path: Path, branch: str, start: str) -> None:
         # A pooled worktree is already checked out; switching commits rewrites only the
@@ -161,6 +167,10 @@ class Worktrees:
             self.prune()
 
     # --- warm pool ------------------------------------------------------------
+
+    def pooled(self) -> int:
+        """Warm worktrees ready to be handed out now."""
+        return len(self._pool)
 
     def _take_pooled(self) -> Path | None:
         while self._pool and self.pool_size > 0:

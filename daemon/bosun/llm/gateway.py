@@ -20,7 +20,7 @@ from bosun.llm.budget import BudgetLimits, output_room
 from bosun.llm.clock import Clock, RealClock
 from bosun.llm.errors import ModelError, RateLimitError, TransientError
 from bosun.llm.estimate import estimate_input, with_estimates
-from bosun.llm.messages import ModelRequest, ModelResponse, ToolCall, Usage
+from bosun.llm.messages import Delta, ModelRequest, ModelResponse, ToolCall, Usage
 from bosun.llm.model import CallContext, DeltaListener, Model
 from bosun.llm.pricing import cost_of, price_for, usd_for
 from bosun.llm.providers import build_model
@@ -82,6 +82,7 @@ def _report(
     response: ModelResponse | None = None,
     usd: float | None = None,
     error: str | None = None,
+    first_token: float | None = None,
 ) -> None:
     """Tell the observers (metrics) about a finished or failed call."""
     usage = response.usage if response is not None else None
@@ -97,8 +98,29 @@ def _report(
             usd=usd,
             stop_reason=response.stop_reason if response is not None else "",
             error=error,
+            first_token_seconds=first_token,
         )
     )
+
+
+class _FirstChunk:
+    """Times a call's first streamed chunk (a retry notice is not one): the first-token
+    latency, from the request's admission by the rate limiter."""
+
+    def __init__(self, on_delta: DeltaListener | None) -> None:
+        self.on_delta = on_delta
+        self.sent = time.monotonic()
+        self.at: float | None = None
+
+    def __call__(self, delta: Delta) -> None:
+        if self.at is None and delta.kind != "retry":
+            self.at = time.monotonic()
+        if self.on_delta is not None:
+            self.on_delta(delta)
+
+    def seconds(self) -> float:
+        """Until the first chunk; until now (the whole answer) when none came."""
+        return (self.at if self.at is not None else time.monotonic()) - self.sent
 
 
 class ModelGateway:
@@ -147,6 +169,7 @@ class ModelGateway:
 
     def _retrying(self, error: TransientError, tries: int, wait: float) -> None:
         hooks.retry(error.kind)
+        spans.model_retry(error.kind, type(error).__name__, error.message, tries, wait)
         if isinstance(error, RateLimitError) and error.provider:
             self.limiter(error.provider).hold(wait)
         if self._on_retry is not None:
@@ -262,12 +285,14 @@ class ModelGateway:
         )
         try:
             async with self.limiter(chosen.provider).slot(estimate) as admitted:
+                first = _FirstChunk(on_delta)
                 try:
-                    response = await self.retrying.call(chosen, request, ctx, on_delta)
+                    response = await self.retrying.call(chosen, request, ctx, first)
                 except ModelError as exc:
                     _report(chosen.provider, name, ctx, time.monotonic() - started, error=exc.kind)
                     span.fail(exc.kind, exc.message)
                     raise
+                first_token = first.seconds()
                 # A provider that reports no usage is counted from characters: budgets bind.
                 usage = with_estimates(response.usage, request, response)
                 if usage is not response.usage:
@@ -276,7 +301,8 @@ class ModelGateway:
             usd = usd_for(response.usage, price_for(name, self.settings.prices))
             took = time.monotonic() - started
             await self._record(ctx, name, request, response, usd, took)
-            _report(chosen.provider, name, ctx, took, response=response, usd=usd)
+            _report(chosen.provider, name, ctx, took, response=response, usd=usd,
+                    first_token=first_token)  # fmt: skip
             usage = response.usage
             span.set(gen_ai__usage__input_tokens=usage.input_tokens,
                      gen_ai__usage__output_tokens=usage.output_tokens,

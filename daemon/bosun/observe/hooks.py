@@ -1,7 +1,8 @@
-"""Where model calls, tool calls and retries are reported, for whoever observes them.
+"""Where model calls, tool calls, retries, dispatches and worktree acquisitions are
+reported, for whoever observes them.
 
-The gateway and the tool executor call `model_call`, `tool_call` and `retry` after the
-fact with plain records; observers (the metrics) are registered by the daemon. With
+The gateway, the tool executor, the scheduler and the worktree maker call these after
+the fact with plain records; observers (the metrics) are registered by the daemon. With
 no observer registered, a report costs a loop over an empty tuple. An observer that
 raises is logged and never breaks the call it observes.
 """
@@ -30,6 +31,9 @@ class ModelCallRecord:
     usd: float | None = None
     stop_reason: str = ""
     error: str | None = None  # the error's kind (transient, rate_limit, …) when it failed
+    # From the request sent to its first streamed chunk (the whole answer's time where
+    # the model streamed nothing); None when the call failed before any answer.
+    first_token_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,10 @@ class Observer(Protocol):
     def retry(self, error_kind: str) -> None: ...
 
     def board_commit(self, seconds: float, writes: int) -> None: ...
+
+    def task_dispatched(self, waited: float) -> None: ...
+
+    def worktree_acquired(self, seconds: float, source: str) -> None: ...
 
 
 _observers: tuple[Observer, ...] = ()
@@ -99,3 +107,15 @@ def board_commit(seconds: float, writes: int) -> None:
     """Report a committed board transaction (called from the board's writer thread)."""
     if _observers:
         _each(lambda o: o.board_commit(seconds, writes))
+
+
+def task_dispatched(waited: float) -> None:
+    """Report a ready task given a worker slot after `waited` seconds in the ready queue."""
+    if _observers:
+        _each(lambda o: o.task_dispatched(waited))
+
+
+def worktree_acquired(seconds: float, source: str) -> None:
+    """Report a task worktree made (`source`: `pool` or `new`; called from a thread)."""
+    if _observers:
+        _each(lambda o: o.worktree_acquired(seconds, source))

@@ -18,6 +18,7 @@ from bosun.observe.hooks import ModelCallRecord, ToolCallRecord
 
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
 _TOOL_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+_WAIT_BUCKETS = (0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600)
 _UNKNOWN = "unknown"
 
 
@@ -81,6 +82,27 @@ class Metrics:
             "bosun_worker_slots", "Worker slots: busy, and the total configured.", ["kind"],
             registry=r,
         )  # fmt: skip
+        self.queue = Gauge(
+            "bosun_ready_queue_tasks", "Ready tasks waiting for a worker slot.", registry=r
+        )
+        self.ready_wait = Histogram(
+            "bosun_ready_wait_seconds", "Time a ready task waited for a worker slot.",
+            buckets=_WAIT_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.first_token = Histogram(
+            "bosun_model_first_token_seconds",
+            "Time from a model request's admission to its first streamed chunk.",
+            ["provider", "model"], buckets=_LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.pool = Gauge(
+            "bosun_worktree_pool", "Warm worktrees: ready now, and the pool size configured.",
+            ["kind"], registry=r,
+        )  # fmt: skip
+        self.acquire = Histogram(
+            "bosun_worktree_acquire_duration_seconds",
+            "Making a task's worktree, from the warm pool or a new checkout.", ["source"],
+            buckets=_TOOL_BUCKETS, registry=r,
+        )  # fmt: skip
 
     # --- hooks.Observer ------------------------------------------------------------
 
@@ -89,6 +111,8 @@ class Metrics:
         labels = (record.provider or _UNKNOWN, record.model or _UNKNOWN, record.role or _UNKNOWN)
         self.model_calls.labels(*labels, record.error or "ok").inc()
         self.latency.labels(*labels[:2]).observe(record.seconds)
+        if record.first_token_seconds is not None:
+            self.first_token.labels(*labels[:2]).observe(record.first_token_seconds)
         if record.error is not None:
             return
         self.tokens.labels(*labels, "input").inc(record.input_tokens)
@@ -109,6 +133,14 @@ class Metrics:
     def board_commit(self, seconds: float, writes: int) -> None:
         """Time a committed board transaction."""
         self.commits.observe(seconds)
+
+    def task_dispatched(self, waited: float) -> None:
+        """Time a ready task's wait for its slot."""
+        self.ready_wait.observe(waited)
+
+    def worktree_acquired(self, seconds: float, source: str) -> None:
+        """Time a task worktree's making."""
+        self.acquire.labels(source).observe(seconds)
 
     # --- the board ---------------------------------------------------------------------
 
@@ -131,14 +163,20 @@ class Metrics:
         for tstate in TaskState:
             self.tasks.labels(tstate.value).set(tasks.get(tstate.value, 0))
 
-    def set_daemon(
-        self, clients: int, sandbox_mode: str | None, slots: tuple[int, int] | None = None
-    ) -> None:
-        """Clients connected, the sandbox mode, and (busy, total) worker slots."""
+    def set_daemon(self, clients: int, sandbox_mode: str | None, services: dict[str, Any]) -> None:
+        """Clients connected, the sandbox mode, and what the engine and git plane hold now."""
         self.clients.set(clients)
+        slots = slots_of(services)
         if slots is not None:
             self.slots.labels("busy").set(slots[0])
             self.slots.labels("total").set(slots[1])
+        graph = getattr(services.get("engine"), "graph", None)
+        if graph is not None:
+            self.queue.set(graph.queued())
+        worktrees = getattr(services.get("git"), "worktrees", None)
+        if worktrees is not None:
+            self.pool.labels("ready").set(worktrees.pooled())
+            self.pool.labels("configured").set(worktrees.pool_size)
         if sandbox_mode:
             self.sandbox.clear()
             self.sandbox.labels(sandbox_mode).set(1)

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bosun.observe import hooks
-from bosun.observe.metrics import Metrics, sandbox_mode_of, slots_of
+from bosun.observe.metrics import Metrics, sandbox_mode_of
 from bosun.server.context import DaemonContext
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def refresh(metrics: Metrics, ctx: DaemonContext) -> None:
     """Set the gauges from the board and the daemon as they are now."""
     runs, tasks = await ctx.store.state_counts()
     metrics.set_states(runs, tasks)
-    metrics.set_daemon(ctx.client_count(), sandbox_mode_of(ctx.services), slots_of(ctx.services))
+    metrics.set_daemon(ctx.client_count(), sandbox_mode_of(ctx.services), ctx.services)
 
 
 async def start_metrics(ctx: DaemonContext, port: int, host: str) -> tuple[Stopper, int]:

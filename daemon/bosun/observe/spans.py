@@ -108,3 +108,19 @@ def tool_span(tool: str) -> contextlib.AbstractContextManager[CallSpan]:
     return _call_span(
         f"execute_tool {tool}", {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool}
     )
+
+
+def model_retry(kind: str, error_class: str, message: str, tries: int, wait: float) -> None:
+    """A failed try of a model call that will be tried again: an `exception` event (the
+    OpenTelemetry convention for an exception recorded on a span) on the call's span,
+    with the error's class as `error.type`. Called inside the call, whose span is current."""
+    if _active is None:
+        return
+    from opentelemetry import trace
+
+    trace.get_current_span().add_event(
+        "exception",
+        {"exception.type": error_class, "exception.message": redact(message)[:500],
+         "exception.escaped": False, "error.type": kind, "bosun.retry.try": tries,
+         "bosun.retry.wait_s": round(wait, 3)},
+    )  # fmt: skip

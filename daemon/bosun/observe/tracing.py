@@ -85,6 +85,9 @@ class Tracing:
                 self._runs.pop(run.id, None)
         if task is not None and not (task.state in _TASK_ENDS and task.id not in self._tasks):
             span = self._task_span(task.run_id, task)
+            phoenix = (event.data or {}).get("phoenix") if event.kind == "task.transition" else None
+            if phoenix is not None:
+                self._phoenix_retry(span, event, phoenix)
             if task.state in _TASK_ENDS:
                 span.set_attribute("bosun.task.state", task.state.value)
                 span.set_attribute("bosun.task.attempts", task.attempt)
@@ -92,6 +95,16 @@ class Tracing:
                     span.set_status(Status(StatusCode.ERROR, "abandoned"))
                 span.end()
                 self._tasks.pop(task.id, None)
+
+    @staticmethod
+    def _phoenix_retry(span: Span, event: Event, number: int) -> None:
+        """Phoenix re-queued the task: an event on the task's span (the failed attempt's
+        own span has ended; the next one starts under the same task span)."""
+        data = event.data or {}
+        attributes = {"bosun.attempt": number, "bosun.phoenix.failures": data.get("failures", 0)}
+        if data.get("after"):
+            attributes["error.type"] = data["after"]  # the failed attempt's outcome
+        span.add_event("bosun.phoenix.retry", attributes)
 
     # --- attempts, model calls, tool calls ------------------------------------------
 

@@ -95,6 +95,20 @@ async def test_the_endpoint_counts_what_the_board_holds_after_a_scripted_run(rep
     assert samples[("bosun_worker_slots", (("kind", "total"),))] == 3  # the demo's workers
     assert samples[("bosun_worker_slots", (("kind", "busy"),))] == 0  # the run is over
     assert _sum(samples, "bosun_board_commit_duration_seconds_count") > len(events) / 10
+    # Every attempt waited in the ready queue once, which is empty now the run is over.
+    assert _sum(samples, "bosun_ready_wait_seconds_count") == len(attempts)
+    assert samples[("bosun_ready_queue_tasks", ())] == 0
+    assert _sum(samples, "bosun_model_first_token_seconds_count") == cost["calls"]
+    assert (_sum(samples, "bosun_model_first_token_seconds_sum")
+            <= _sum(samples, "bosun_model_call_duration_seconds_sum"))  # fmt: skip
+    # A worktree is made where the board first records one for a task.
+    made = [e for e in events if e["kind"] == "task.worktree" and "path" in (e["data"] or {})]
+    assert made and _sum(samples, "bosun_worktree_acquire_duration_seconds_count") == len(made)
+    sources = {dict(labels)["source"] for name, labels in samples
+               if name == "bosun_worktree_acquire_duration_seconds_count"}  # fmt: skip
+    assert sources and sources <= {"pool", "new"}  # the pool may not be warm yet under load
+    assert samples[("bosun_worktree_pool", (("kind", "configured"),))] == 2  # the default
+    assert 0 <= samples[("bosun_worktree_pool", (("kind", "ready"),))] <= 2
     assert not any("task_id" in str(labels) or "run_id" in str(labels) for _, labels in samples)
 
 

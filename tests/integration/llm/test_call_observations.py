@@ -1,0 +1,80 @@
+"""What a model call tells the metrics and the traces, through both real SDKs against a fake
+server: the first-token latency as streamed, and each retried failure by its class."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from bosun.llm.gateway import ModelGateway
+from bosun.llm.messages import ChatMessage, ModelRequest
+from bosun.llm.model import CallContext
+from bosun.observe import hooks, spans
+from bosun.observe.metrics import Metrics
+from bosun.observe.settings import TracingSettings
+from bosun.observe.tracing import Tracing
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.fakes.llm_settings import provider_of
+from tests.fakes.replies import FakeProvider, fault, text
+
+CTX = CallContext(role="coder", task_key="t1")
+REQUEST = ModelRequest(messages=[ChatMessage.user("hello")], max_tokens=64)
+
+
+@pytest.fixture
+def metrics() -> Iterator[Metrics]:
+    """Metrics observing every call, as the daemon's endpoint does."""
+    observed = Metrics()
+    remove = hooks.add_observer(observed)
+    yield observed
+    remove()
+
+
+@pytest.fixture
+def exporter() -> Iterator[InMemorySpanExporter]:
+    """Tracing on, into memory; off again afterwards."""
+    memory = InMemorySpanExporter()
+    tracing = Tracing(TracingSettings(), SimpleSpanProcessor(memory))
+    spans.activate(tracing)
+    yield memory
+    spans.activate(None)
+    tracing.provider.shutdown()
+
+
+def _value(metrics: Metrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_first_token_latency_is_the_wait_for_the_first_streamed_chunk(
+    fake: FakeProvider, gateway: ModelGateway, metrics: Metrics
+) -> None:
+    fake.push(text("a slow start, then a long answer", first_token_delay=0.2))
+    await gateway.complete(REQUEST, CTX)
+    labels = {"provider": provider_of(fake), "model": f"{provider_of(fake)}:fake-model"}
+    assert _value(metrics, "bosun_model_first_token_seconds_count", **labels) == 1
+    first = _value(metrics, "bosun_model_first_token_seconds_sum", **labels)
+    whole = _value(metrics, "bosun_model_call_duration_seconds_sum", **labels)
+    assert 0.2 <= first <= whole
+
+
+async def test_a_retried_failure_is_an_exception_event_on_the_call_span_and_counted_by_class(
+    fake: FakeProvider, gateway: ModelGateway, metrics: Metrics, exporter: InMemorySpanExporter
+) -> None:
+    fake.push(fault("server"), fault("rate_limit"), text("fine at last"))
+    response = await gateway.complete(REQUEST, CTX)
+    assert response.text == "fine at last"
+    (chat,) = exporter.get_finished_spans()
+    assert chat.name == "chat fake-model"
+    retried = [e for e in chat.events if e.name == "exception"]
+    assert [e.attributes["error.type"] for e in retried if e.attributes] == [
+        "transient",
+        "rate_limit",
+    ]
+    first = retried[0].attributes
+    assert first is not None
+    assert first["exception.type"] == "TransientError" and first["bosun.retry.try"] == 1
+    assert first["exception.escaped"] is False
+    assert _value(metrics, "bosun_model_retries_total", kind="transient") == 1
+    assert _value(metrics, "bosun_model_retries_total", kind="rate_limit") == 1
