@@ -20,6 +20,7 @@ from bosun_protocol.entities import Event
 
 from bosun.board.codec import SELECT_EVENT, many
 from bosun.board.writer import Writer, WriteTx
+from bosun.failpoints import flagged
 
 T = TypeVar("T")
 
@@ -64,6 +65,8 @@ def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> lis
 
 
 def _enqueue(tx: WriteTx, items: Sequence[OutboxItem], cursor: int, now: float) -> int:
+    if flagged("OUTBOX_WRITE"):  # the injected fault: this write fails as SQLite's would
+        raise sqlite3.OperationalError("the OUTBOX_WRITE fault: this outbox write fails")
     added = 0
     for item in items:
         cur = tx.conn.execute(

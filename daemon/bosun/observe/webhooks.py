@@ -1,11 +1,14 @@
 """Webhooks delivered at least once from the board's outbox, signed, retried with backoff.
 
-1. Owing. A board listener turns each event that calls for a webhook into an outbox
-   row per hook (idempotency key `<hook>:<event seq>`, so owing twice is owing once)
-   and moves the outbox's cursor past it. At start the events after the cursor are
-   looked at again: a daemon killed between an event's commit and its row loses
-   nothing. The first start with webhooks configured sets the cursor at the newest
-   event, so old history is never sent.
+1. Owing. A board listener queues each event that calls for a webhook; one owing loop
+   turns them, in seq order, into an outbox row per hook (idempotency key
+   `<hook>:<event seq>`, so owing twice is owing once) and moves the outbox's cursor
+   past it. At start the events after the cursor are looked at again: a daemon killed
+   between an event's commit and its row loses nothing. The first start with webhooks
+   configured sets the cursor at the newest event, so old history is never sent. An
+   event whose write fails is tried again (with backoff) while later ones are owed, and
+   the cursor never passes it until it is written: a failed write delays it, never
+   loses it, and holds nothing else up; a restart meanwhile owes it again at catch-up.
 2. Sending. One loop POSTs due rows one at a time (`X-Bosun-Delivery` carries the key,
    `X-Bosun-Signature` the HMAC-SHA256 of the body) and settles each in a committed
    write before the next: 2xx is `delivered`; anything else is tried again after
@@ -44,6 +47,10 @@ log = logging.getLogger(__name__)
 
 _CATCH_UP_PAGE = 500
 _IDLE_S = 300.0  # with nothing pending, look again this often anyway
+_RETRY_FIRST_S = 1.0  # an owing whose write failed is tried again after this, doubling
+_RETRY_MAX_S = 60.0
+
+_Owed = tuple[Event, Run | None, Task | None]
 
 
 class Webhooks:
@@ -71,7 +78,12 @@ class Webhooks:
             register_secret(value)
             self.secrets[name] = value
         self._kick = asyncio.Event()
-        self._owing: set[asyncio.Task[None]] = set()
+        self._queue: asyncio.Queue[_Owed] = asyncio.Queue()
+        self._failed: dict[int, _Owed] = {}  # event seq → an owing whose write failed
+        self._retry_s = _RETRY_FIRST_S
+        self._retry_at = 0.0  # monotonic time the failed owings are due again
+        self._newest = 0  # the newest event seq the owing has tried
+        self._owing: asyncio.Task[None] | None = None
         self._sender: asyncio.Task[None] | None = None
         self._unsubscribe: object = None
 
@@ -87,22 +99,67 @@ class Webhooks:
             if not events:
                 break
             for event in events:
-                await self._owe(event, None, None)
+                await self._try_owe((event, None, None))
             cursor = events[-1].seq
+        self._owing = asyncio.create_task(self._owe_loop(), name="webhook-owing")
         self._sender = asyncio.create_task(self._send_loop(), name="webhook-sender")
 
     def on_board_event(self, event: Event, run: Run | None, task: Task | None) -> None:
-        """A Store listener: owe the webhooks this event calls for."""
-        if webhook_event(event) is None:
-            return
-        owing = asyncio.get_running_loop().create_task(self._owe(event, run, task))
-        self._owing.add(owing)
-        owing.add_done_callback(self._owed)
+        """A Store listener: owe the webhooks this event calls for (queued, in seq order)."""
+        if webhook_event(event) is not None:
+            self._queue.put_nowait((event, run, task))
 
-    def _owed(self, task: asyncio.Task[None]) -> None:
-        self._owing.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("webhook: owing failed", exc_info=task.exception())
+    async def _owe_loop(self) -> None:
+        while True:
+            owed: _Owed | None = None
+            if self._failed:  # earlier failures are tried again at the latest after a backoff
+                with contextlib.suppress(TimeoutError):
+                    owed = await asyncio.wait_for(self._queue.get(), self._retry_s)
+            else:
+                owed = await self._queue.get()
+            if self._failed and (owed is None or self._retry_at <= time.monotonic()):
+                await self._retry_failed()
+            if owed is not None:
+                await self._try_owe(owed)
+                self._queue.task_done()
+
+    async def owed(self) -> None:
+        """Wait until every event queued so far has been tried (written, or kept for a
+        retry after its write failed)."""
+        await self._queue.join()
+
+    async def _retry_failed(self) -> None:
+        for seq in sorted(self._failed):
+            owed = self._failed.pop(seq)
+            if not await self._try_owe(owed):
+                break  # still failing: the later ones wait for the next round, in order
+        if self._failed:
+            self._retry_s = min(self._retry_s * 2, _RETRY_MAX_S)
+        else:
+            self._retry_s = _RETRY_FIRST_S
+        self._retry_at = time.monotonic() + self._retry_s
+
+    async def _try_owe(self, owed: _Owed) -> bool:
+        """Owe one event's deliveries; a failure is kept for a retry (and logged)."""
+        event = owed[0]
+        try:
+            await self._owe(*owed)
+        except Exception as exc:
+            if not self._failed:
+                self._retry_at = time.monotonic() + self._retry_s
+            self._failed[event.seq] = owed
+            log.warning("webhook: owing event %d failed (tried again later): %s", event.seq,
+                        getattr(exc, "message", None) or exc)  # fmt: skip
+            return False
+        return True
+
+    def _cursor_for(self, seq: int) -> int:
+        # Up to the newest event tried (an earlier failure written at last lets the cursor
+        # catch up with the later ones written meanwhile), never past one still failing:
+        # a restart must look at it again.
+        self._newest = max(self._newest, seq)
+        failing = [s for s in self._failed if s != seq]
+        return min(min(failing) - 1, self._newest) if failing else self._newest
 
     async def _owe(self, event: Event, run: Run | None, task: Task | None) -> None:
         name = webhook_event(event)
@@ -120,7 +177,7 @@ class Webhooks:
                 OutboxItem(hook, name, key, payload(name, key, event, self.workspace, run, task),
                            event.seq)
             )  # fmt: skip
-        if await self.store.outbox_enqueue(items, event.seq, time.time()):
+        if await self.store.outbox_enqueue(items, self._cursor_for(event.seq), time.time()):
             self._kick.set()
 
     # --- sending ---------------------------------------------------------------------
@@ -130,7 +187,7 @@ class Webhooks:
             self._kick.clear()
             try:
                 for row in await self.store.outbox_due(time.time()):
-                    await self._deliver(row)
+                    await self._deliver_or_fail(row)
                 next_at = await self.store.outbox_next_at()
             except BosunError as exc:  # the board is closing or failing: try later
                 log.warning("webhook: %s", exc.message)
@@ -139,6 +196,19 @@ class Webhooks:
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._kick.wait(), wait)
+
+    async def _deliver_or_fail(self, row: OutboxRow) -> None:
+        """Deliver `row`; a row that cannot even be sent (a payload that does not load) is
+        settled failed, so it neither stops the sender nor holds up the rows after it."""
+        try:
+            await self._deliver(row)
+        except BosunError:
+            raise  # the board: the whole loop tries again later
+        except Exception as exc:
+            log.exception("webhook %s delivery %s cannot be sent", row.hook, row.key)
+            await self.store.outbox_settle(row.id, state="failed", attempts=row.attempts,
+                                           next_at=row.next_at,
+                                           error=f"cannot be sent: {type(exc).__name__}")  # fmt: skip
 
     async def _deliver(self, row: OutboxRow) -> None:
         hook = self.hooks.get(row.hook)
@@ -170,12 +240,16 @@ class Webhooks:
         """Stop following and sending; what is owed stays in the outbox for the next start."""
         if callable(self._unsubscribe):
             self._unsubscribe()
-        if self._owing:
-            await asyncio.gather(*self._owing, return_exceptions=True)
-        if self._sender is not None:
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
+        for task in (self._owing, self._sender):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        # Queued, not yet written: write it now rather than at the next start's catch-up
+        # (which would owe it too, since the cursor is not past it).
+        while not self._queue.empty():
+            await self._try_owe(self._queue.get_nowait())
+            self._queue.task_done()
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> str | None:
