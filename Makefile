@@ -24,8 +24,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored: it is neither" || true
 	$(PY) -m pip install -q -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither" || true
-	$(PY) -c "import bosun, bosun_protocol, pygls, pytest_lsp, acp"
+	$(PY) -c "import bosun, bosun_protocol, pygls, pytest_lsp, acp, psycopg"
 	bash scripts/install-sandbox.sh
+	bash scripts/install-postgres.sh
 	$(PY) -m compileall -q -j 0 daemon protocol >/dev/null
 	touch $(STAMP)
 

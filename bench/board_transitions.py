@@ -30,7 +30,7 @@ from pathlib import Path
 
 import aiosqlite
 from bosun.board import Store, TaskSpec, TaskState
-from bosun.board.writer import in_thread
+from bosun.board.sqlite_backend import in_thread
 
 from bench import disk_floor
 

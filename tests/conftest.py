@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 # Fails any test that tries to reach a real model provider (or anything off this machine).
-pytest_plugins = ["tests.fakes.no_network"]
+pytest_plugins = ["tests.fakes.no_network", "tests.servers.postgres"]
 
 
 def _git(cwd: Path, *args: str) -> str:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bosun.agents.qa_settings import QaSettings
 from bosun.agents.settings import AgentSettings
+from bosun.board.location import BoardSettings
 from bosun.engine.settings import EngineSettings
 from bosun.errors import BosunError
 from bosun.git.settings import GitSettings, WorktreeSettings
@@ -44,6 +45,7 @@ class Settings(BaseModel):
     server: ServerSettings = Field(default_factory=ServerSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
     observe: ObserveSettings = Field(default_factory=ObserveSettings)
+    board: BoardSettings = Field(default_factory=BoardSettings)
 
 
 def _describe(exc: ValidationError, source: str) -> str:

@@ -9,13 +9,14 @@ from a row to a validated model. Writes serialise with `model_dump_json`.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pydantic_core
 from pydantic import BaseModel
+
+from bosun.board.dialect import Conn
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -97,12 +98,12 @@ def plain(data: dict[str, Any]) -> dict[str, Any]:
     return loaded
 
 
-def one(conn: sqlite3.Connection, model: type[M], sql: str, params: Sequence[Any]) -> M | None:
+def one(conn: Conn, model: type[M], sql: str, params: Sequence[Any]) -> M | None:
     """The first entity the SELECT finds, or None."""
     row = conn.execute(sql, params).fetchone()
     return None if row is None else model.model_validate_json(row[0])
 
 
-def many(conn: sqlite3.Connection, model: type[M], sql: str, params: Sequence[Any]) -> list[M]:
+def many(conn: Conn, model: type[M], sql: str, params: Sequence[Any]) -> list[M]:
     """Every entity the SELECT finds, in its order."""
     return [model.model_validate_json(row[0]) for row in conn.execute(sql, params)]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
 
+from bosun.board.dialect import Conn
 from bosun.errors import DependencyCycleError
 
 
-def run_edges(conn: sqlite3.Connection, run_id: int) -> dict[int, set[int]]:
+def run_edges(conn: Conn, run_id: int) -> dict[int, set[int]]:
     """task id → the ids it depends on, for every task of a run."""
     edges: dict[int, set[int]] = {}
     rows = conn.execute(
@@ -49,7 +49,7 @@ def find_cycle(edges: Mapping[int, Iterable[int]]) -> list[int] | None:
     return None
 
 
-def labels(conn: sqlite3.Connection, cycle: list[int]) -> list[str]:
+def labels(conn: Conn, cycle: list[int]) -> list[str]:
     """'#12 build-api' for each id of a cycle (the key is what planners wrote)."""
     marks = ",".join("?" * len(set(cycle)))
     keys = dict(
@@ -58,7 +58,7 @@ def labels(conn: sqlite3.Connection, cycle: list[int]) -> list[str]:
     return [f"#{t} {keys[t]}" if t in keys else f"#{t}" for t in cycle]
 
 
-def refuse_cycle(conn: sqlite3.Connection, edges: Mapping[int, Iterable[int]]) -> None:
+def refuse_cycle(conn: Conn, edges: Mapping[int, Iterable[int]]) -> None:
     """Raise DependencyCycleError naming the cycle if `edges` has one."""
     cycle = find_cycle(edges)
     if cycle is not None:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from bosun_protocol.entities import Event
 
 from bosun.board.codec import SELECT_EVENT, many
+from bosun.board.dialect import Conn
 from bosun.board.writer import Writer, WriteTx
 from bosun.failpoints import flagged
 
@@ -60,7 +61,7 @@ _SELECT = (
 )
 
 
-def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[OutboxRow]:
+def _rows(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[OutboxRow]:
     return [OutboxRow(*row) for row in conn.execute(sql, tuple(params)).fetchall()]
 
 
@@ -108,7 +109,7 @@ class OutboxMixin:
 
     _writer: Writer
 
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _read(self, fn: Callable[[Conn], T]) -> T:
         raise NotImplementedError  # provided by Store
 
     async def outbox_cursor(self, start: int) -> int:
@@ -136,7 +137,7 @@ class OutboxMixin:
     async def outbox_next_at(self) -> float | None:
         """When the next pending delivery is due (None when nothing is pending)."""
 
-        def query(conn: sqlite3.Connection) -> float | None:
+        def query(conn: Conn) -> float | None:
             row = conn.execute(
                 "SELECT min(next_at) FROM webhook_outbox WHERE state = 'pending'"
             ).fetchone()
@@ -153,7 +154,7 @@ class OutboxMixin:
         marks = ",".join("?" * len(kinds)) or "NULL"
         sql = SELECT_EVENT + f" WHERE e.seq > ? AND e.kind IN ({marks}) ORDER BY e.seq LIMIT ?"
 
-        def query(conn: sqlite3.Connection) -> list[Event]:
+        def query(conn: Conn) -> list[Event]:
             return many(conn, Event, sql, (after, *kinds, limit))
 
         return await self._read(query)

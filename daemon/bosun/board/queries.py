@@ -7,7 +7,6 @@ readers a consistent view without blocking the writer).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
@@ -23,16 +22,17 @@ from bosun.board.codec import (
     many,
     one,
 )
+from bosun.board.dialect import Conn
 from bosun.board.models import RecordedCall
 from bosun.errors import NotFoundError
 
 T = TypeVar("T")
 
 
-def snapshot(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+def snapshot(fn: Callable[[Conn], T]) -> Callable[[Conn], T]:
     """`fn` run inside one read transaction."""
 
-    def run(conn: sqlite3.Connection) -> T:
+    def run(conn: Conn) -> T:
         conn.execute("BEGIN")
         try:
             return fn(conn)
@@ -42,7 +42,7 @@ def snapshot(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connect
     return run
 
 
-def get_task_by_key(conn: sqlite3.Connection, run_id: int, key: str) -> Task:
+def get_task_by_key(conn: Conn, run_id: int, key: str) -> Task:
     """The task with `key` in the run, or NotFoundError."""
     task = one(conn, Task, SELECT_TASK + " WHERE t.run_id = ? AND t.key = ?", (run_id, key))
     if task is None:
@@ -50,7 +50,7 @@ def get_task_by_key(conn: sqlite3.Connection, run_id: int, key: str) -> Task:
     return task
 
 
-def list_runs(conn: sqlite3.Connection, limit: int, before_id: int | None) -> list[Run]:
+def list_runs(conn: Conn, limit: int, before_id: int | None) -> list[Run]:
     """Newest runs first."""
     if before_id is None:
         return many(conn, Run, SELECT_RUN + " ORDER BY r.id DESC LIMIT ?", (limit,))
@@ -58,25 +58,23 @@ def list_runs(conn: sqlite3.Connection, limit: int, before_id: int | None) -> li
     return many(conn, Run, sql, (before_id, limit))
 
 
-def count_runs(conn: sqlite3.Connection, states: Collection[str]) -> tuple[int, int]:
+def count_runs(conn: Conn, states: Collection[str]) -> tuple[int, int]:
     """How many runs there are, and how many of them are in `states`."""
     marks = ",".join("?" * len(states)) or "NULL"
     row = conn.execute(
-        f"SELECT COUNT(*), COALESCE(SUM(state IN ({marks})), 0) FROM runs", tuple(states)
+        f"SELECT COUNT(*), COUNT(CASE WHEN state IN ({marks}) THEN 1 END) FROM runs", tuple(states)
     ).fetchone()
     return int(row[0]), int(row[1])
 
 
-def state_counts(conn: sqlite3.Connection) -> tuple[dict[str, int], dict[str, int]]:
+def state_counts(conn: Conn) -> tuple[dict[str, int], dict[str, int]]:
     """(runs by state, tasks by state), counted without reading the rows."""
     runs = dict(conn.execute("SELECT state, COUNT(*) FROM runs GROUP BY state").fetchall())
     tasks = dict(conn.execute("SELECT state, COUNT(*) FROM tasks GROUP BY state").fetchall())
     return runs, tasks
 
 
-def list_tasks(
-    conn: sqlite3.Connection, run_id: int, states: Collection[TaskState] | None
-) -> list[Task]:
+def list_tasks(conn: Conn, run_id: int, states: Collection[TaskState] | None) -> list[Task]:
     """The run's tasks in creation order, optionally only those in `states`."""
     if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
         raise NotFoundError(f"run #{run_id} does not exist", data={"runId": run_id})
@@ -90,7 +88,7 @@ def list_tasks(
     return many(conn, Task, sql, (run_id, *values))
 
 
-def list_attempts(conn: sqlite3.Connection, task_id: int) -> list[Attempt]:
+def list_attempts(conn: Conn, task_id: int) -> list[Attempt]:
     """A task's attempts, first to last."""
     return many(
         conn, Attempt, SELECT_ATTEMPT + " WHERE a.task_id = ? ORDER BY a.number", (task_id,)
@@ -98,7 +96,7 @@ def list_attempts(conn: sqlite3.Connection, task_id: int) -> list[Attempt]:
 
 
 def events_since(
-    conn: sqlite3.Connection, after: int, limit: int, run_id: int | None
+    conn: Conn, after: int, limit: int, run_id: int | None
 ) -> tuple[list[Event], bool]:
     """Up to `limit` events with seq > after, and whether more follow."""
     if run_id is None:
@@ -112,7 +110,7 @@ def events_since(
 
 
 def transcript(
-    conn: sqlite3.Connection, task_id: int, attempt: int | None, after_id: int, limit: int
+    conn: Conn, task_id: int, attempt: int | None, after_id: int, limit: int
 ) -> tuple[list[Message], bool]:
     """A page of a task's transcript (one attempt, or all), and whether more follow."""
     if attempt is None:
@@ -128,12 +126,12 @@ def transcript(
     return messages[:limit], len(messages) > limit
 
 
-def recorded_calls(conn: sqlite3.Connection, run_id: int) -> list[RecordedCall]:
+def recorded_calls(conn: Conn, run_id: int) -> list[RecordedCall]:
     """Every recorded model call of a run, in recording order."""
     return many(conn, RecordedCall, SELECT_CALL + " WHERE c.run_id = ? ORDER BY c.id", (run_id,))
 
 
-def journal_get(conn: sqlite3.Connection, kind: str, key: str) -> dict[str, Any] | None:
+def journal_get(conn: Conn, kind: str, key: str) -> dict[str, Any] | None:
     """One journal entry's data, or None."""
     row = conn.execute("SELECT data FROM journal WHERE kind = ? AND key = ?", (kind, key))
     found = row.fetchone()
@@ -143,7 +141,7 @@ def journal_get(conn: sqlite3.Connection, kind: str, key: str) -> dict[str, Any]
     return data
 
 
-def journal_list(conn: sqlite3.Connection, kind: str) -> list[tuple[str, dict[str, Any]]]:
+def journal_list(conn: Conn, kind: str) -> list[tuple[str, dict[str, Any]]]:
     """Every journal entry of a kind, by key."""
     rows = conn.execute("SELECT key, data FROM journal WHERE kind = ? ORDER BY key", (kind,))
     return [(key, json.loads(data)) for key, data in rows]

@@ -8,7 +8,6 @@ exact and is wrong; None says "we cannot tell", and budget checks treat it so.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,13 +22,14 @@ from bosun_protocol.entities import (
 )
 
 from bosun.board.codec import SELECT_ATTEMPT, SELECT_RUN, dump, one
+from bosun.board.dialect import Conn
 from bosun.board.fields import assignments
 from bosun.board.task_writes import load_task, require_run
 from bosun.board.writer import WriteTx
 from bosun.errors import ConflictError, NotFoundError
 
 
-def load_run(conn: sqlite3.Connection, run_id: int) -> Run:
+def load_run(conn: Conn, run_id: int) -> Run:
     """The run, or NotFoundError."""
     run = one(conn, Run, SELECT_RUN + " WHERE r.id = ?", (run_id,))
     if run is None:
@@ -37,7 +37,7 @@ def load_run(conn: sqlite3.Connection, run_id: int) -> Run:
     return run
 
 
-def load_attempt(conn: sqlite3.Connection, task_id: int, number: int) -> Attempt:
+def load_attempt(conn: Conn, task_id: int, number: int) -> Attempt:
     """The attempt, or NotFoundError."""
     sql = SELECT_ATTEMPT + " WHERE a.task_id = ? AND a.number = ?"
     attempt = one(conn, Attempt, sql, (task_id, number))
@@ -108,17 +108,20 @@ def update_run(
 def start_attempt(tx: WriteTx, task_id: int, number: int) -> Attempt:
     """Open attempt `number` of a task (running)."""
     task = load_task(tx.conn, task_id)
-    try:
-        tx.conn.execute(
-            "INSERT INTO attempts (task_id, number, outcome, cost, started_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (task_id, number, AttemptOutcome.RUNNING.value, dump(Cost()), tx.stamp),
-        )
-    except sqlite3.IntegrityError:
+    # Looked up rather than caught as a constraint violation: on PostgreSQL a failed
+    # statement spoils the whole transaction, and with it the batch's other writes.
+    taken = tx.conn.execute(
+        "SELECT 1 FROM attempts WHERE task_id = ? AND number = ?", (task_id, number)
+    ).fetchone()
+    if taken is not None:
         raise ConflictError(
             f"task #{task_id} already has an attempt {number}",
             data={"taskId": task_id, "attempt": number},
-        ) from None
+        )
+    tx.conn.execute(
+        "INSERT INTO attempts (task_id, number, outcome, cost, started_at) VALUES (?, ?, ?, ?, ?)",
+        (task_id, number, AttemptOutcome.RUNNING.value, dump(Cost()), tx.stamp),
+    )
     attempt = load_attempt(tx.conn, task_id, number)
     tx.emit("attempt.started", run_id=task.run_id, task_id=task_id, data={"attempt": number})
     return attempt

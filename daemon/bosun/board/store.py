@@ -1,7 +1,8 @@
-"""The blackboard: runs, tasks, attempts, events and transcripts in one SQLite file.
+"""The blackboard: runs, tasks, attempts, events and transcripts, in one SQLite file
+(the default) or one schema of a PostgreSQL database (board/postgres/).
 
-Durability: WAL, synchronous=FULL, BEGIN IMMEDIATE, one writer with group commit
-(writer.py). Every write appends its event(s) in the same transaction; after COMMIT,
+Durability: WAL, synchronous=FULL, BEGIN IMMEDIATE on SQLite, a durable COMMIT on
+PostgreSQL; one writer with group commit (writer.py). Every write appends its event(s) in the same transaction; after COMMIT,
 listeners get (event, run, task) in seq order — `run` when the write changed the run,
 `task` when it changed the task — before the writing caller's await returns.
 Reads use their own connection and never wait for the writer.
@@ -11,13 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiosqlite
 from bosun_protocol.entities import (
     Attempt,
     AttemptOutcome,
@@ -34,7 +33,7 @@ from bosun_protocol.entities import (
 )
 
 from bosun.board import queries, record_writes, run_writes, task_edits, task_writes
-from bosun.board.connections import open_connections
+from bosun.board.dialect import Backend, Conn
 from bosun.board.errors import BoardStorageError, InvalidBoardInputError
 from bosun.board.fields import (
     TASK_FIELDS,
@@ -44,11 +43,13 @@ from bosun.board.fields import (
     run_columns,
     task_columns,
 )
+from bosun.board.location import BoardLocation, PostgresBoard
 from bosun.board.models import UNSET, NewMessage, TaskSpec, Unset
 from bosun.board.outbox import OutboxMixin
+from bosun.board.sqlite_backend import open_sqlite
 from bosun.board.store_records import RecordsMixin
 from bosun.board.transitions import check_transition
-from bosun.board.writer import Notice, Writer, in_thread, storage_error
+from bosun.board.writer import Notice, Writer
 
 log = logging.getLogger(__name__)
 
@@ -59,43 +60,42 @@ Listener = Callable[[Event, Run | None, Task | None], None]
 class Store(RecordsMixin, OutboxMixin):
     """The board's API; every write is durable when it returns."""
 
-    def __init__(
-        self,
-        path: Path,
-        boot_id: str,
-        writer_conn: aiosqlite.Connection,
-        reader_conn: aiosqlite.Connection,
-        *,
-        last_seq: int,
-        migrated_from: int,
-        group_commit: bool,
-    ) -> None:
-        self.path = path
+    def __init__(self, backend: Backend, boot_id: str, *, group_commit: bool) -> None:
+        self.backend = backend
+        self.where = backend.where
         self.boot_id = boot_id
-        self.migrated_from = migrated_from
-        self._wconn = writer_conn
-        self._rconn = reader_conn
-        self._last_seq = last_seq
+        self.migrated_from = backend.migrated_from
+        self._last_seq = backend.last_seq
         self._listeners: list[Listener] = []
         self._closed = False
-        self._writer = Writer(writer_conn, path, self._announce, group_commit=group_commit)
+        self._writer = Writer(
+            backend.write, backend.where, backend.dialect, self._announce, group_commit=group_commit
+        )
         self._writer.start()
 
     @classmethod
-    async def open(cls, path: Path, *, boot_id: str, group_commit: bool = True) -> Store:
-        """Open (creating and migrating as needed) the board at `path`."""
-        opened = await open_connections(path)
-        if opened.migrated_from:
-            log.info("board %s migrated from schema version %d", path, opened.migrated_from)
-        return cls(
-            path,
-            boot_id,
-            opened.writer,
-            opened.reader,
-            last_seq=opened.last_seq,
-            migrated_from=opened.migrated_from,
-            group_commit=group_commit,
-        )
+    async def open(
+        cls, location: BoardLocation, *, boot_id: str, group_commit: bool = True
+    ) -> Store:
+        """Open (creating and migrating as needed) the board at `location`: a SQLite
+        file's path, or a PostgreSQL database and schema."""
+        backend: Backend
+        if isinstance(location, PostgresBoard):
+            from bosun.board.postgres.backend import open_postgres  # psycopg: only if used
+
+            backend = await open_postgres(location, boot_id=boot_id)
+        else:
+            backend = await open_sqlite(Path(location))
+        if backend.migrated_from:
+            log.info(
+                "board %s migrated from schema version %d", backend.where, backend.migrated_from
+            )
+        return cls(backend, boot_id, group_commit=group_commit)
+
+    @property
+    def dialect(self) -> str:
+        """Which database holds the board: "sqlite" or "postgresql"."""
+        return self.backend.dialect.name
 
     async def close(self) -> None:
         """Finish queued writes and close both connections (a second call does nothing)."""
@@ -103,8 +103,7 @@ class Store(RecordsMixin, OutboxMixin):
             return
         self._closed = True
         await self._writer.close()
-        await self._wconn.close()
-        await self._rconn.close()
+        await self.backend.close()
 
     # -- notifications -------------------------------------------------------------
 
@@ -139,13 +138,14 @@ class Store(RecordsMixin, OutboxMixin):
                         "board listener %r failed on event %d", listener, notice.event.seq
                     )
 
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _read(self, fn: Callable[[Conn], T]) -> T:
         if self._closed:
-            raise BoardStorageError(f"the board {self.path} is closed")
+            raise BoardStorageError(f"the board {self.where} is closed")
+        dialect = self.backend.dialect
         try:
-            return await in_thread(self._rconn, fn)
-        except sqlite3.Error as exc:
-            raise storage_error(exc, self.path) from exc
+            return await self.backend.read(fn)
+        except dialect.errors as exc:
+            raise dialect.storage_error(exc, self.where) from exc
 
     # -- runs ------------------------------------------------------------------------
 

@@ -5,12 +5,12 @@ A mixin of Store (kept apart so each module stays one concern and small).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
 from bosun.board import queries, record_writes
+from bosun.board.dialect import Conn
 from bosun.board.fields import json_data
 from bosun.board.models import RecordedCall
 from bosun.board.writer import Writer
@@ -24,7 +24,7 @@ class RecordsMixin:
 
     _writer: Writer
 
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _read(self, fn: Callable[[Conn], T]) -> T:
         raise NotImplementedError  # provided by Store
 
     async def record_call(

@@ -6,7 +6,6 @@ caller gets; raising rolls back only that request.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from bosun_protocol.entities import Lease, Task, TaskState
 
 from bosun.board.codec import SELECT_TASK, dump, many, one
+from bosun.board.dialect import Conn
 from bosun.board.errors import InvalidBoardInputError
 from bosun.board.fields import assignments
 from bosun.board.graph import labels, path_between, refuse_cycle, run_edges
@@ -22,7 +22,7 @@ from bosun.board.writer import WriteTx
 from bosun.errors import ConflictError, DependencyCycleError, NotFoundError
 
 
-def load_task(conn: sqlite3.Connection, task_id: int) -> Task:
+def load_task(conn: Conn, task_id: int) -> Task:
     """The task, or NotFoundError."""
     task = one(conn, Task, SELECT_TASK + " WHERE t.id = ?", (task_id,))
     if task is None:
@@ -30,7 +30,7 @@ def load_task(conn: sqlite3.Connection, task_id: int) -> Task:
     return task
 
 
-def require_run(conn: sqlite3.Connection, run_id: int) -> None:
+def require_run(conn: Conn, run_id: int) -> None:
     """NotFoundError unless the run exists."""
     if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
         raise NotFoundError(f"run #{run_id} does not exist", data={"runId": run_id})
@@ -152,9 +152,7 @@ def _cas_sql(columns: tuple[str, ...], with_holder: bool) -> str:
     return f"UPDATE tasks SET {text} WHERE {where}"
 
 
-def _lost(
-    conn: sqlite3.Connection, task_id: int, expected: TaskState, holder: str | None
-) -> Exception:
+def _lost(conn: Conn, task_id: int, expected: TaskState, holder: str | None) -> Exception:
     row = conn.execute("SELECT state, lease_holder FROM tasks WHERE id = ?", (task_id,)).fetchone()
     if row is None:
         return NotFoundError(f"task #{task_id} does not exist", data={"taskId": task_id})

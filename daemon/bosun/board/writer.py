@@ -26,21 +26,19 @@ import asyncio
 import contextlib
 import json
 import logging
-import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-import aiosqlite
 import pydantic_core
 from bosun_protocol.entities import Event, Run, Task
 
 from bosun.board.codec import now
-from bosun.board.errors import BoardStorageError, BoardUnwritableError
+from bosun.board.dialect import Conn, Dialect
+from bosun.board.errors import BoardStorageError
 from bosun.errors import BosunError
 from bosun.failpoints import failpoint, flagged
 from bosun.observe import hooks
@@ -56,15 +54,6 @@ MAX_BATCH = 512
 LINGER_SECONDS = 0.02
 
 
-async def in_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """Run `fn(sqlite3 connection)` in `conn`'s worker thread, in one hop."""
-    # aiosqlite's only way to run our own function in its thread is `_execute` (stable
-    # since 0.17); every other use of the raw connection goes through here.
-    raw = conn._conn
-    result: T = await conn._execute(fn, raw)  # type: ignore[no-untyped-call]
-    return result
-
-
 @dataclass
 class Notice:
     """An event to announce after commit, with the run and/or task it changed."""
@@ -77,7 +66,7 @@ class Notice:
 class WriteTx:
     """What a write op sees: the raw connection inside the open transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, moment: datetime, stamp: str) -> None:
+    def __init__(self, conn: Conn, moment: datetime, stamp: str) -> None:
         self.conn = conn
         self.notices: list[Notice] = []
         # The batch's clock reading: its rows and its events carry the same time.
@@ -140,66 +129,22 @@ class _Request(Generic[T]):
             self.future.set_result(self.result)
 
 
-# Failures of the disk under the board rather than of the board: they pass (space is
-# freed, permissions fixed), and the daemon waits for that instead of failing work.
-_UNWRITABLE = frozenset(
-    {
-        sqlite3.SQLITE_FULL,
-        sqlite3.SQLITE_IOERR,
-        sqlite3.SQLITE_READONLY,
-        sqlite3.SQLITE_CANTOPEN,
-        sqlite3.SQLITE_PERM,
-    }
-)
-
-
-def storage_error(exc: BaseException, path: Path) -> BaseException:
-    """A sqlite3 failure as an error a person can act on; other errors unchanged."""
-    if not isinstance(exc, sqlite3.Error):
-        return exc
-    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-    name = getattr(exc, "sqlite_errorname", type(exc).__name__)
-    if code == sqlite3.SQLITE_FULL:
-        text = (
-            f"the disk is full: writing the board {path} failed and was rolled back, "
-            "nothing was saved; free some disk space and retry"
-        )
-    elif code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
-        text = (
-            f"{path} is not a bosun board or is corrupt ({exc}); stop the daemon and "
-            f"move it aside (mv {path} {path}.broken): bosun then starts a new, empty board"
-        )
-    elif code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY):
-        text = (
-            f"cannot open or write the board {path} ({exc}); check that you own the file "
-            "and its directory and that they are writable"
-        )
-    elif code == sqlite3.SQLITE_BUSY:
-        text = f"the board {path} is locked by another process ({exc}); is a second daemon running?"
-    elif code == sqlite3.SQLITE_IOERR:
-        text = f"I/O error on the board {path} ({exc}); the write was rolled back"
-    else:
-        text = f"the board {path} failed: {exc} ({name})"
-    unwritable = code in _UNWRITABLE
-    kind = BoardUnwritableError if unwritable else BoardStorageError
-    error = kind(text, data={"path": str(path), "sqlite": name})
-    error.__cause__ = exc
-    return error
-
-
 class Writer:
     """Owns the write connection; batches queued writes into one transaction each."""
 
     def __init__(
         self,
-        conn: aiosqlite.Connection,
-        path: Path,
+        run: Callable[[Callable[[Conn], None]], Awaitable[None]],
+        where: str,
+        dialect: Dialect,
         announce: Callable[[list[Notice]], None],
         *,
         group_commit: bool = True,
     ) -> None:
-        self._conn = conn
-        self._path = path
+        # `run(fn)` runs fn on the writer connection in its thread (Backend.write).
+        self._run_in_thread = run
+        self._where = where
+        self._dialect = dialect
         self._announce = announce
         self._max_batch = MAX_BATCH if group_commit else 1
         # Shared with the drain in the connection's thread, always under the lock:
@@ -224,7 +169,7 @@ class Writer:
     async def submit(self, op: Callable[[WriteTx], T]) -> T:
         """Queue `op`; returns its result once the transaction holding it committed."""
         if self._closed or self._loop is None:
-            raise BoardStorageError(f"the board {self._path} is closed")
+            raise BoardStorageError(f"the board {self._where} is closed")
         future: asyncio.Future[T] = self._loop.create_future()
         with self._lock:
             self._pending.append(_Request(op, future))
@@ -251,18 +196,25 @@ class Writer:
 
     async def _drain(self) -> None:
         try:
-            await in_thread(self._conn, self._drain_in_thread)
-        except Exception:  # never let a write hang: fail whatever is still queued
-            log.exception("board writer failed")
+            await self._run_in_thread(self._drain_in_thread)
+        except Exception as exc:  # never let a write hang: fail whatever is still queued
+            mapped = self._dialect.storage_error(exc, self._where)
+            if mapped is exc:
+                log.exception("board writer failed")
+                error: BaseException = BoardStorageError(
+                    f"the board {self._where} writer failed; see the log"
+                )
+            else:
+                log.warning("board writer failed: %s", mapped)
+                error = mapped
             with self._lock:
                 stranded, self._pending = self._pending, []
                 self._draining = False
-            error = BoardStorageError(f"the board {self._path} writer failed; see the log")
             for req in stranded:
                 req.fail(error)
                 req.settle()
 
-    def _drain_in_thread(self, conn: sqlite3.Connection) -> None:
+    def _drain_in_thread(self, conn: Conn) -> None:
         """Commit batch after batch until nothing is queued (runs in the thread)."""
         loop = self._loop
         assert loop is not None
@@ -290,11 +242,11 @@ class Writer:
                 self._draining = False
             raise
 
-    def _commit(self, conn: sqlite3.Connection, batch: list[_Request[Any]]) -> None:
+    def _commit(self, conn: Conn, batch: list[_Request[Any]]) -> None:
         try:
-            took = _apply(conn, batch)
+            took = _apply(conn, self._dialect, batch)
         except Exception as exc:
-            error = storage_error(exc, self._path)
+            error = self._dialect.storage_error(exc, self._where)
             for req in batch:
                 req.fail(error)
         else:
@@ -314,7 +266,7 @@ class Writer:
                 req.settle()
 
 
-def _apply(conn: sqlite3.Connection, batch: list[_Request[Any]]) -> float:
+def _apply(conn: Conn, dialect: Dialect, batch: list[_Request[Any]]) -> float:
     """Run a batch in one transaction; a request that fails is undone alone.
 
     Returns how long the COMMIT took, in seconds.
@@ -322,31 +274,32 @@ def _apply(conn: sqlite3.Connection, batch: list[_Request[Any]]) -> float:
     conn.execute("BEGIN IMMEDIATE")
     if flagged("DISK_FULL"):
         conn.execute("ROLLBACK")
-        raise _disk_full()
+        raise dialect.disk_full()
     # One clock reading per batch (they all commit at once); `now()` is UTC, so
     # isoformat() is exactly codec.ts().
     moment = now()
     stamp = moment.isoformat()
     try:
-        if not _run(conn, batch, moment, stamp, savepoints=False):
+        if not _run(conn, dialect, batch, moment, stamp, savepoints=False):
             # A request failed after it had written: only a savepoint undoes its
             # writes alone, so start the batch over with one around each request.
             conn.execute("ROLLBACK")
             conn.execute("BEGIN IMMEDIATE")
-            _run(conn, batch, moment, stamp, savepoints=True)
+            _run(conn, dialect, batch, moment, stamp, savepoints=True)
         failpoint("board.after_write_before_commit")
         start = time.perf_counter()
         conn.execute("COMMIT")
         return time.perf_counter() - start
     except BaseException:
         if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(*dialect.errors):
                 conn.execute("ROLLBACK")
         raise
 
 
 def _run(
-    conn: sqlite3.Connection,
+    conn: Conn,
+    dialect: Dialect,
     batch: list[_Request[Any]],
     moment: datetime,
     stamp: str,
@@ -358,7 +311,8 @@ def _run(
     Most failures come before a request writes anything (a lost compare-and-swap
     updates no row, bad input is refused first), so the usual batch runs without the
     SAVEPOINT and RELEASE statements around each request: two of a transition's five.
-    `total_changes` tells whether a failed request had written.
+    `total_changes` tells whether a failed request had written (on PostgreSQL it also
+    counts a failed statement, which spoils the whole transaction there).
     """
     for req in batch:
         req.result, req.error, req.notices = None, None, []
@@ -368,9 +322,9 @@ def _run(
         tx = WriteTx(conn, moment, stamp)
         try:
             req.result = req.op(tx)
-        except sqlite3.OperationalError:
-            # Disk full, I/O error…: SQLite may already have rolled the whole
-            # transaction back, so no request of this batch can be trusted.
+        except dialect.fatal:
+            # Disk full, I/O error, connection lost…: the database may already have
+            # rolled the whole transaction back, so no request of this batch can be trusted.
             raise
         except Exception as exc:
             if savepoints:
@@ -378,7 +332,7 @@ def _run(
                 conn.execute("RELEASE req")
             elif conn.total_changes != before:
                 return False
-            req.fail(exc if isinstance(exc, BosunError) else _wrap(exc))
+            req.fail(exc if isinstance(exc, BosunError) else _wrap(exc, dialect))
             continue
         if savepoints:
             conn.execute("RELEASE req")
@@ -386,16 +340,8 @@ def _run(
     return True
 
 
-def _disk_full() -> sqlite3.OperationalError:
-    """The error SQLite raises on a full disk (the DISK_FULL injected fault)."""
-    exc = sqlite3.OperationalError("database or disk is full")
-    exc.sqlite_errorcode = sqlite3.SQLITE_FULL
-    exc.sqlite_errorname = "SQLITE_FULL"
-    return exc
-
-
-def _wrap(exc: Exception) -> BaseException:
-    if isinstance(exc, sqlite3.Error):
+def _wrap(exc: Exception, dialect: Dialect) -> BaseException:
+    if isinstance(exc, dialect.errors):
         error = BoardStorageError(f"the board refused a write: {exc}")
         error.__cause__ = exc
         return error

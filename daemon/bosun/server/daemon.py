@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from bosun import __version__
 from bosun.board.errors import BoardStorageError
+from bosun.board.location import board_location
 from bosun.board.store import Store
 from bosun.config import Settings
 from bosun.errors import WorkspaceError
@@ -129,7 +130,8 @@ class Daemon:
         sock = ws.socket_path
         with contextlib.suppress(FileNotFoundError):
             sock.unlink()  # we hold the lock, so any socket here is stale
-        store = await Store.open(ws.db_path, boot_id=self.boot_id)
+        where = board_location(self.settings.board, ws.root, ws.db_path)
+        store = await Store.open(where, boot_id=self.boot_id)
         try:
             # Found now rather than at a run's first write: a read-only board, a full disk.
             await store.check_writable()

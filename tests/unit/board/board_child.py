@@ -1,5 +1,8 @@
 """A separate process that writes to a board, for crash tests (run by test_crash.py).
 
+DB is a SQLite file's path, or a postgresql:// URL (schema and password from the
+environment: BOARD_SCHEMA, BOARD_PASSWORD).
+
 python board_child.py DB setup    create run 1 with 8 ready tasks, exit cleanly
 python board_child.py DB batch    move all 8 ready → active at once (arm a failpoint)
 python board_child.py DB loop     cycle the tasks forever, printing "task state"
@@ -9,16 +12,26 @@ python board_child.py DB loop     cycle the tasks forever, printing "task state"
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 from bosun.board import Store, TaskSpec, TaskState
+from bosun.board.location import BoardLocation, PostgresBoard
 
 S = TaskState
 CYCLE = {S.READY: S.ACTIVE, S.ACTIVE: S.FAILED, S.FAILED: S.READY}
 
 
-async def main(db: Path, mode: str) -> None:
+def location(db: str) -> BoardLocation:
+    """The board named on the command line."""
+    if db.startswith("postgresql://"):
+        password = os.environ.get("BOARD_PASSWORD")
+        return PostgresBoard(url=db, schema=os.environ["BOARD_SCHEMA"], password=password)
+    return Path(db)
+
+
+async def main(db: BoardLocation, mode: str) -> None:
     """Do what `mode` says to the board at `db`."""
     store = await Store.open(db, boot_id=f"child-{mode}")
     if mode == "setup":
@@ -49,4 +62,4 @@ async def main(db: Path, mode: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]), sys.argv[2]))
+    asyncio.run(main(location(sys.argv[1]), sys.argv[2]))

@@ -9,18 +9,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 from bosun.board import Store, TaskState
+from bosun.board.location import BoardLocation, PostgresBoard
 
 S = TaskState
 CHILD = Path(__file__).with_name("board_child.py")
 ORDER = [S.READY, S.ACTIVE, S.FAILED]
 
 
-def _child(db: Path, mode: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def _child(
+    db: BoardLocation, mode: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    where = {}
+    if isinstance(db, PostgresBoard):
+        where = {"BOARD_SCHEMA": db.schema, "BOARD_PASSWORD": db.password or ""}
     return subprocess.Popen(
-        [sys.executable, str(CHILD), str(db), mode],
-        env={**os.environ, **(env or {})},
+        [sys.executable, str(CHILD), db.url if isinstance(db, PostgresBoard) else str(db), mode],
+        env={**os.environ, **where, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -32,8 +39,13 @@ def _finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
     return proc.returncode, out + err
 
 
-def _consistent(db: Path) -> list[int]:
-    """Integrity-check the file; return every event seq, in order."""
+def _consistent(db: BoardLocation) -> list[int]:
+    """Integrity-check the board; return every event seq, in order."""
+    if isinstance(db, PostgresBoard):
+        # The server keeps its own integrity (foreign keys are enforced on every write).
+        with psycopg.connect(db.url, password=db.password) as pg:
+            rows = pg.execute(f'SELECT seq FROM "{db.schema}".events ORDER BY seq')
+            return [int(row[0]) for row in rows]
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -44,7 +56,7 @@ def _consistent(db: Path) -> list[int]:
 
 
 async def test_kill_between_write_and_commit_loses_the_whole_batch_only(
-    db_path: Path, tmp_path: Path
+    db_path: BoardLocation, tmp_path: Path
 ) -> None:
     assert _finish(_child(db_path, "setup"))[0] == 0
     seqs_before = _consistent(db_path)
@@ -67,7 +79,7 @@ async def test_kill_between_write_and_commit_loses_the_whole_batch_only(
 
 
 @pytest.mark.timeout(60)
-async def test_acknowledged_transitions_survive_sigkill(db_path: Path) -> None:
+async def test_acknowledged_transitions_survive_sigkill(db_path: BoardLocation) -> None:
     assert _finish(_child(db_path, "setup"))[0] == 0
     proc = _child(db_path, "loop")
     acked: dict[int, S] = {}

@@ -200,4 +200,7 @@ async def test_hostile_keys_and_titles_are_plain_data(store: Store, run: Run) ->
     title = '☃ \x00 "quoted" \\ back'
     (task,) = await store.create_tasks(run.id, [TaskSpec(key=key, title=title)])
     again = await store.get_task_by_key(run.id, key)
+    if store.dialect == "postgresql":
+        # PostgreSQL's text cannot hold NUL: it is kept as U+FFFD (docs/postgresql.md).
+        title = title.replace("\x00", "\ufffd")
     assert (again.key, again.title) == (key, title) and again == task

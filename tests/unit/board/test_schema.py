@@ -14,6 +14,12 @@ FIXTURES = Path(__file__).parents[2] / "fixtures" / "board"
 
 
 @pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """SQLite only (PostgreSQL's schema versions: test_postgres.py)."""
+    return tmp_path / "state" / "board.sqlite3"
+
+
+@pytest.fixture
 def v1_copy(tmp_path: Path) -> Path:
     """A private copy of the frozen v1 board (the fixture itself is never opened)."""
     target = tmp_path / "board.sqlite3"

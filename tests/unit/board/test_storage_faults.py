@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from bosun.board import BoardStorageError, NewMessage, Run, Store, TaskSpec, TaskState
-from bosun.board.writer import in_thread
+from bosun.board.dialect import Conn
 
 Specs = Callable[..., list[TaskSpec]]
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """SQLite only: the faults are injected through SQLite's page limit."""
+    return tmp_path / "state" / "board.sqlite3"
 
 
 async def _limit_pages(store: Store, extra: int | None) -> None:
     """Fault injection: cap the file's size as a full disk would (None lifts the cap)."""
 
-    def cap(conn: sqlite3.Connection) -> None:
+    def cap(conn: Conn) -> None:
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         limit = 1_073_741_823 if extra is None else pages + extra
         conn.execute(f"PRAGMA max_page_count = {limit}")
 
-    await in_thread(store._wconn, cap)
+    await store.backend.write(cap)
 
 
 async def test_disk_full_fails_the_batch_cleanly_and_loses_nothing(
@@ -40,7 +45,7 @@ async def test_disk_full_fails_the_batch_cleanly_and_loses_nothing(
     assert all(isinstance(r, BoardStorageError) for r in results), results
     first = results[0]
     assert isinstance(first, BoardStorageError)
-    assert "disk is full" in first.message and str(store.path) in first.message
+    assert "disk is full" in first.message and store.where in first.message
     assert await store.transcript(task.id, 1) == ([], False)
     assert (await store.get_task(task.id)).state is TaskState.PLANNED
     assert store.last_seq == before
