@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import secrets
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field
 from bosun.own_files import make_scratch
 from bosun.tools.context import ToolContext
 from bosun.tools.errors import ToolError
+from bosun.tools.ns_leftovers import read_count
 from bosun.tools.process import ProcessOutcome, run_process
 from bosun.tools.project_env import project_env
 from bosun.tools.registry import Tool
@@ -176,10 +178,10 @@ async def _alone(
         prepared = sandbox_of(ctx).prepare(
             [_SHELL, "-c", command], worktree=ctx.worktree.root, tmp=tmp,
             hidden=hidden_paths(ctx), cwd=cwd, read_only=ctx.mounts.read_only,
-            writable=ctx.mounts.writable, network=ctx.network,
+            writable=ctx.mounts.writable, network=ctx.network, count_leftovers=True,
         )  # fmt: skip
         try:
-            return await run_process(
+            out = await run_process(
                 prepared.argv, cwd=cwd,
                 env=command_env(
                     settings, tmp, marker, worktree=ctx.worktree.root, cache=ctx.cache
@@ -192,6 +194,9 @@ async def _alone(
             raise ToolError(f"could not start the command: {exc.strerror or exc}") from None
         finally:
             prepared.cleanup()
+        if prepared.count_file is not None:
+            out = dataclasses.replace(out, leftovers_killed=read_count(prepared.count_file))
+        return out
     finally:
         await asyncio.to_thread(shutil.rmtree, tmp, True)
 

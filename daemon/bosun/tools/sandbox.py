@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bosun.tools import landlock
+from bosun.tools import landlock, ns_leftovers
 from bosun.tools.errors import SandboxUnavailableError
 from bosun.tools.sandbox_paths import (
     covered_by_tmp,
@@ -59,6 +59,8 @@ class Prepared:
     argv: list[str]
     restrict: Callable[[], None] | None = None
     cleanup: Callable[[], None] = lambda: None
+    # Where the command's leftovers are counted when /proc outside cannot say (bwrap).
+    count_file: Path | None = None
 
 
 def bwrap_argv(
@@ -293,15 +295,23 @@ class Sandbox:
         read_only: Sequence[Path] = (),
         writable: Sequence[Path] = (),
         network: bool = False,
+        count_leftovers: bool = False,
     ) -> Prepared:
-        """The command wrapped for the mode in force (`cwd`: where it starts, in the worktree)."""
+        """The command wrapped for the mode in force (`cwd`: where it starts, in the worktree).
+
+        `count_leftovers`: the command runs to its exit (not a server), and what it leaves
+        running is to be counted (bosun.tools.ns_leftovers says why bwrap needs help).
+        """
         mode = self.report.mode
         if mode is SandboxMode.BWRAP and self._bwrap is not None:
+            count_file = None
+            if count_leftovers:
+                argv, count_file = ns_leftovers.counting(argv, tmp)
             wrapped = bwrap_argv(
                 self._bwrap, argv, worktree=worktree, tmp=tmp, hidden=hidden, cwd=cwd,
                 read_only=read_only, writable=writable, network=network,
             )  # fmt: skip
-            return Prepared(wrapped)
+            return Prepared(wrapped, count_file=count_file)
         if mode is SandboxMode.LANDLOCK:
             ruleset = landlock.Ruleset(
                 [worktree, tmp, *writable], _DEV_FILES, hidden, allow_tcp=network
