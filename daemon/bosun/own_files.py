@@ -36,11 +36,12 @@ def is_temp_file(name: str) -> bool:
     return _TEMP_RE.fullmatch(name) is not None
 
 
-def sweep_temp_files(root: Path) -> list[str]:
+def sweep_temp_files(root: Path, *, dry_run: bool = False) -> list[str]:
     """Delete `write_file`'s temporary files under `root`; their paths, relative to it.
 
     `.git` directories are not entered (nothing of ours is there) and links are not
-    followed: what is removed is always a regular file inside `root`.
+    followed: what is removed is always a regular file inside `root`. With `dry_run`,
+    the same list and nothing deleted.
     """
     removed: list[str] = []
     for top, dirs, files in os.walk(root):
@@ -52,7 +53,8 @@ def sweep_temp_files(root: Path) -> list[str]:
             if path.is_symlink() or not path.is_file():
                 continue
             try:
-                path.unlink()
+                if not dry_run:
+                    path.unlink()
             except FileNotFoundError:
                 continue
             removed.append(str(path.relative_to(root)))
@@ -90,8 +92,9 @@ def make_scratch(prefix: str = "bosun-cmd-") -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=_boot_dir))
 
 
-def sweep_scratch(workspace_root: Path) -> list[str]:
-    """Remove the scratch directories of every boot but this process's; what went."""
+def sweep_scratch(workspace_root: Path, *, dry_run: bool = False) -> list[str]:
+    """Remove the scratch directories of every boot but this process's; what went
+    (with `dry_run`, what would go)."""
     base = scratch_base(workspace_root)
     try:
         children = sorted(base.iterdir())
@@ -103,6 +106,7 @@ def sweep_scratch(workspace_root: Path) -> list[str]:
             continue
         if child.is_symlink() or not child.is_dir():
             continue
-        shutil.rmtree(child, ignore_errors=True)
+        if not dry_run:
+            shutil.rmtree(child, ignore_errors=True)
         removed.append(str(child))
     return removed

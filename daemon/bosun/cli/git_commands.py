@@ -144,6 +144,7 @@ async def cmd_gc(client: Any, args: argparse.Namespace) -> int:
     labels = {
         "removedWorktrees": f"{verb} worktree",
         "removedBranches": f"{verb} branch",
+        "removedOwnFiles": f"{verb} own file",
         "reattachedWorktrees": "re-attached worktree",
         "repaired": "repaired",
         "recoveredMerges": "recovered merge",

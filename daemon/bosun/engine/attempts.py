@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bosun_protocol.engine import PromptKind
 from bosun_protocol.engine import ResolveAction as A
@@ -32,6 +32,7 @@ from bosun.agents.api import AttemptReport, AttemptRequest
 from bosun.board.errors import BoardUnwritableError
 from bosun.engine import points
 from bosun.engine.core import ActiveAttempt
+from bosun.engine.end_causes import RUN_CANCELLED_DATA
 from bosun.engine.host import EngineHost
 from bosun.engine.merging import REPORTS
 from bosun.engine.supervision import supervise
@@ -181,7 +182,7 @@ class AttemptDriver:
         if reason in ("shutdown", "cancel"):
             await self.finish(task.id, handle.number, report, _O.INTERRUPTED)
             to = _S.READY if reason == "shutdown" else _S.ABANDONED
-            await self._move(task.id, handle, to, handle.stop_note)
+            await self._move(task.id, handle, to, handle.stop_note, RUN_CANCELLED_DATA)
             return
         await self._commit(task, handle, report)
         if reason == "interrupt":
@@ -286,12 +287,18 @@ class AttemptDriver:
         points.failpoint(points.ATTEMPT_FINISHED, outcome.value)
 
     async def _move(
-        self, task_id: int, handle: ActiveAttempt, to: TaskState, reason: str | None = None
+        self,
+        task_id: int,
+        handle: ActiveAttempt,
+        to: TaskState,
+        reason: str | None = None,
+        event_data: Mapping[str, Any] | None = None,
     ) -> Task | None:
         try:
             return await self.engine.store.transition(
-                task_id, expected=_S.ACTIVE, to=to, holder=handle.holder, reason=reason
-            )
+                task_id, expected=_S.ACTIVE, to=to, holder=handle.holder, reason=reason,
+                event_data=event_data,
+            )  # fmt: skip
         except (ConflictError, InvalidTransitionError) as exc:
             log.info("task %d left active without us: %s", task_id, exc)
             return None

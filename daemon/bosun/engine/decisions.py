@@ -20,6 +20,7 @@ from bosun_protocol.entities import Task, TaskState
 from pydantic import BaseModel
 
 from bosun.board.models import TaskSpec
+from bosun.engine.end_causes import CAUSE, REPLACED
 from bosun.errors import ConflictError, InvalidTransitionError, NotFoundError
 
 if TYPE_CHECKING:
@@ -157,6 +158,7 @@ class Decisions:
             expected=_S.WAITING_HUMAN,
             to=_S.ABANDONED,
             reason=f"replaced by task #{new.id} ({new.key}) by {by}",
+            event_data={CAUSE: REPLACED, "replacement": new.id},
         )
         return old, await e.store.get_task(new.id)
 

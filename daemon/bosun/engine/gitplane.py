@@ -11,6 +11,7 @@ from bosun_protocol.entities import Run, Task
 from bosun_protocol.review import LandRunResult
 
 from bosun.git.merges import MergeOutcome
+from bosun.git.run_restore import restore_run_branch
 from bosun.git.service import GitService
 
 
@@ -27,6 +28,11 @@ class ServiceGitPlane:
     async def run_head(self, run_id: int) -> str:
         """The run branch's head."""
         return await self.git.run_head(run_id)
+
+    async def restore_run_branch(self, run_id: int) -> Run:
+        """A finished run's branch, recreated at its recorded head if gc removed it."""
+        git = self.git
+        return await restore_run_branch(git.cli, git.root, git.board, run_id)
 
     async def acquire_worktree(self, task_id: int) -> Task:
         """The task's worktree, created when missing."""

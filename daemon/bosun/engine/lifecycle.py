@@ -32,6 +32,7 @@ from bosun_protocol.review import LandRunResult
 
 from bosun.board.models import TaskSpec
 from bosun.engine import points
+from bosun.engine.end_causes import RUN_CANCELLED_DATA
 from bosun.engine.graph import TERMINAL
 from bosun.engine.phoenix import clip
 from bosun.errors import (
@@ -285,8 +286,9 @@ class Lifecycle:
                 continue
             try:
                 await e.store.transition(
-                    task.id, expected=task.state, to=TaskState.ABANDONED, reason=reason
-                )
+                    task.id, expected=task.state, to=TaskState.ABANDONED, reason=reason,
+                    event_data=RUN_CANCELLED_DATA,
+                )  # fmt: skip
                 return None
             except (ConflictError, InvalidTransitionError):
                 task = await e.store.get_task(task.id)  # a driver took it: look again

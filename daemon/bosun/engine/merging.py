@@ -31,6 +31,7 @@ from bosun_protocol.review import (
 from bosun.agents.api import AttemptReport, QAReport, QARequest
 from bosun.board.models import TaskSpec
 from bosun.engine import points
+from bosun.engine.end_causes import RUN_CANCELLED_DATA
 from bosun.engine.phoenix import Review
 from bosun.errors import BosunError, ConflictError, InvalidTransitionError, NotFoundError
 from bosun.git.merges import ConflictFile, MergeOutcome
@@ -146,7 +147,10 @@ class Merging:
             return  # stays awaiting_qa; recovery judges it again
         if handle.stop_reason == "cancel":  # the whole run goes: no cascade to ask about
             await e.drivers.finish(task.id, handle.number, report, _O.INTERRUPTED)
-            await self._move(task.id, _S.AWAITING_QA, _S.ABANDONED, reason=handle.stop_note)
+            await self._move(
+                task.id, _S.AWAITING_QA, _S.ABANDONED, reason=handle.stop_note,
+                event_data=RUN_CANCELLED_DATA,
+            )  # fmt: skip
             return
         # Journaled before the attempt closes, as an agent's question is: a crash in
         # between leaves the human's interrupt to recovery instead of a blind retry.

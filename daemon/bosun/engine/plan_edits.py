@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from bosun_protocol.engine import DropTaskParams, DropTaskResult
 from bosun_protocol.entities import Task, TaskState
 
+from bosun.engine.end_causes import CAUSE, DROPPED
 from bosun.engine.graph import TERMINAL
 from bosun.engine.lifecycle import LIVE
 from bosun.errors import InvalidStateError
@@ -74,7 +75,7 @@ class PlanEdits:
             why = params.reason
             if i != task.id:
                 why = f"dropped with task #{task.id} ({task.key}), which it depended on"
-            data = {"by": by, "dropped": True}
+            data = {"by": by, "dropped": True, CAUSE: DROPPED}
             moved = await e.store.transition(
                 i, expected=tasks[i].state, to=_S.ABANDONED, reason=why, event_data=data
             )

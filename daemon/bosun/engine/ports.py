@@ -28,6 +28,8 @@ class GitPlane(Protocol):
 
     async def run_head(self, run_id: int) -> str: ...
 
+    async def restore_run_branch(self, run_id: int) -> Run: ...
+
     async def acquire_worktree(self, task_id: int) -> Task: ...
 
     async def commit(self, task_id: int, attempt: int, summary: str) -> str | None: ...
@@ -71,6 +73,10 @@ class NullGitPlane:
     async def run_head(self, run_id: int) -> str:
         """A constant head."""
         return "0" * 40
+
+    async def restore_run_branch(self, run_id: int) -> Run:
+        """Nothing to restore: the run as it is."""
+        return await self.store.get_run(run_id)
 
     async def acquire_worktree(self, task_id: int) -> Task:
         """The task with an empty scratch directory as its worktree (there is no git here).

@@ -10,8 +10,14 @@ reads them as history. The run's spend stays on the run, so its budgets bind on 
 total.
 
 Which tasks: `from_tasks` and everything downstream of them that was abandoned; or, by
-default, every task the run's end abandoned (for a cancelled run, the tasks abandoned
-with the run's own reason; for a failed one, every abandoned task nobody replaced).
+default, every task the run's end abandoned: for a cancelled run, the tasks its last
+cancellation abandoned; for a failed one, every abandoned task nobody replaced or
+dropped. Both are read from the cause each abandoning transition recorded
+(bosun.engine.end_causes), never from a reason's text.
+
+The run branch is where the replacements start. `bosun gc` removes a finished run's
+branch once another branch holds its tip (a run cancelled before anything merged); the
+board still records its head, so the branch is recreated there first.
 """
 
 from __future__ import annotations
@@ -22,14 +28,17 @@ from typing import TYPE_CHECKING
 from bosun_protocol.entities import Run, RunState, Task, TaskState
 
 from bosun.board.models import TaskSpec
+from bosun.engine.end_causes import DROPPED, REPLACED, RUN_CANCELLED, abandon_cause
 from bosun.engine.lifecycle import PLANNING_PROFILES
 from bosun.errors import InvalidStateError
 
 if TYPE_CHECKING:
+    from bosun.board.store import Store
     from bosun.engine.core import Engine
 
 _S = TaskState
 RESTARTABLE = frozenset({RunState.CANCELLED, RunState.FAILED})
+_EVENT_PAGE = 5000
 
 
 def _free_key(key: str, taken: set[str]) -> str:
@@ -42,7 +51,30 @@ def _free_key(key: str, taken: set[str]) -> str:
     raise InvalidStateError(f"no free key for a replacement of {key}")
 
 
-def _targets(run: Run, tasks: dict[int, Task], chosen: list[int]) -> list[Task]:
+async def _abandon_causes(store: Store, run_id: int) -> tuple[dict[int, tuple[int, str]], int]:
+    """Each abandoned task's (event seq, cause) of its abandoning, and the seq of the run's
+    last cancellation (0 if none)."""
+    causes: dict[int, tuple[int, str]] = {}
+    cancelled, after, more = 0, 0, True
+    while more:
+        events, more = await store.events_since(after, _EVENT_PAGE, run_id)
+        for ev in events:
+            after = ev.seq
+            if ev.kind == "run.cancelled":
+                cancelled = ev.seq
+            elif ev.kind == "task.transition" and ev.task_id is not None:
+                if ev.data.get("to") == _S.ABANDONED.value:
+                    causes[ev.task_id] = (ev.seq, abandon_cause(ev.data) or "")
+    return causes, cancelled
+
+
+def _targets(
+    run: Run,
+    tasks: dict[int, Task],
+    chosen: list[int],
+    causes: dict[int, tuple[int, str]],
+    cancelled_at: int,
+) -> list[Task]:
     """The abandoned tasks to reopen, in id order."""
     abandoned = {i: t for i, t in tasks.items() if t.state is _S.ABANDONED}
     if chosen:
@@ -63,8 +95,14 @@ def _targets(run: Run, tasks: dict[int, Task], chosen: list[int]) -> list[Task]:
             picked |= more
         return [abandoned[i] for i in sorted(picked)]
     if run.state is RunState.CANCELLED:
-        return [t for t in abandoned.values() if t.reason == run.reason]
-    return [t for t in abandoned.values() if not (t.reason or "").startswith("replaced by")]
+        return [
+            t
+            for i, t in abandoned.items()
+            if i in causes and causes[i][1] == RUN_CANCELLED and causes[i][0] > cancelled_at
+        ]
+    return [
+        t for i, t in abandoned.items() if causes.get(i, (0, ""))[1] not in (REPLACED, DROPPED)
+    ]
 
 
 async def restart(engine: Engine, run_id: int, from_tasks: list[int]) -> tuple[Run, list[Task]]:
@@ -77,9 +115,11 @@ async def restart(engine: Engine, run_id: int, from_tasks: list[int]) -> tuple[R
             f"run {run_id} is {run.state.value}; only a cancelled or failed run restarts{hint}"
         )
     tasks = {t.id: t for t in await e.store.list_tasks(run_id)}
-    targets = _targets(run, tasks, from_tasks)
+    causes, cancelled_at = await _abandon_causes(e.store, run_id)
+    targets = _targets(run, tasks, from_tasks, causes, cancelled_at)
     if not targets:
         raise InvalidStateError(f"run {run_id} has no abandoned task to reopen")
+    run = await e.git.restore_run_branch(run_id)
     taken = {t.key for t in tasks.values()}
     new_key = {t.id: _free_key(t.key, taken) for t in targets}
     specs = []

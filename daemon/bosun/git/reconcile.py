@@ -80,8 +80,7 @@ class Reconciler:
         result.removed_worktrees += [str(p) for p in stale]
         entries = await asyncio.to_thread(self.worktrees.entries)
         checked_out = await self._worktrees(entries, set(stale), tasks, now, result, dry_run)
-        if not dry_run:
-            await self._own_files(tasks, result, at_start)
+        await self._own_files(tasks, result, at_start, dry_run)
         await self._task_refs(tasks, checked_out, now, result, dry_run)
         await self._run_refs(runs, now, result, dry_run)
         for key, _ in await self.board.journal_list(CONFLICT_JOURNAL):
@@ -156,7 +155,9 @@ class Reconciler:
                 await self._reattach(task, path)
         return checked_out
 
-    async def _own_files(self, tasks: dict[int, Task], result: GcResult, at_start: bool) -> None:
+    async def _own_files(
+        self, tasks: dict[int, Task], result: GcResult, at_start: bool, dry_run: bool
+    ) -> None:
         """Remove what a killed daemon left of its own: temp files in kept worktrees
         (a kill between write_file's write and rename) and earlier boots' scratch dirs.
 
@@ -168,9 +169,11 @@ class Reconciler:
             if task.state is TaskState.ACTIVE and not at_start:
                 continue
             # A missing worktree is walked as empty.
-            for rel in await asyncio.to_thread(sweep_temp_files, Path(task.worktree)):
-                result.removed_own_files.append(f"task {task.id}: {rel}")
-        result.removed_own_files += await asyncio.to_thread(sweep_scratch, self.root)
+            found = await asyncio.to_thread(sweep_temp_files, Path(task.worktree), dry_run=dry_run)
+            result.removed_own_files += [f"task {task.id}: {rel}" for rel in found]
+        result.removed_own_files += await asyncio.to_thread(
+            sweep_scratch, self.root, dry_run=dry_run
+        )
 
     async def _remove(self, path: Path, result: GcResult, dry_run: bool) -> None:
         result.removed_worktrees.append(str(path))

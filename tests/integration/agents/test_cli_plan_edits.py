@@ -206,3 +206,49 @@ async def test_a_cancelled_run_restarts_with_its_unfinished_work_reopened(tmp_pa
         bosun(repo, "cancel", str(run))
     finally:
         bosun(repo, "daemon", "stop")
+
+
+async def test_restart_reopens_by_recorded_cause_and_recreates_the_branch_gc_removed(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    scenario = repo / ".bosun" / "scenario.toml"
+    scenario.write_text(
+        scenario.read_text()
+        + '\n[[reply]]\nrole = "coder"\ntask = "a-r2"\nturn = 1\n[[reply.tool_calls]]\n'
+        'name = "write_file"\narguments = { path = "a.txt", content = "again\\n" }\n'
+    )
+    assert bosun(repo, "daemon", "start").returncode == 0
+    try:
+        async with await Client.connect(find_workspace(repo).socket_path) as client:
+            started = await asyncio.to_thread(bosun, repo, "run", "plan", "--detach", "--json")
+            run = json.loads(started.stdout)["id"]
+            await asyncio.wait_for(_held(client), 90)
+        # Dropped with the very words the cancel uses: a reason's text decides nothing.
+        assert bosun(repo, "task", "drop", "d", "--reason", "stop for now").returncode == 0
+        assert bosun(repo, "cancel", str(run), "--reason", "stop for now").returncode == 0
+        ids = {k: t["id"] for k, t in _tasks(repo, run).items()}
+        branch = f"refs/heads/bosun/run-{run}"
+        head = _git(repo, "rev-parse", branch)
+        # Nothing merged yet, so main holds the run branch's tip: gc takes both branches.
+        swept = json.loads(bosun(repo, "gc", "--json").stdout)
+        assert {f"bosun/task-{ids['a']}", f"bosun/run-{run}"} <= set(swept["removedBranches"])
+        assert _git(repo, "rev-parse", "--verify", "-q", branch, check=False) == ""
+
+        async with await Client.connect(find_workspace(repo).socket_path) as client:
+            shown = await asyncio.to_thread(bosun, repo, "restart", str(run), "--json")
+            assert shown.returncode == 0, shown.stderr
+            reopened = json.loads(shown.stdout)["reopened"]
+            assert [t["key"] for t in reopened] == ["a-r2", "b-r2", "c-r2"]  # not the dropped d
+            assert _git(repo, "rev-parse", branch) == head  # recreated where it stood
+            # The replacement of a got a worktree from it and works: held on its write.
+            held = await asyncio.wait_for(_held(client), 90)
+        assert held["taskId"] == reopened[0]["id"]
+        bosun(repo, "cancel", str(run))
+    finally:
+        bosun(repo, "daemon", "stop")
+
+
+def _git(repo: Path, *args: str, check: bool = True) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=check)
+    return done.stdout.strip()

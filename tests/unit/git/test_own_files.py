@@ -17,7 +17,7 @@ from bosun.board.store import Store
 from bosun.git.service import GitService
 from bosun.git.settings import GitSettings
 from bosun.workspace import Workspace
-from bosun_protocol.entities import Run, Task
+from bosun_protocol.entities import Run, Task, TaskState
 
 from .gitrepo import task_commit
 
@@ -98,3 +98,34 @@ def test_scratch_of_earlier_boots_is_swept_and_the_current_boots_kept(
     assert mine.parent == current and left.parent.name == "oldboot"
     assert own_files.sweep_scratch(ws) == [str(left.parent)]
     assert not left.exists() and mine.exists()
+
+
+async def test_gc_dry_run_lists_the_own_files_the_real_gc_then_removes(
+    git_repo: Path,
+    store: Store,
+    settings: GitSettings,
+    run: Run,
+    new_task: NewTask,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setattr(own_files, "_boot_dir", None)
+    own_files.use_scratch(git_repo, "oldboot")
+    left = own_files.make_scratch()
+    own_files.use_scratch(git_repo, "newboot")
+    service = GitService(Workspace(git_repo), settings, store)
+    try:
+        task = await new_task(run.id, "a")
+        root = Path((await service.acquire_worktree(task.id)).worktree or "")
+        (root / TEMP).write_text("half")
+        await store.transition(task.id, expected=task.state, to=TaskState.READY)
+        planned = await service.gc(dry_run=True)
+        assert planned.removed_own_files == [f"task {task.id}: {TEMP}", str(left.parent)]
+        assert (root / TEMP).exists() and left.exists()  # a dry run changes nothing
+        done = await service.gc()
+        assert done.removed_own_files == planned.removed_own_files
+        assert not (root / TEMP).exists() and not left.exists()
+    finally:
+        await service.close()
