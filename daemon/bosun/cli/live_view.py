@@ -3,7 +3,10 @@
 Spend shows as it grows: each task line carries the task's spend so far, and a
 `spent …` line with the run's total and its costliest tasks follows whenever the total
 changed, at most every `spend_every_s` seconds (a model call each second would
-otherwise drown the task lines).
+otherwise drown the task lines). A model call's cost reaches the client as one board
+event told three ways, in this order: the run changed, the task changed, the event
+itself. The `spent` line waits for the event, so its costliest tasks include the call
+whose cost moved the total (drawn at the run's notification, they lagged one call).
 
 Used by `bosun run` and `bosun demo`. Prompts are answered by an `Answerer` (the demo's
 automatic one, or a person at the terminal); any other client may answer first, and
@@ -71,6 +74,7 @@ class LiveView:
         self._spent: tuple[int, float | None] | None = None  # last total shown
         self._spent_at: float | None = None
         self._task_costs: dict[int, tuple[str, dict[str, Any]]] = {}
+        self._unshown: dict[str, Any] | None = None  # the run, until its event's task came
         self.answer = answer
         self.out = out or sys.stdout
         self.run_id: int | None = None
@@ -103,6 +107,9 @@ class LiveView:
             self._task(params["task"])
         elif method == "bosun/runChanged":
             self._run(params["run"])
+        elif method == "bosun/event" and self._unshown is not None:
+            run, self._unshown = self._unshown, None
+            self._spend_line(run)
         elif method == "bosun/humanPrompt":
             prompt = params["prompt"]
             if prompt.get("runId") == self.run_id:
@@ -156,7 +163,7 @@ class LiveView:
             self._state = run["state"]  # planning, running, paused, landing
             self.say(f"run {run['id']} {run['state']}")
         if run["state"] not in ENDED:
-            self._spend_line(run)
+            self._unshown = run  # shown at its event, after its task's notification
         if run["state"] in ENDED and not self.ended.done():
             self.say(f"run {run['id']} {run['state']} ({cost_text(run['cost'])})")
             self.ended.set_result(run)
