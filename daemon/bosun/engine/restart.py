@@ -62,9 +62,12 @@ async def _abandon_causes(store: Store, run_id: int) -> tuple[dict[int, tuple[in
             after = ev.seq
             if ev.kind == "run.cancelled":
                 cancelled = ev.seq
-            elif ev.kind == "task.transition" and ev.task_id is not None:
-                if ev.data.get("to") == _S.ABANDONED.value:
-                    causes[ev.task_id] = (ev.seq, abandon_cause(ev.data) or "")
+            elif (
+                ev.task_id is not None
+                and ev.kind == "task.transition"
+                and ev.data.get("to") == _S.ABANDONED.value
+            ):
+                causes[ev.task_id] = (ev.seq, abandon_cause(ev.data) or "")
     return causes, cancelled
 
 
@@ -100,9 +103,7 @@ def _targets(
             for i, t in abandoned.items()
             if i in causes and causes[i][1] == RUN_CANCELLED and causes[i][0] > cancelled_at
         ]
-    return [
-        t for i, t in abandoned.items() if causes.get(i, (0, ""))[1] not in (REPLACED, DROPPED)
-    ]
+    return [t for i, t in abandoned.items() if causes.get(i, (0, ""))[1] not in (REPLACED, DROPPED)]
 
 
 async def restart(engine: Engine, run_id: int, from_tasks: list[int]) -> tuple[Run, list[Task]]:

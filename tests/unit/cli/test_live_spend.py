@@ -62,7 +62,9 @@ async def test_the_costliest_tasks_include_the_call_that_just_moved_the_total() 
     second = {**_task(_cost(900, 0.009), key="second"), "id": 3}
     _call(view, 2, second, _run(_cost(1400, 0.014)))
     spent = [line for line in out.getvalue().splitlines() if "spent" in line]
-    assert spent[-1].endswith("spent 1400 tokens, 14 calls, $0.0140 (second $0.0090, first $0.0050)")
+    assert spent[-1].endswith(
+        "spent 1400 tokens, 14 calls, $0.0140 (second $0.0090, first $0.0050)"
+    )
 
 
 async def test_the_total_is_shown_at_most_once_per_interval_and_unpriced_spend_in_tokens() -> None:
