@@ -7,11 +7,15 @@ the local fake servers (tests/fakes), which implement each provider's caching ru
 Anthropic explicit breakpoints with a 5-minute TTL, OpenAI-style automatic prefix
 caching from 1,024 tokens (tests/fakes/prompt_cache.py). Printed per provider: the
 context (characters of the messages sent) at turns 5, 25 and 50 and the 50/5 ratio,
-the largest request, prompt tokens, the share served from cache, and the billed input
-cost with caching against the same tokens billed without it.
+the largest request, prompt tokens, the share served from cache, the billed input
+cost with caching against the same tokens billed without it, and the whole attempt's
+cost against the same session through the window as it was before issue 14
+(bench/legacy_context.py: no cache breakpoints, arguments never cut, a sliding trim
+near 120,000 characters) on the same fake.
 
     .venv/bin/python -m bench.context_growth [--turns 60] [--per-turn]
         [--compact-at CHARS --compact-to CHARS]   # other [agents] thresholds
+        [--no-huge-write]   # turn 7 reads a file instead of the refused 5.2 MB write
 """
 
 from __future__ import annotations
@@ -26,13 +30,17 @@ from pathlib import Path
 from typing import Any
 
 from bosun.agents.api import AttemptRequest
+from bosun.agents.context import ConversationWindow
+from bosun.agents.profiles import AgentProfile
 from bosun.agents.runner import Agents
 from bosun.board import Store, TaskSpec
 from bosun.config import Settings
 from bosun.llm.gateway import ModelGateway
-from bosun.llm.settings import Price
+from bosun.llm.messages import ChatMessage
+from bosun.llm.settings import BudgetSettings, Price
 from bosun.tools import Policy, ToolExecutor, build_registry
 
+from bench.legacy_context import LegacyWindow
 from tests.fakes.fake_anthropic import FakeAnthropic
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.llm_settings import fake_settings
@@ -50,11 +58,11 @@ def _call(name: str, **args: Any) -> FakeReply:
                      output_tokens=40, arguments_chunk=65_536)  # fmt: skip
 
 
-def session(turns: int) -> list[FakeReply]:
+def session(turns: int, huge_write: bool = True) -> list[FakeReply]:
     """The model's answers, turn by turn: busy, wasteful, never finishing."""
     out = []
     for t in range(1, turns + 1):
-        if t == 7:
+        if t == 7 and huge_write:
             out.append(_call("write_file", path="data.bin", content="y" * 5_200_000))
         elif t % 10 == 0:
             out.append(_call("run_command", command=f"python3 -c \"print('z' * 40000)\" # {t}"))
@@ -97,6 +105,7 @@ class Figures:
     written_tokens: int
     billed_input_usd: float
     uncached_input_usd: float
+    total_usd: float  # input and output, as billed
     per_turn: list[tuple[int, int, int, int, float]]  # turn, chars, prompt, cached, usd
 
 
@@ -107,15 +116,44 @@ def _message_chars(request: dict[str, Any]) -> int:
     )
 
 
+class _LegacyAgents(Agents):
+    """Agents with the pre-issue-14 window (the baseline)."""
+
+    def window(self, profile: AgentProfile, brief: str) -> ConversationWindow:
+        return LegacyWindow(
+            system=ChatMessage.system(profile.prompt),
+            brief=ChatMessage.user(brief),
+            budget_chars=self.context_chars,
+        )
+
+
+def _llm_settings(fake: FakeProvider, provider: str, legacy: bool) -> Any:
+    if not legacy:
+        return fake_settings(fake, prices=PRICES)
+    # Then: no cache breakpoints, and no budget out of the box (the default task budget
+    # would stop the baseline after its multi-megabyte prompts).
+    conf = fake_settings(fake).providers[provider].model_copy(update={"prompt_cache": False})
+    unlimited = BudgetSettings(task_tokens=None, task_usd=None, run_tokens=None, run_usd=None)
+    return fake_settings(fake, prices=PRICES, providers={provider: conf}, budget=unlimited)
+
+
 async def attempt(
-    fake: FakeProvider, provider: str, root: Path, turns: int, limits: dict[str, int]
+    fake: FakeProvider,
+    provider: str,
+    root: Path,
+    turns: int,
+    limits: dict[str, int],
+    *,
+    legacy: bool = False,
+    huge_write: bool = True,
 ) -> Figures:
     """Run the session against `fake` and collect its figures from the board."""
-    repo = make_repo(root / provider)
-    script = iter(session(turns))
+    name = f"{provider}-legacy" if legacy else provider
+    repo = make_repo(root / name)
+    script = iter(session(turns, huge_write))
     fake.behaviour = lambda _body: next(script)
-    settings = Settings(llm=fake_settings(fake, prices=PRICES), agents=limits)
-    store = await Store.open(root / f"{provider}.db", boot_id="bench")
+    settings = Settings(llm=_llm_settings(fake, provider, legacy), agents=limits)
+    store = await Store.open(root / f"{name}.db", boot_id="bench")
     try:
         run = await store.create_run("bench")
         (task,) = await store.create_tasks(run.id, [TaskSpec(key="t", title="keep busy")])
@@ -124,12 +162,13 @@ async def attempt(
         executor = ToolExecutor(
             build_registry(settings.tools), Policy.from_settings(settings.tools)
         )
-        agents = Agents(gateway, executor, store, settings)
+        agents = (_LegacyAgents if legacy else Agents)(gateway, executor, store, settings)
         request = AttemptRequest(run=run, task=task, attempt=1, worktree=repo, branch="main",
                                  max_turns=turns, time_limit_s=3600)  # fmt: skip
         await agents.run_attempt(request)
         await gateway.aclose()
         calls = await store.recorded_calls(run.id)
+        total = (await store.get_task(task.id)).cost.usd or 0.0
     finally:
         await store.close()
     price = PRICES[f"{provider}:fake-model"]
@@ -153,12 +192,13 @@ async def attempt(
         written_tokens=written,
         billed_input_usd=billed,
         uncached_input_usd=plain,
+        total_usd=total,
         per_turn=per_turn,
     )
 
 
-def report(f: Figures, per_turn: bool) -> None:
-    """Print one provider's figures."""
+def report(f: Figures, before: Figures, per_turn: bool) -> None:
+    """Print one provider's figures, and the whole attempt against the baseline's."""
     c = f.context
     last = max(c)
     print(f"{f.provider}:")
@@ -178,11 +218,34 @@ def report(f: Figures, per_turn: bool) -> None:
     print(f"  largest request      {f.largest_request:,} bytes")
     share = f.cached_tokens / f.prompt_tokens if f.prompt_tokens else 0.0
     print(f"  prompt tokens        {f.prompt_tokens:,} ({f.cached_tokens:,} read from cache, "
-          f"{share:.0%}; {f.written_tokens:,} written)")  # fmt: skip
+          f"{share:.1%} (target >= 80%); {f.written_tokens:,} written)")  # fmt: skip
     print(
         f"  input cost           ${f.billed_input_usd:.4f} with caching, "
         f"${f.uncached_input_usd:.4f} without ({f.billed_input_usd / f.uncached_input_usd:.2f}x)"
     )
+    old_share = before.cached_tokens / before.prompt_tokens if before.prompt_tokens else 0.0
+    print(f"  before issue 14      {before.prompt_tokens:,} prompt tokens ({old_share:.0%} from "
+          f"cache), largest request {before.largest_request:,} bytes, attempt "
+          f"${before.total_usd:.2f}")  # fmt: skip
+    print(f"  attempt cost         ${f.total_usd:.4f} against ${before.total_usd:.4f} before: "
+          f"{f.total_usd / before.total_usd:.3f}x (target <= 0.3x)")  # fmt: skip
+
+
+async def _both(
+    fake: FakeProvider, provider: str, root: Path, args: argparse.Namespace
+) -> tuple[Figures, Figures]:
+    """The session through today's window and through the pre-issue-14 one."""
+    limits = {}
+    if args.compact_at:
+        limits["compact_at_chars"] = args.compact_at
+    if args.compact_to:
+        limits["compact_to_chars"] = args.compact_to
+    huge = not args.no_huge_write
+    now = await attempt(fake, provider, root, args.turns, limits, huge_write=huge)
+    fake.requests.clear()
+    fake.cache = type(fake.cache)()  # a cold cache for the baseline too
+    before = await attempt(fake, provider, root, args.turns, {}, legacy=True, huge_write=huge)
+    return now, before
 
 
 async def main() -> None:
@@ -192,23 +255,18 @@ async def main() -> None:
     parser.add_argument("--per-turn", action="store_true", help="print every turn")
     parser.add_argument("--compact-at", type=int, help="[agents] compact_at_chars")
     parser.add_argument("--compact-to", type=int, help="[agents] compact_to_chars")
+    parser.add_argument("--no-huge-write", action="store_true",
+                        help="turn 7 reads a file instead of the refused 5.2 MB write")  # fmt: skip
     args = parser.parse_args()
-    agents = {}
-    if args.compact_at:
-        agents["compact_at_chars"] = args.compact_at
-    if args.compact_to:
-        agents["compact_to_chars"] = args.compact_to
     print(f"a {args.turns}-turn misbehaving attempt through the real SDK adapters "
           "(fake servers with each provider's caching rules):")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeAnthropic() as anth:
             anth.cache = AnthropicCache()
-            figures = await attempt(anth, "anthropic", Path(tmp), args.turns, agents)
-            report(figures, args.per_turn)
+            report(*await _both(anth, "anthropic", Path(tmp), args), args.per_turn)
         async with FakeOpenAI() as oai:
             oai.cache = AutomaticCache()
-            figures = await attempt(oai, "openai", Path(tmp), args.turns, agents)
-            report(figures, args.per_turn)
+            report(*await _both(oai, "openai", Path(tmp), args), args.per_turn)
 
 
 if __name__ == "__main__":

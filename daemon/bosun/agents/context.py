@@ -15,15 +15,21 @@ Bounds, in order:
    `argument_chars` (a refused 5 MB `write_file` is never sent again);
 2. when the exchange passes `compact_at` characters, one compaction step: messages
    older than the newest `keep_recent` are shrunk to stubs (tool output to its opening
-   and a line naming it, text and arguments to their openings); if the exchange is
-   still above `compact_to`, those older turns are folded into one note listing their
-   calls (a whole turn at a time, so every remaining call keeps its result);
-3. after the provider says the context is too long, `compact()` does the same towards a
+   and a line naming it, text and arguments to their openings) and join the *archive*,
+   the compacted start of the exchange. The archive only grows at its end, so a step
+   changes nothing before the stubs it adds: the system prompt, brief and archive stay
+   a cached prefix (with its own breakpoint, `cache_marks`), and a step costs the
+   provider's cache only the new stubs and the recent messages after them;
+3. when the archive itself passes `compact_to` characters, it is folded into one note
+   listing its calls (whole turns, so every remaining call keeps its result). Only
+   this rewrites the exchange from the brief on, and it is rare: stubs are a few
+   hundred characters a turn;
+4. after the provider says the context is too long, `compact()` does the same towards a
    quarter of that, the recent messages included but the newest two, and reports
    whether the request actually got smaller.
 
-Growth is therefore a saw-tooth between `compact_to` and `compact_at`, whatever the
-attempt's length, and each compaction is one cache miss rather than one per turn.
+Growth is therefore a saw-tooth below `compact_at`, whatever the attempt's length; a
+step is a small cache miss and a fold, every few dozen turns, a large one.
 """
 
 from __future__ import annotations
@@ -46,18 +52,20 @@ class ConversationWindow:
     system: ChatMessage
     brief: ChatMessage
     budget_chars: int = 120_000  # never more than this in the exchange, whatever happens
-    compact_at: int = 40_000  # the exchange size that starts a compaction step
-    compact_to: int = 12_000  # what a compaction step aims for
+    compact_at: int = 58_000  # the exchange size that starts a compaction step
+    compact_to: int = 10_000  # the archive's size that makes it fold into one note
     keep_recent: int = 6  # the newest messages a step leaves whole
     message_chars: int = 30_000  # the most text one message keeps
     argument_chars: int = 4_000  # the most one tool-call argument value keeps
     exchange: list[ChatMessage] = field(default_factory=list)
     trimmed: int = 0  # messages shortened so far
-    compactions: int = 0  # compaction steps taken (each rewrites the exchange once)
+    compactions: int = 0  # compaction steps taken (each adds stubs to the archive)
+    folds: int = 0  # archive folds (each rewrites the exchange from the brief on)
     dropped_turns: int = 0  # turns folded into the note
     dropped: Counter[str] = field(default_factory=Counter)  # their tool calls, by name
     _folded: list[str] = field(default_factory=list)  # one line per folded call
     _noted: bool = False  # exchange[0] is the fold note
+    _archived: int = 0  # exchange[:_archived] is the archive: compacted, append-only
     _next_at: int = 0  # the size that starts the next compaction step (0: compact_at)
     _sizes: list[int] = field(default_factory=list)  # trim.size of each exchange message
 
@@ -71,18 +79,27 @@ class ConversationWindow:
         self.exchange.append(bounded)
         self._sizes.append(trim.size(bounded))
         if self.size() > min(self._next_at or self.compact_at, self.budget_chars):
-            self._step(self.compact_to, self._recent(self.compact_to // 2))
+            self._step(self._recent(self.compact_to // 2))
+            if self._archive_size() > self.compact_to:
+                self._fold(self._turn_start(self._archived))
             # Hysteresis: when the newest messages alone are large (a 30,000-character
             # output), the step cannot reach its aim; the next one waits until the
             # exchange grew by half a step again, instead of rewriting it every turn.
             grow = (self.compact_at - self.compact_to) // 2
             self._next_at = max(self.compact_at, self.size() + grow)
         if self.size() > self.budget_chars:  # a few huge recent messages
-            self._step(self.budget_chars, 2)
+            self._step(2)
+            if self.size() > self.budget_chars:
+                self._fold(self._turn_start(self._archived))
 
     def messages(self) -> list[ChatMessage]:
         """What the model is sent: the pinned messages, then the exchange."""
         return [self.system, self.brief, *self.exchange]
+
+    def cache_marks(self) -> list[int]:
+        """Indices in `messages()` after which the prefix stays as it is for many calls:
+        the brief (rewritten never) and the archive's end (until the next fold)."""
+        return [1, 1 + self._archived] if self._archived else [1]
 
     def size(self) -> int:
         """Characters in the exchange (the pinned messages are not counted)."""
@@ -99,7 +116,9 @@ class ConversationWindow:
         (and even those within tight limits). False means nothing was left to cut.
         """
         before = self.size()
-        self._step(min(before, self.budget_chars) // 4, 2)
+        self._step(2)
+        if self.size() > min(before, self.budget_chars) // 4:
+            self._fold(self._turn_start(self._archived))
         for i in range(max(0, len(self.exchange) - 2), len(self.exchange)):
             self._replace(
                 i,
@@ -126,15 +145,17 @@ class ConversationWindow:
             kept += 1
         return kept
 
-    def _step(self, target: int, keep: int) -> None:
-        """One compaction: stub everything older than the newest `keep`; if that leaves
-        more than `target`, fold those older turns."""
+    def _archive_size(self) -> int:
+        return sum(self._sizes[: self._archived])
+
+    def _step(self, keep: int) -> None:
+        """One compaction: everything older than the newest `keep` is stubbed and joins
+        the archive (whose earlier part, already stubs, is left byte for byte alone)."""
         self.compactions += 1
-        older = max(0, len(self.exchange) - keep)
-        for i in range(older):
+        older = max(self._archived, len(self.exchange) - keep)
+        for i in range(self._archived, older):
             self._replace(i, trim.shrink(self.exchange[i]))
-        if self.size() > target:
-            self._fold(self._turn_start(older))
+        self._archived = older
 
     def _turn_start(self, index: int) -> int:
         """The start of the turn holding `index` (tool results belong to the answer before)."""
@@ -157,11 +178,13 @@ class ConversationWindow:
                 result = results.get(call.id)
                 status = "failed" if result is not None and result.is_error else "ok"
                 self._folded.append(f"{call.name} {_gist(call.arguments)} ({status})")
+        self.folds += 1
         del self.exchange[:end], self._sizes[:end]
         note = ChatMessage.user(self._fold_note())
         self.exchange.insert(0, note)
         self._sizes.insert(0, trim.size(note))
         self._noted = True
+        self._archived = max(1, self._archived - end + 1)  # the note, then what stayed
 
     def _fold_note(self) -> str:
         listed = self._folded[-_FOLD_LIST:]

@@ -204,7 +204,10 @@ class WorkerLoop:
             turn=self.turn,
         )
         model_request = ModelRequest(
-            messages=self.window.messages(), tools=self.tools, max_tokens=self.max_tokens
+            messages=self.window.messages(),
+            tools=self.tools,
+            max_tokens=self.max_tokens,
+            cache_marks=self.window.cache_marks(),
         )
         return await self.gateway.complete(
             model_request, ctx, options=self.request.run.options, on_delta=self.transcript.stream

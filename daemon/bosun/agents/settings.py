@@ -12,10 +12,11 @@ class AgentSettings(BaseModel):
 
     # The exchange (after the system prompt and brief) never holds more than this.
     context_chars: int = Field(default=120_000, ge=2_000, le=10_000_000)
-    # Past this many characters the exchange is compacted in one step (stubs, then a fold).
-    compact_at_chars: int = Field(default=40_000, ge=1_000, le=10_000_000)
-    # What a compaction step aims for; between the two the conversation only grows.
-    compact_to_chars: int = Field(default=12_000, ge=500, le=10_000_000)
+    # Past this many characters the exchange is compacted in one step: older messages
+    # become stubs at the end of the archive (the compacted start, a cached prefix).
+    compact_at_chars: int = Field(default=58_000, ge=1_000, le=10_000_000)
+    # When the archive passes this, it is folded into one note (the rare full rewrite).
+    compact_to_chars: int = Field(default=10_000, ge=500, le=10_000_000)
     # The newest messages a compaction step leaves whole.
     keep_recent: int = Field(default=6, ge=2, le=100)
     # The most text one message keeps in the context (its opening and end).

@@ -6,8 +6,9 @@ from typing import Any
 
 import anthropic
 
+from bosun.llm.anthropic_wire import convert, mark_cache_breakpoints
 from bosun.llm.assembly import StreamAssembler
-from bosun.llm.messages import ChatMessage, ModelRequest, StopReason
+from bosun.llm.messages import ModelRequest, StopReason
 from bosun.llm.streaming import StreamingModel
 
 _STOPS: dict[str, StopReason] = {
@@ -16,62 +17,6 @@ _STOPS: dict[str, StopReason] = {
     "max_tokens": "max_tokens",
     "stop_sequence": "stop_sequence",
 }
-
-
-def _blocks(m: ChatMessage) -> list[dict[str, Any]]:
-    if m.role == "tool":
-        return [
-            {
-                "type": "tool_result",
-                "tool_use_id": m.tool_call_id or "",
-                "content": m.content,
-                "is_error": m.is_error,
-            }
-        ]
-    blocks: list[dict[str, Any]] = []
-    if m.content:
-        blocks.append({"type": "text", "text": m.content})
-    for c in m.tool_calls:
-        # A call whose arguments did not parse goes back as its raw text, so the model sees it.
-        args = c.arguments if c.error is None else {"_unparsed": c.raw_arguments}
-        blocks.append({"type": "tool_use", "id": c.id, "name": c.name, "input": args})
-    return blocks
-
-
-_EPHEMERAL = {"type": "ephemeral"}
-
-
-def mark_cache_breakpoints(
-    system: str, messages: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """System blocks and messages with Anthropic `cache_control` breakpoints (three of the
-    four allowed): after the system prompt (caching the tools and system, which come
-    first), after the brief (the first message), and after the last message, so that the
-    next call, which repeats all of this before its new turn, reads it from the cache.
-    """
-    blocks = [{"type": "text", "text": system, "cache_control": _EPHEMERAL}] if system else []
-    for index in {0, len(messages) - 1} if messages else set():
-        content = messages[index]["content"]
-        content[-1] = {**content[-1], "cache_control": _EPHEMERAL}
-    return blocks, messages
-
-
-def to_anthropic(messages: list[ChatMessage]) -> tuple[str, list[dict[str, Any]]]:
-    """(system text, messages) in Anthropic form; same-role neighbours are merged."""
-    system = "\n\n".join(m.content for m in messages if m.role == "system")
-    out: list[dict[str, Any]] = []
-    for m in messages:
-        if m.role == "system":
-            continue
-        role = "assistant" if m.role == "assistant" else "user"
-        blocks = _blocks(m)
-        if not blocks:
-            continue
-        if out and out[-1]["role"] == role:
-            out[-1]["content"].extend(blocks)
-        else:
-            out.append({"role": role, "content": blocks})
-    return system, out
 
 
 class AnthropicModel(StreamingModel):
@@ -84,15 +29,16 @@ class AnthropicModel(StreamingModel):
         )
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
-        system, messages = to_anthropic(request.messages)
+        wire = convert(request.messages)
+        system = wire.system
         params: dict[str, Any] = {
             "model": self.model_id,
-            "messages": messages,
+            "messages": wire.messages,
             "max_tokens": request.max_tokens,
             "stream": True,
         }
         if self.prompt_cache:
-            blocks, params["messages"] = mark_cache_breakpoints(system, messages)
+            blocks, params["messages"] = mark_cache_breakpoints(wire, request.cache_marks)
             if blocks:
                 params["system"] = blocks
         elif system:

@@ -97,6 +97,9 @@ class ModelRequest(_Model):
     max_tokens: int = Field(default=4096, ge=1)
     temperature: float | None = None
     stop: list[str] = Field(default_factory=list)
+    # Indices of messages after which the prefix stays unchanged for many calls (the
+    # brief, a compacted archive): where an explicit prompt cache puts its breakpoints.
+    cache_marks: list[int] = Field(default_factory=list)
 
 
 class Usage(_Model):

@@ -141,6 +141,11 @@ def restored_response(recorded: dict[str, Any]) -> ModelResponse:
     return ModelResponse.model_validate(data)
 
 
+# max_tokens varies with the budget left; cache marks only say where a provider's cache
+# may cut (and recordings made before them have none).
+_UNCOMPARED = ("max_tokens", "cache_marks")
+
+
 def comparable(request: dict[str, Any]) -> dict[str, Any]:
     """The part of a request that must match between a run and its replay.
 
@@ -149,7 +154,7 @@ def comparable(request: dict[str, Any]) -> dict[str, Any]:
     What the environment answered (tool output: test timings, listings, commit ids)
     is not compared, only which call it answers; max_tokens varies with budget left.
     """
-    out = {k: v for k, v in request.items() if k != "max_tokens"}
+    out = {k: v for k, v in request.items() if k not in _UNCOMPARED}
     messages = out.get("messages")
     if isinstance(messages, list):
         out["messages"] = [

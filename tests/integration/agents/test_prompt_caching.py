@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bosun.agents.settings import AgentSettings
 from bosun.llm.settings import Price, ProviderSettings
 from bosun_protocol.entities import AttemptOutcome
 
@@ -32,7 +33,9 @@ def _breakpoints(body: dict[str, Any]) -> list[str]:
     return where
 
 
-async def _reading_attempt(h: Any, fake: Any, turns: int, **llm: Any) -> Any:
+async def _reading_attempt(
+    h: Any, fake: Any, turns: int, agents: AgentSettings | None = None, **llm: Any
+) -> Any:
     task = await h.task()
     worktree = Path(task.worktree or "")
     for i in range(turns):
@@ -40,7 +43,7 @@ async def _reading_attempt(h: Any, fake: Any, turns: int, **llm: Any) -> Any:
     fake.behaviour = script(*(call("read_file", path=f"f{i}.py") for i in range(turns)))
     settings = fake_settings(fake, prices={"anthropic:fake-model": PRICE,
                                            "openai:fake-model": PRICE}, **llm)  # fmt: skip
-    report = await h.agents(settings).run_attempt(h.request(task))
+    report = await h.agents(settings, agents).run_attempt(h.request(task))
     assert report.outcome is AttemptOutcome.FINISHED, report.error
     return await h.store.get_task(task.id)
 
@@ -56,6 +59,26 @@ async def test_anthropic_requests_mark_the_system_the_brief_and_the_last_message
     last = len(bodies[3]["messages"]) - 1
     assert _breakpoints(bodies[3]) == ["system", "message 0", f"message {last}"]
     assert all(len(_breakpoints(b)) <= 4 for b in bodies)  # the API allows four
+
+
+async def test_after_a_compaction_step_the_archived_prefix_is_read_from_the_cache(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory("")
+    small = AgentSettings(context_chars=60_000, compact_at_chars=16_000, compact_to_chars=10_000)
+    async with FakeAnthropic() as fake:
+        fake.cache = AnthropicCache()
+        await _reading_attempt(h, fake, turns=14, agents=small)
+    bodies = fake.bodies()
+    four = [i for i, b in enumerate(bodies) if len(_breakpoints(b)) == 4]
+    assert four, [_breakpoints(b) for b in bodies]  # system, brief, archive's end, last
+    calls = sorted(await h.calls("coder"), key=lambda c: c.turn)
+    usage = [c.response["response"]["usage"] for c in calls]
+    pinned = usage[0]["input_tokens"]  # the first call: system, tools and brief only
+    # After a step, calls read the archive from the cache as well as the pinned prefix
+    # (before, every compaction left only the pinned prefix to read).
+    after = [u["cached_tokens"] for u in usage[four[0] + 1 :]]
+    assert after and min(after) > pinned, (pinned, after)
 
 
 async def test_anthropic_cache_reads_and_writes_are_counted_and_priced(

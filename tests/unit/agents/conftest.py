@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from bosun.agents.api import AttemptRequest, QARequest
 from bosun.agents.runner import Agents
+from bosun.agents.settings import AgentSettings
 from bosun.agents.transcript import TranscriptChunk
 from bosun.board.models import TaskSpec
 from bosun.board.store import Store
@@ -46,11 +47,14 @@ class Harness:
     chunks: list[tuple[int, int, TranscriptChunk]] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
 
-    def agents(self, llm: LlmSettings | None = None, **kwargs: Any) -> Agents:
+    def agents(
+        self, llm: LlmSettings | None = None, agents: AgentSettings | None = None, **kwargs: Any
+    ) -> Agents:
         """Agents over this harness's board and scenario (or the model `llm` names)."""
         self.settings = Settings(
             llm=llm or LlmSettings(default_model=f"scripted:{self.scenario}"),
             tools=ToolSettings(command_timeout_s=30),
+            agents=agents or AgentSettings(),
         )
         gateway = ModelGateway(self.settings.llm, recorder=self.store)
         executor = ToolExecutor(

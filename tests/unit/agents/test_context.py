@@ -167,11 +167,11 @@ def test_agent_settings_refuse_thresholds_out_of_order() -> None:
 
     with pytest.raises(ValidationError, match="compact_to_chars < compact_at_chars"):
         AgentSettings(compact_at_chars=10_000, compact_to_chars=20_000)
-    assert AgentSettings().compact_at_chars == 40_000
+    assert AgentSettings().compact_at_chars == 58_000
 
 
 def test_a_huge_newest_output_does_not_make_every_later_turn_a_compaction() -> None:
-    window = _window()
+    window = _window(compact_at=40_000, compact_to=12_000)
     _exchange(window, turns=6, size=5_000)
     _turn(window, 99, 29_000)  # past compact_at: one step, which must keep this turn
     steps = window.compactions
@@ -179,3 +179,39 @@ def test_a_huge_newest_output_does_not_make_every_later_turn_a_compaction() -> N
         _turn(window, i, 2_000)
     assert steps >= 1
     assert window.compactions == steps  # the next step waits until the exchange grew again
+
+
+def test_a_compaction_step_leaves_the_archived_prefix_byte_for_byte_alone() -> None:
+    window = _window(compact_at=30_000, compact_to=20_000)
+    steps_seen = []
+    for i in range(40):
+        before = window.messages()
+        archived = window.cache_marks()[-1]
+        steps = window.compactions
+        _turn(window, i, 3_000)
+        if window.compactions > steps and window.dropped_turns == 0:  # a step, not a fold
+            steps_seen.append(i)
+            after = window.messages()
+            assert after[: archived + 1] == before[: archived + 1]  # the cached prefix holds
+            assert window.cache_marks()[-1] > archived  # and grows by the new stubs
+    assert len(steps_seen) >= 2
+
+
+def test_the_archive_folds_into_one_note_only_when_it_passes_compact_to() -> None:
+    window = _window(compact_at=30_000, compact_to=6_000)
+    _exchange(window, turns=60, size=3_000)
+
+    assert 0 < window.folds <= window.compactions // 2  # most steps only add stubs
+    marks = window.cache_marks()
+    assert marks[0] == 1  # the brief
+    note = window.messages()[2]
+    assert note.content.startswith("[Earlier in this attempt:")
+    archive = window.messages()[2 : marks[-1] + 1]
+    assert sum(len(m.content) for m in archive) <= 6_000 + 3_500
+    _paired(window)
+
+
+def test_a_new_window_marks_only_the_brief_for_the_cache() -> None:
+    window = _window()
+    _exchange(window, turns=2, size=1_000)
+    assert window.cache_marks() == [1]

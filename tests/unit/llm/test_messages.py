@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bosun.llm.anthropic_model import to_anthropic
+from bosun.llm.anthropic_wire import to_anthropic
 from bosun.llm.classify import retry_after_seconds
 from bosun.llm.messages import ChatMessage, ToolCall
 from bosun.llm.openai_model import to_openai_messages
