@@ -83,6 +83,7 @@ class QARequest:
     report: AttemptReport
     test_command: str | None = None  # from config; None → detect (pytest, npm test, …)
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    approver: Approver | None = None  # `ask` policy of the strategist's MCP tools → HITL
     # The same command's results on the run's base commit (failures there are not the
     # task's), fetched only when the task's run fails; None: no comparison.
     baseline: Callable[[], Awaitable[CheckResult | None]] | None = None

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bosun.agents.api import CheckResult, QAReport, QARequest
 from bosun.agents.profiles import profile_of
+from bosun.agents.qa_tools import QaTools
 from bosun.agents.race import Interrupted, unless_cancelled
 from bosun.agents.report import worktree_diff
 from bosun.agents.suite_gate import SuiteGate
@@ -130,8 +131,9 @@ class Strategist:
         self.max_tokens = max_tokens
         self.suite = SuiteGate(settings, sandbox, self.hidden)
 
-    async def judge(self, request: QARequest) -> QAReport:
-        """Run the checks, then ask for verdicts unless the checks already failed."""
+    async def judge(self, request: QARequest, tools: QaTools | None = None) -> QAReport:
+        """Run the checks, then ask for verdicts unless the checks already failed; the
+        strategist model may call `tools` (its MCP servers') while it judges."""
         tested = await self.suite.gate(request, lambda work: self._cancellable(request, work))
         if tested.stop is not None:
             return tested.stop
@@ -142,7 +144,7 @@ class Strategist:
             )
         diff = await worktree_diff(request.worktree, request.task.base_commit)
         judged = await self._cancellable(
-            request, self._ask(request, checks, verdicts, diff, tested.note)
+            request, self._ask(request, checks, verdicts, diff, tested.note, tools)
         )
         if judged is None:
             return QAReport(
@@ -166,15 +168,20 @@ class Strategist:
         verdicts: list[Verdict],
         diff: str,
         note: str,
+        tools: QaTools | None = None,
     ) -> tuple[list[Verdict], str] | str:
-        """Verdicts from the model, re-asked with the validation error while invalid."""
+        """Verdicts from the model, re-asked with the validation error while invalid;
+        rounds of tool calls in between are answered (and bounded) by `tools`."""
         profile = profile_of(Profile.STRATEGIST)
         messages = [
             ChatMessage.system(profile.prompt),
             ChatMessage.user(_evidence(request, checks, verdicts, diff, note)),
         ]
+        offered = tools.specs() if tools is not None else []
         problem = ""
-        for turn in range(1, self.max_asks + 1):
+        asks = turn = 0
+        while asks < self.max_asks:
+            turn += 1
             ctx = CallContext(
                 role=profile.role,
                 run_id=request.run.id,
@@ -185,12 +192,18 @@ class Strategist:
             )
             try:
                 response = await self.gateway.complete(
-                    ModelRequest(messages=messages, max_tokens=self.max_tokens),
+                    ModelRequest(messages=messages, tools=offered, max_tokens=self.max_tokens),
                     ctx,
                     options=request.run.options,
                 )
             except BosunError as exc:  # model errors, budgets: QA could not judge
                 return f"the strategist model failed: {exc.message}"
+            if tools is not None and offered and response.tool_calls:
+                messages += await tools.answer(response)
+                # Calls past the bound are refused; each such round costs an ask.
+                asks += tools.rounds > tools.max_rounds
+                continue
+            asks += 1
             parsed = parse_verdicts(response.text, request.task.acceptance_criteria)
             if not isinstance(parsed, str):
                 return parsed

@@ -32,13 +32,14 @@ from bosun.agents.loop import WorkerLoop
 from bosun.agents.prepare import PREPARED_EVENT, Preparer, environment_note
 from bosun.agents.profiles import AgentProfile, profile_of
 from bosun.agents.qa import Strategist
+from bosun.agents.qa_tools import QaTools, mcp_specs
 from bosun.agents.transcript import DeltaSink, Transcript
 from bosun.agents.watchdog import Watchdog
 from bosun.board.store import Store
 from bosun.config import Settings
 from bosun.errors import BosunError
 from bosun.llm.gateway import ModelGateway
-from bosun.llm.messages import ChatMessage, ToolSpec
+from bosun.llm.messages import ChatMessage
 from bosun.observe.spans import attempt_span
 from bosun.tools.context import ToolContext
 from bosun.tools.executor import ToolExecutor
@@ -60,14 +61,6 @@ def _mcp_scope(
     from bosun.tools.mcp.attempt import attempt_mcp
 
     return attempt_mcp(ctx, settings.mcp)
-
-
-def _mcp_specs(ctx: ToolContext) -> list[ToolSpec]:
-    """The attempt's MCP tools as the model sees them."""
-    if ctx.mcp is None:
-        return []
-    return [ToolSpec(name=s.name, description=s.description, parameters=s.parameters)
-            for s in ctx.mcp.specs()]  # fmt: skip
 
 
 def _usable(path: Path) -> bool:
@@ -121,6 +114,22 @@ class Agents:
             approver=request.approver,
             events=self.store,
             host=request.host,
+            sandbox=self.sandbox,
+            hidden_paths=self.hidden_paths,
+        )
+
+    def qa_tool_context(self, request: QARequest) -> ToolContext:
+        """The tools' view of a QA check: the strategist's profile in the task's worktree."""
+        return ToolContext(
+            run_id=request.run.id,
+            task_id=request.task.id,
+            attempt=request.attempt,
+            worktree_path=request.worktree,
+            branch=request.task.branch or "",
+            profile=Profile.STRATEGIST,
+            settings=self.settings.tools,
+            approver=request.approver,
+            events=self.store,
             sandbox=self.sandbox,
             hidden_paths=self.hidden_paths,
         )
@@ -182,7 +191,7 @@ class Agents:
             request,
             profile=profile,
             tool_ctx=tool_ctx,
-            tools=profile.tools(self.executor.registry) + _mcp_specs(tool_ctx),
+            tools=profile.tools(self.executor.registry) + mcp_specs(tool_ctx),
             window=self.window(profile, brief),
             transcript=Transcript(
                 self.store,
@@ -262,9 +271,14 @@ class Agents:
                 error=f"the task has no worktree to check (given {str(request.worktree)!r})",
             )
         request = replace(request, worktree=worktree)
+        tool_ctx = self.qa_tool_context(request)
         try:
             with attempt_span(request.run.id, request.task, request.attempt, "bosun.qa"):
-                return await self.strategist.judge(request)
+                # The strategist's MCP servers run for the check, as a worker's do for
+                # its attempt (started before the tests, so a slow one overlaps them).
+                async with _mcp_scope(tool_ctx, self.settings) as mcp:
+                    tools = QaTools(self.executor, tool_ctx) if mcp and mcp.names() else None
+                    return await self.strategist.judge(request, tools)
         except BosunError as exc:
             return QAReport(passed=False, error=f"QA failed: {exc.message}")
         except OSError as exc:

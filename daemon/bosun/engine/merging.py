@@ -125,6 +125,7 @@ class Merging:
             test_command=e.settings.test_command,
             cancel=handle.cancel,
             baseline=lambda: e.baselines.of(run),
+            approver=e.humans.approver(task, handle),
         )
         for _ in range(e.settings.qa_retries + 1):
             try:

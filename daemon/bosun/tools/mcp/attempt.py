@@ -12,7 +12,6 @@ from typing import Any
 
 import jsonschema
 import mcp_types
-from bosun_protocol.entities import Profile
 
 from bosun.secrets import provider_environ
 from bosun.tools.context import ToolContext
@@ -187,7 +186,7 @@ def links_for(
     env = provider_environ() if environ is None else environ
     links = []
     for name, conf in settings.servers.items():
-        if not conf.applies_to(ctx.profile) or ctx.profile is Profile.STRATEGIST:
+        if not conf.applies_to(ctx.profile):
             continue
         launch = None
         if conf.command is not None:
