@@ -26,6 +26,11 @@ def _active() -> frozenset[str]:
     return _ACTIVE
 
 
+def armed() -> bool:
+    """Whether any failpoint is armed (so a caller computes labels only then)."""
+    return bool(_active())
+
+
 def failpoint(name: str, *labels: str) -> None:
     """Die here, at once, if `name` is armed (or `name@label`, for one of `labels`)."""
     armed = _active()

@@ -40,7 +40,7 @@ from bosun.board.codec import now
 from bosun.board.dialect import Conn, Dialect
 from bosun.board.errors import BoardStorageError
 from bosun.errors import BosunError
-from bosun.failpoints import failpoint, flagged
+from bosun.failpoints import armed, failpoint, flagged
 from bosun.observe import hooks
 
 log = logging.getLogger(__name__)
@@ -286,7 +286,11 @@ def _apply(conn: Conn, dialect: Dialect, batch: list[_Request[Any]]) -> float:
             conn.execute("ROLLBACK")
             conn.execute("BEGIN IMMEDIATE")
             _run(conn, dialect, batch, moment, stamp, savepoints=True)
-        failpoint("board.after_write_before_commit")
+        if armed():
+            # Labelled with the batch's event kinds: `…@attempt.started` dies mid-run,
+            # not at the daemon's first write.
+            kinds = {n.event.kind for req in batch for n in req.notices}
+            failpoint("board.after_write_before_commit", *sorted(kinds))
         start = time.perf_counter()
         conn.execute("COMMIT")
         return time.perf_counter() - start

@@ -29,6 +29,7 @@ _COMMAND_MODULES = [
     "bosun.cli.mcp_command",
     "bosun.cli.plan_commands",
     "bosun.cli.prompt_commands",
+    "bosun.cli.board_commands",
 ]
 
 

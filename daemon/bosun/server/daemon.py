@@ -28,6 +28,7 @@ from bosun.board.location import board_location
 from bosun.board.store import Store
 from bosun.config import Settings
 from bosun.errors import WorkspaceError
+from bosun.secrets import provider_environ
 from bosun.server import listeners
 from bosun.server.context import DaemonContext
 from bosun.server.hub import Hub
@@ -130,7 +131,9 @@ class Daemon:
         sock = ws.socket_path
         with contextlib.suppress(FileNotFoundError):
             sock.unlink()  # we hold the lock, so any socket here is stale
-        where = board_location(self.settings.board, ws.root, ws.db_path)
+        # The password (board.password_env) is a secret handed over like provider keys.
+        environ = dict(provider_environ())
+        where = board_location(self.settings.board, ws.root, ws.db_path, env=environ)
         store = await Store.open(where, boot_id=self.boot_id)
         try:
             # Found now rather than at a run's first write: a read-only board, a full disk.

@@ -11,6 +11,7 @@ from bosun_protocol.entities import RunState
 from bosun_protocol.version import PROTOCOL_VERSION
 
 from bosun import __version__
+from bosun.board.errors import BoardUnwritableError
 from bosun.server.context import DaemonContext
 from bosun.server.registry import handler
 
@@ -20,9 +21,18 @@ _ACTIVE_RUN_STATES = {RunState.PENDING, RunState.PLANNING, RunState.RUNNING, Run
 @handler("bosun/status")
 async def status(ctx: DaemonContext, _: m.Empty) -> m.StatusResult:
     """Daemon identity and health."""
-    runs, active = await ctx.store.count_runs(_ACTIVE_RUN_STATES)
-    sandbox = ctx.services.get("sandbox_mode", "unknown")
     storage = ctx.services.get("storage")
+    try:
+        runs, active = await ctx.store.count_runs(_ACTIVE_RUN_STATES)
+        ctx.services["run_counts"] = (runs, active)
+    except BoardUnwritableError as exc:
+        if storage is None:
+            raise
+        # The board's database itself is away (a PostgreSQL server restarting): status
+        # is how a client learns why runs are paused, so it answers with the last counts.
+        storage.failed(exc)
+        runs, active = ctx.services.get("run_counts", (0, 0))
+    sandbox = ctx.services.get("sandbox_mode", "unknown")
     return m.StatusResult(
         version=__version__,
         protocol_version=PROTOCOL_VERSION,

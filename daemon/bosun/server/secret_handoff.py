@@ -37,7 +37,8 @@ def configured_key_names(config_path: Path) -> set[str]:
     """Secret variable names from the workspace config (keys under names the pattern misses).
 
     `api_key_env` of providers, the variables MCP servers' `secret_env` and
-    `secret_headers` read, webhooks' `secret_env` and tracing's `secret_headers`.
+    `secret_headers` read, webhooks' `secret_env`, tracing's `secret_headers` and the
+    board's `password_env`.
     """
     try:
         data = tomllib.loads(config_path.read_text())
@@ -49,6 +50,9 @@ def configured_key_names(config_path: Path) -> set[str]:
         for p in (providers.values() if isinstance(providers, dict) else ())
         if isinstance(p, dict) and isinstance(p.get("api_key_env"), str)
     }
+    board = data.get("board", {})
+    if isinstance(board, dict) and isinstance(board.get("password_env"), str):
+        names.add(board["password_env"])
     observe = data.get("observe", {})
     hooks = observe.get("webhooks", {}) if isinstance(observe, dict) else {}
     for hook in hooks.values() if isinstance(hooks, dict) else ():

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from bosun.board.location import BoardSettings, PostgresBoard, board_location
+from bosun.config import read_config_file
 from bosun.workspace import Workspace
+from psycopg.rows import dict_row
 
 from tests.integration.engine.daemon_process import RUN_TIMEOUT, Daemon
 
@@ -67,9 +71,32 @@ def _read_board(path: Path) -> BoardView:
         db.close()
 
 
+def _read_postgres_board(board: PostgresBoard) -> BoardView:
+    with psycopg.connect(board.url, password=board.password, row_factory=dict_row) as db:
+        db.execute(f'SET search_path TO "{board.schema}"')
+        view = BoardView()
+        for row in db.execute("SELECT * FROM runs"):
+            view.runs[row["id"]] = row
+        for row in db.execute("SELECT * FROM tasks"):
+            view.tasks[row["id"]] = row
+            if row["head_commit"]:
+                view.commits.add(row["head_commit"])
+        for row in db.execute("SELECT task_id, number, outcome FROM attempts"):
+            view.attempts[(row["task_id"], row["number"])] = row["outcome"]
+        view.journal = [(r["kind"], r["key"]) for r in db.execute("SELECT kind, key FROM journal")]
+        query = "SELECT data->>'commit' AS c FROM events WHERE kind = 'task.committed'"
+        view.commits |= {r["c"] for r in db.execute(query) if r["c"]}
+        return view
+
+
 async def read_board(ws: Workspace) -> BoardView:
-    """The board as its file holds it now (safe while the daemon runs: WAL readers)."""
-    return await asyncio.to_thread(_read_board, ws.db_path)
+    """The board as its database holds it now (safe while the daemon runs: WAL readers
+    on SQLite; on PostgreSQL, where the workspace's config puts it, plain reads)."""
+    settings = BoardSettings.model_validate(read_config_file(ws.config_path).get("board", {}))
+    where = board_location(settings, ws.root, ws.db_path)
+    if isinstance(where, PostgresBoard):
+        return await asyncio.to_thread(_read_postgres_board, where)
+    return await asyncio.to_thread(_read_board, where)
 
 
 def git_run(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
