@@ -78,10 +78,14 @@ class Metrics:
             "bosun_board_commit_duration_seconds", "Board write transactions (COMMIT, fsync).",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1), registry=r,
         )  # fmt: skip
-        self.slots = Gauge(
-            "bosun_worker_slots", "Worker slots: busy, and the total configured.", ["kind"],
-            registry=r,
-        )  # fmt: skip
+        # Parts and totals are separate metrics, not values of one label: a sum over a
+        # label's values must mean something (Prometheus's naming guidance).
+        self.slots_busy = Gauge(
+            "bosun_worker_slots_busy", "Worker slots running an attempt now.", registry=r
+        )
+        self.slots_limit = Gauge(
+            "bosun_worker_slots_limit", "Worker slots configured (engine.workers).", registry=r
+        )
         self.queue = Gauge(
             "bosun_ready_queue_tasks", "Ready tasks waiting for a worker slot.", registry=r
         )
@@ -94,9 +98,13 @@ class Metrics:
             "Time from a model request's admission to its first streamed chunk.",
             ["provider", "model"], buckets=_LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
-        self.pool = Gauge(
-            "bosun_worktree_pool", "Warm worktrees: ready now, and the pool size configured.",
-            ["kind"], registry=r,
+        self.pool_ready = Gauge(
+            "bosun_worktree_pool_ready", "Warm worktrees checked out, waiting to be handed out.",
+            registry=r,
+        )  # fmt: skip
+        self.pool_target = Gauge(
+            "bosun_worktree_pool_target", "The warm pool's configured size (git.warm_pool).",
+            registry=r,
         )  # fmt: skip
         self.acquire = Histogram(
             "bosun_worktree_acquire_duration_seconds",
@@ -168,15 +176,15 @@ class Metrics:
         self.clients.set(clients)
         slots = slots_of(services)
         if slots is not None:
-            self.slots.labels("busy").set(slots[0])
-            self.slots.labels("total").set(slots[1])
+            self.slots_busy.set(slots[0])
+            self.slots_limit.set(slots[1])
         graph = getattr(services.get("engine"), "graph", None)
         if graph is not None:
             self.queue.set(graph.queued())
         worktrees = getattr(services.get("git"), "worktrees", None)
         if worktrees is not None:
-            self.pool.labels("ready").set(worktrees.pooled())
-            self.pool.labels("configured").set(worktrees.pool_size)
+            self.pool_ready.set(worktrees.pooled())
+            self.pool_target.set(worktrees.pool_size)
         if sandbox_mode:
             self.sandbox.clear()
             self.sandbox.labels(sandbox_mode).set(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +53,22 @@ async def connect(repo: Path) -> Client:
     return await Client.connect(find_workspace(repo).socket_path)
 
 
-async def run_demo(client: Client) -> dict[str, Any]:
-    """Start the demo objective, answer its question, wait (on notifications) for its end."""
+OnPrompt = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def run_demo(client: Client, on_prompt: OnPrompt | None = None) -> dict[str, Any]:
+    """Start the demo objective, answer its question, wait (on notifications) for its end.
+
+    `on_prompt` is given the run (as `bosun/getRun` answers) while a prompt waits, before
+    it is answered."""
     run = (await client.request("bosun/createRun", {"objective": OBJECTIVE}))["run"]
     while True:
         got = await client.request("bosun/getRun", {"runId": run["id"]})
         if got["run"]["state"] in _ENDED:
             return got  # type: ignore[no-any-return]
         queue = await client.request("bosun/humanQueue", {"runId": run["id"]})
+        if queue["prompts"] and on_prompt is not None:
+            await on_prompt(got)
         for prompt in queue["prompts"]:
             answer = {"promptId": prompt["promptId"], "action": "retry", "guidance": HUMAN_ANSWER}
             if prompt["kind"] == "tool_approval":

@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -56,7 +57,9 @@ def repo(tmp_path: Path) -> Iterator[Path]:
     stop_daemon(path)
 
 
-async def test_the_endpoint_counts_what_the_board_holds_after_a_scripted_run(repo: Path) -> None:
+async def test_the_endpoint_counts_what_the_board_holds_during_and_after_a_scripted_run(
+    repo: Path,
+) -> None:
     async with await connect(repo) as client:
         url = listener(await client.request("bosun/status"), "metrics:")
         assert url.startswith("http://127.0.0.1:") and url.endswith("/metrics")
@@ -64,13 +67,25 @@ async def test_the_endpoint_counts_what_the_board_holds_after_a_scripted_run(rep
         assert status == 200 and kind.startswith("text/plain")
         assert _samples(before)[("bosun_runs", (("state", "completed"),))] == 0
 
-        run = await run_demo(client)
+        during: list[tuple[dict[str, Any], Samples]] = []
+
+        async def scrape(got: dict[str, Any]) -> None:  # while the human's answer is awaited
+            during.append((got, _samples((await asyncio.to_thread(_get, url))[2])))
+
+        run = await run_demo(client, scrape)
         assert run["run"]["state"] == "completed"
         events = await all_events(client)
         attempts = [a for t in run["tasks"]
                     for a in (await client.request("bosun/getTask", {"taskId": t["id"]}))["attempts"]]  # fmt: skip
         _, _, after = await asyncio.to_thread(_get, url)
 
+    assert any(t["state"] == "waiting_human" for got, _ in during for t in got["tasks"])
+    for got, seen in during:  # the gauges said what the board held at that moment
+        assert seen[("bosun_runs", (("state", got["run"]["state"]),))] == 1
+        waiting = sum(1 for t in got["tasks"] if t["state"] == "waiting_human")
+        assert seen[("bosun_tasks", (("state", "waiting_human"),))] == waiting
+        # Scraped just after the run was read: other tasks may have called models since.
+        assert _sum(seen, "bosun_model_calls_total", outcome="ok") >= got["run"]["cost"]["calls"]
     samples = _samples(after)
     assert samples[("bosun_runs", (("state", "completed"),))] == 1
     for state in {t["state"] for t in run["tasks"]}:
@@ -92,8 +107,8 @@ async def test_the_endpoint_counts_what_the_board_holds_after_a_scripted_run(rep
     assert _sum(samples, "bosun_model_call_duration_seconds_count") == cost["calls"]
     assert _sum(samples, "bosun_connected_clients") == 1
     assert _sum(samples, "bosun_sandbox_info") == 1
-    assert samples[("bosun_worker_slots", (("kind", "total"),))] == 3  # the demo's workers
-    assert samples[("bosun_worker_slots", (("kind", "busy"),))] == 0  # the run is over
+    assert samples[("bosun_worker_slots_limit", ())] == 3  # the demo's workers
+    assert samples[("bosun_worker_slots_busy", ())] == 0  # the run is over
     assert _sum(samples, "bosun_board_commit_duration_seconds_count") > len(events) / 10
     # Every attempt waited in the ready queue once, which is empty now the run is over.
     assert _sum(samples, "bosun_ready_wait_seconds_count") == len(attempts)
@@ -107,8 +122,8 @@ async def test_the_endpoint_counts_what_the_board_holds_after_a_scripted_run(rep
     sources = {dict(labels)["source"] for name, labels in samples
                if name == "bosun_worktree_acquire_duration_seconds_count"}  # fmt: skip
     assert sources and sources <= {"pool", "new"}  # the pool may not be warm yet under load
-    assert samples[("bosun_worktree_pool", (("kind", "configured"),))] == 2  # the default
-    assert 0 <= samples[("bosun_worktree_pool", (("kind", "ready"),))] <= 2
+    assert samples[("bosun_worktree_pool_target", ())] == 2  # the default
+    assert 0 <= samples[("bosun_worktree_pool_ready", ())] <= 2
     assert not any("task_id" in str(labels) or "run_id" in str(labels) for _, labels in samples)
 
 
