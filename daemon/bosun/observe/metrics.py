@@ -56,6 +56,10 @@ class Metrics:
         self.retries = Counter(
             "bosun_model_retries", "Model errors retried, by kind.", ["kind"], registry=r
         )
+        self.phoenix = Counter(
+            "bosun_phoenix_retries", "Failed attempts Phoenix retried, by the failure's outcome.",
+            ["outcome"], registry=r,
+        )  # fmt: skip
         self.tool_calls = Counter(
             "bosun_tool_calls", "Tool calls, by tool and outcome.", ["tool", "outcome"],
             registry=r,
@@ -158,6 +162,8 @@ class Metrics:
         if event.kind == "attempt.started":
             profile = task.profile.value if task is not None else _UNKNOWN
             self.attempts_started.labels(profile).inc()
+        elif event.kind == "task.transition" and (event.data or {}).get("phoenix"):
+            self.phoenix.labels(str((event.data or {}).get("after") or _UNKNOWN)).inc()
         elif event.kind == "attempt.finished":
             outcome = (event.data or {}).get("outcome")
             self.attempts.labels(str(getattr(outcome, "value", outcome) or _UNKNOWN)).inc()

@@ -1,5 +1,6 @@
-"""Phoenix's retries in the trace: an event on the task's span per retry, with the failed
-attempt's outcome as `error.type`, the attempts' spans beneath it (SDK in-memory exporter)."""
+"""Phoenix's retries observed: in the trace, an event on the task's span per retry with
+the failed attempt's outcome as `error.type`, the attempts' spans beneath it (the SDK's
+in-memory exporter); in the metrics, a count per failed outcome."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from bosun.agents.api import AttemptReport, AttemptRequest
 from bosun.observe import spans
+from bosun.observe.metrics import Metrics
 from bosun.observe.settings import TracingSettings
 from bosun.observe.tracing import Tracing
 from bosun.tools.context import SubtaskSpec
@@ -39,7 +41,7 @@ def in_span(step: Step) -> Step:
     return run
 
 
-async def test_each_phoenix_retry_is_an_event_on_the_task_span_with_what_failed(
+async def test_each_phoenix_retry_is_a_task_span_event_and_counted_with_what_failed(
     harness: EngineFactory, traced: tuple[InMemorySpanExporter, Tracing]
 ) -> None:
     memory, tracing = traced
@@ -49,12 +51,17 @@ async def test_each_phoenix_retry_is_an_event_on_the_task_span_with_what_failed(
         qa_fail={"x": 1},  # attempt 2 finishes and fails QA; attempt 3 passes
     )  # fmt: skip
     h = await harness(runner)
-    unsubscribe = h.store.subscribe(tracing.on_board_event)
+    metrics = Metrics()
+    listening = [
+        h.store.subscribe(tracing.on_board_event),
+        h.store.subscribe(metrics.on_board_event),
+    ]
     try:
         run = await h.run()
         await h.wait_run(run.id, {RunState.COMPLETED})
     finally:
-        unsubscribe()
+        for unsubscribe in listening:
+            unsubscribe()
     x = await h.store.get_task_by_key(run.id, "x")
     finished = memory.get_finished_spans()
     (task_span,) = [s for s in finished if s.name == "bosun.task"
@@ -68,6 +75,11 @@ async def test_each_phoenix_retry_is_an_event_on_the_task_span_with_what_failed(
     ]
     attempts = [s for s in finished if s.name == "bosun.attempt"]
     assert task_span.context is not None
+    for outcome in ("error", "qa_failed"):
+        counted = metrics.registry.get_sample_value(
+            "bosun_phoenix_retries_total", {"outcome": outcome}
+        )
+        assert counted == 1, outcome
     numbers = sorted(int(str(s.attributes["bosun.attempt"])) for s in attempts if s.attributes)
     assert numbers == [1, 2, 3]
     assert all(s.parent is not None and s.parent.span_id == task_span.context.span_id
