@@ -1,6 +1,6 @@
 // Run the extension's suite inside a real VS Code extension host against the real daemon.
 //
-//   node24 scripts/e2e/run-tests.mjs --env ENV_FILE --ext DIR --bosun PATH [--keep]
+//   node24 scripts/e2e/run-tests.mjs --env ENV_FILE --ext DIR --bosun PATH [--keep] [--only TEXT]
 //
 // Starts the VS Code server bundled with code-server (smoke-test driver on) in its own
 // process group, opens the workbench in headless Chromium with a payload that makes it
@@ -27,7 +27,7 @@ function args() {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--keep') out.keep = true;
-    else if (a === '--env' || a === '--ext' || a === '--bosun') out[a.slice(2)] = argv[++i];
+    else if (a === '--env' || a === '--ext' || a === '--bosun' || a === '--only') out[a.slice(2)] = argv[++i];
     else throw new Error(`unknown argument ${a}`);
   }
   for (const k of ['env', 'ext', 'bosun']) if (!out[k]) throw new Error(`--${k} is required`);
@@ -52,6 +52,8 @@ async function main() {
   const resultsFile = join(world.root, 'results.json');
   gitWorkspace(world.ws, { 'bosun.command': opts.bosun, 'bosun.requestTimeoutSeconds': 20 }, { bosunConfig: BOSUN_CONFIG });
   const env = { ...world.env, BOSUN_E2E_RESULTS: resultsFile, PATH: `${envFile.BOSUN_E2E_NODE_BIN}:${process.env.PATH}` };
+  // Only the cases whose name contains this (and the set-up case), while iterating on one.
+  if (opts.only) env.BOSUN_E2E_ONLY = opts.only;
   const port = await freePort();
   const d = (name) => join(world.root, name);
   let server;

@@ -21,6 +21,8 @@ export interface Ui {
   input(options: vscode.InputBoxOptions): Thenable<string | undefined>;
   pickOne<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions): Thenable<T | undefined>;
   pickMany<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions): Thenable<T[] | undefined>;
+  /** A modal question with one action button; true only when that button was chosen. */
+  confirm(message: string, detail: string, action: string): Thenable<boolean>;
 }
 
 /** The real VS Code UI. */
@@ -28,6 +30,7 @@ export const windowUi: Ui = {
   input: (options) => vscode.window.showInputBox(options),
   pickOne: (items, options) => vscode.window.showQuickPick(items, { ...options, canPickMany: false }),
   pickMany: (items, options) => vscode.window.showQuickPick(items, { ...options, canPickMany: true }),
+  confirm: (message, detail, action) => vscode.window.showWarningMessage(message, { modal: true, detail }, action).then((a) => a === action),
 };
 
 /** What the commands act on. */
@@ -45,7 +48,7 @@ export interface CommandDeps {
 }
 
 /** What a command may be invoked with: a tree row, ids, or nothing (then it asks). */
-type Target = { runId?: number; taskId?: number; promptId?: string } | undefined;
+export type Target = { runId?: number; taskId?: number; promptId?: string } | undefined;
 
 /** Arguments `bosun.startObjective` accepts to skip its prompts. */
 export interface StartArgs {
@@ -53,11 +56,11 @@ export interface StartArgs {
   readonly options?: RunOptions;
 }
 
-interface Picked<T> extends vscode.QuickPickItem {
+export interface Picked<T> extends vscode.QuickPickItem {
   readonly value: T;
 }
 
-async function pickRun(d: CommandDeps, target: Target, filter: (r: Run) => boolean): Promise<Run | undefined> {
+export async function pickRun(d: CommandDeps, target: Target, filter: (r: Run) => boolean): Promise<Run | undefined> {
   if (target?.runId !== undefined) return d.cache.run(target.runId);
   const items = d.cache
     .allRuns()
@@ -71,7 +74,7 @@ async function pickRun(d: CommandDeps, target: Target, filter: (r: Run) => boole
   return (await d.ui().pickOne(items, { title: 'Which run?', matchOnDescription: true }))?.value;
 }
 
-async function pickTask(d: CommandDeps, target: Target, states?: readonly TaskState[]): Promise<Task | undefined> {
+export async function pickTask(d: CommandDeps, target: Target, states?: readonly TaskState[]): Promise<Task | undefined> {
   if (target?.taskId !== undefined) return d.cache.task(target.taskId);
   const tasks = d.cache.allRuns().flatMap((r) => d.cache.tasksOf(r.id));
   const items = tasks
@@ -186,28 +189,6 @@ async function resolveTask(d: CommandDeps, target: Target): Promise<void> {
   await answer(d, { ...(prompt ? { promptId: prompt.promptId } : {}), ...(task ? { taskId: task.id } : {}) }, picked.value.action, title, picked.value.choice);
 }
 
-async function editDependency(d: CommandDeps, target: Target, add: boolean): Promise<void> {
-  const task = await pickTask(d, target);
-  if (!task) return;
-  const deps = new Set(task.dependencies ?? []);
-  const candidates = d.cache.tasksOf(task.runId).filter((t) => t.id !== task.id && deps.has(t.id) !== add);
-  if (!candidates.length) {
-    void vscode.window.showInformationMessage(add ? 'Bosun: no other task to depend on.' : 'Bosun: this task has no dependencies.');
-    return;
-  }
-  const items = candidates.map((t): Picked<Task> => ({ label: t.title, description: t.key, value: t }));
-  const other = await d.ui().pickOne(items, { title: add ? `"${task.title}" waits for…` : `"${task.title}" no longer waits for…` });
-  if (!other) return;
-  const params = { taskId: task.id, addDependencies: add ? [other.value.id] : [], removeDependencies: add ? [] : [other.value.id] };
-  try {
-    const { task: updated } = await d.daemon.request('bosun/updateTask', params);
-    d.cache.putTask(updated, d.cache.lastSeq);
-  } catch (err) {
-    // A cycle is refused by the daemon with a message naming it.
-    void vscode.window.showErrorMessage(`Bosun: ${describeError('bosun/updateTask', err)}`);
-  }
-}
-
 async function setApiKey(d: CommandDeps): Promise<void> {
   const items = [...d.keys.providers().map((p): Picked<string> => ({ label: p, value: p })), { label: 'Other provider…', value: '' }];
   const pick = await d.ui().pickOne(items, { title: 'API key for which provider?' });
@@ -271,8 +252,6 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     'bosun.retryTask': settle('retry', ['failed', 'waiting_human', 'abandoned']),
     'bosun.abandonTask': settle('abandon', ['planned', 'ready', 'failed', 'waiting_human']),
     'bosun.resolveTask': (target: Target) => resolveTask(d, target),
-    'bosun.addDependency': (target: Target) => editDependency(d, target, true),
-    'bosun.removeDependency': (target: Target) => editDependency(d, target, false),
     'bosun.setApiKey': () => setApiKey(d),
     'bosun.openLog': () => {
       d.output.show(true);

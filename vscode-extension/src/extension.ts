@@ -20,6 +20,7 @@ import { TaskGraph } from './graph';
 import { Reviews } from './review';
 import { ReviewComments } from './reviewComments';
 import { NodeTree } from './views';
+import { registerPlanCommands } from './planCommands';
 
 /** What `activate` returns: for the end-to-end suite and other extensions. */
 export interface BosunApi {
@@ -185,6 +186,7 @@ export function activate(context: vscode.ExtensionContext): BosunApi {
       await vscode.window.showTextDocument(doc, { preview: true });
     }),
     ...registerCommands(deps),
+    ...registerPlanCommands(deps),
     ...reviews.register(() => vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath),
     ...comments.register(),
     vscode.workspace.onDidChangeConfiguration((e) => {

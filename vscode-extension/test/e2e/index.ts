@@ -13,6 +13,7 @@ import * as vscode from 'vscode';
 
 import type { BosunApi } from '../../src/extension';
 import type { Run } from '../../src/protocol';
+import { planCases } from './planCases';
 import { reviewCases, scenarioRun } from './reviewCases';
 import { assert, bosun, config, eventually, exec, promptOf, runCases, scripted, setApi, test, until } from './suite';
 
@@ -34,7 +35,7 @@ test('the extension activates and connects to the daemon', async () => {
   assert(ext, 'extension bosun.bosun is not installed');
   setApi(await ext.activate());
   await until('the daemon to connect', () => bosun().daemon.state === 'connected');
-});
+}, true);
 
 test('the daemon answers bosun/status with a compatible protocol', async () => {
   const status = await bosun().daemon.request('bosun/status', {});
@@ -144,6 +145,7 @@ test('review shows a task awaiting review from git objects, and approving every 
 });
 
 reviewCases();
+planCases();
 
 /** The node count the graph webview reports for its next drawing. */
 function nextDrawing(): Promise<number> {

@@ -13,10 +13,12 @@ const TEST_TIMEOUT_MS = 60_000;
 interface Case {
   readonly name: string;
   readonly fn: () => Promise<void>;
+  /** Run even when $BOSUN_E2E_ONLY picks other cases (the set-up every case needs). */
+  readonly always: boolean;
 }
 const cases: Case[] = [];
-export function test(name: string, fn: () => Promise<void>): void {
-  cases.push({ name, fn });
+export function test(name: string, fn: () => Promise<void>, always = false): void {
+  cases.push({ name, fn, always });
 }
 
 export function assert(cond: unknown, message: string): asserts cond {
@@ -119,9 +121,16 @@ export function eventually(what: string, check: () => Promise<boolean>, ms = 30_
   });
 }
 
-/** Prompts that answer from a script instead of waiting for a person. */
-export function scripted(inputs: string[], picks: string[][]): Ui {
+/**
+ * Prompts that answer from a script instead of waiting for a person; each confirmation
+ * is answered by the next of `confirms` (yes when they run out) and recorded in `asked`.
+ */
+export function scripted(inputs: string[], picks: string[][], confirms: boolean[] = [], asked: string[] = []): Ui {
   return {
+    confirm: (message, detail) => {
+      asked.push(`${message}\n${detail}`);
+      return Promise.resolve(confirms.shift() ?? true);
+    },
     input: () => Promise.resolve(inputs.shift()),
     pickOne: (items) => {
       const want = picks.shift()?.[0];
@@ -150,7 +159,9 @@ export function exec(command: string, args: string[], cwd: string): Promise<stri
 /** Run every case in order; print and record the results; reject if any failed. */
 export async function runCases(): Promise<void> {
   const results: { name: string; ok: boolean; ms: number; error?: string }[] = [];
-  for (const c of cases) {
+  // `run-tests.mjs --only TEXT`: the cases whose name contains TEXT (while iterating).
+  const only = process.env.BOSUN_E2E_ONLY;
+  for (const c of cases.filter((k) => !only || k.always || k.name.includes(only))) {
     const start = Date.now();
     let timer: NodeJS.Timeout | undefined;
     try {
