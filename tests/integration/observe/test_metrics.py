@@ -99,6 +99,10 @@ async def test_the_endpoint_counts_what_the_board_holds_during_and_after_a_scrip
     write_files = sum(1 for e in tool_events if e["data"]["tool"] == "write_file")
     assert _sum(samples, "bosun_tool_calls_total", tool="write_file", outcome="ok") == write_files
     assert _sum(samples, "bosun_tool_call_duration_seconds_count") == len(tool_events)
+    # The same measurement as the events' durationMs (which is rounded to 0.1 ms).
+    took = sum(e["data"]["durationMs"] for e in tool_events) / 1000
+    spent = _sum(samples, "bosun_tool_call_duration_seconds_sum")
+    assert abs(spent - took) <= 0.00005 * len(tool_events) + 1e-9
     cost = run["run"]["cost"]
     assert _sum(samples, "bosun_model_calls_total", outcome="ok") == cost["calls"]
     assert _sum(samples, "bosun_model_tokens_total", kind="input") == cost["inputTokens"]
