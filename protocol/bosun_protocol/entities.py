@@ -77,13 +77,15 @@ class Cost(WireModel):
     `estimated_tokens`: the part of input and output counted from characters because
     the provider reported no usage (budgets bind on it all the same). Input includes
     `cached_tokens` (read from the provider's prompt cache, billed at a fraction) and
-    `cache_write_tokens` (written to it, billed at a premium by some providers).
+    `cache_write_tokens` (written to it, billed at a premium by some providers). Output
+    includes `reasoning_tokens` (a reasoning model's thinking, billed as output).
     """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
     cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
     usd: float | None = 0.0
     calls: int = 0
     estimated_tokens: int = 0

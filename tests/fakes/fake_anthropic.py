@@ -7,10 +7,11 @@ async with FakeAnthropic() as fake:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
-from tests.fakes.http_server import ResponseWriter
+from tests.fakes.http_server import Request, ResponseWriter
 from tests.fakes.replies import FakeProvider, FakeReply, chunks
 
 _FAULTS: dict[str, tuple[int, str, str]] = {
@@ -27,7 +28,46 @@ _FAULTS: dict[str, tuple[int, str, str]] = {
     ),
     "context": (400, "invalid_request_error", "prompt is too long: 250000 tokens > 200000 maximum"),
     "bad_request": (400, "invalid_request_error", "messages: Field required"),
+    "thinking_lost": (
+        400,
+        "invalid_request_error",
+        "messages.N.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+        "another block. When `thinking` is enabled, a final `assistant` message must start "
+        "with a thinking block.",
+    ),
+    "bad_signature": (400, "invalid_request_error", "Invalid `signature` in `thinking` block"),
 }
+
+
+def signature_of(thinking: str) -> str:
+    """The fake's signature of a thinking block (the real API's is opaque too)."""
+    return "sig-" + hashlib.sha256(thinking.encode()).hexdigest()[:32]
+
+
+def thinking_fault(body: dict[str, Any]) -> str | None:
+    """What the API says of a request with thinking on: the answer that asked for the
+    tool results at the end must come back with its thinking block first, unchanged."""
+    if (body.get("thinking") or {}).get("type") != "enabled":
+        return None
+    messages = body.get("messages") or []
+    answers = [m for m in messages if m["role"] == "assistant" and isinstance(m["content"], list)]
+    if not answers:
+        return None
+    for message in answers:  # every thinking block sent back must be the one given
+        for block in message["content"]:
+            signed = signature_of(block.get("thinking", ""))
+            if block.get("type") == "thinking" and block.get("signature") != signed:
+                return "bad_signature"
+    last = answers[-1]
+    ends_with_results = messages[-1]["role"] == "user" and any(
+        isinstance(b, dict) and b.get("type") == "tool_result"
+        for b in messages[-1]["content"]
+        if isinstance(messages[-1]["content"], list)
+    )
+    first = last["content"][0] if last["content"] else {}
+    if ends_with_results and first.get("type") not in ("thinking", "redacted_thinking"):
+        return "thinking_lost"
+    return None
 
 
 def _event(kind: str, data: dict[str, Any]) -> bytes:
@@ -41,6 +81,14 @@ class FakeAnthropic(FakeProvider):
     def base_url(self) -> str:
         """What to give the SDK as `base_url`."""
         return self.url
+
+    def choose(self, request: Request) -> FakeReply:
+        """The next reply, unless the request breaks the API's thinking rules (then the
+        API's error, and the reply stays queued)."""
+        refused = thinking_fault(request.json())
+        if refused is not None:
+            return FakeReply(text="", fault=refused)
+        return super().choose(request)
 
     async def send_fault(self, reply: FakeReply, out: ResponseWriter) -> None:
         """Answer with Anthropic's error body for the fault."""
@@ -110,6 +158,16 @@ class FakeAnthropic(FakeProvider):
         out = [_event("message_start", {"message": message}), _event("ping", {})]
         index = 0
         block: dict[str, Any]
+        if reply.thinking and (body.get("thinking") or {}).get("type") == "enabled":
+            block = {"type": "thinking", "thinking": "", "signature": ""}
+            out.append(_event("content_block_start", {"index": index, "content_block": block}))
+            for piece in chunks(reply.thinking, reply.chunk_size * 8):
+                delta = {"type": "thinking_delta", "thinking": piece}
+                out.append(_event("content_block_delta", {"index": index, "delta": delta}))
+            delta = {"type": "signature_delta", "signature": signature_of(reply.thinking)}
+            out.append(_event("content_block_delta", {"index": index, "delta": delta}))
+            out.append(_event("content_block_stop", {"index": index}))
+            index += 1
         if reply.text:
             block = {"type": "text", "text": ""}
             out.append(_event("content_block_start", {"index": index, "content_block": block}))

@@ -71,6 +71,7 @@ class FakeOpenAI(FakeProvider):
             "completion_tokens": reply.output_tokens,
             "total_tokens": reply.input_tokens + reply.output_tokens,
             "prompt_tokens_details": {"cached_tokens": reply.cached_tokens},
+            "completion_tokens_details": {"reasoning_tokens": reply.reasoning_tokens},
         }
 
     def whole(self, reply: FakeReply, body: dict[str, Any]) -> dict[str, Any]:

@@ -50,6 +50,8 @@ class FakeReply:
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     omit_usage: bool = False  # report no usage (OpenAI: none at all; Anthropic: zeros)
+    thinking: str = ""  # Anthropic: a signed thinking block before the answer
+    reasoning_tokens: int = 0  # OpenAI: completion_tokens_details.reasoning_tokens
     chunk_size: int = 4  # characters of text per streamed delta
     arguments_chunk: int = 8  # characters of tool-call arguments per streamed delta
 

@@ -152,7 +152,8 @@ class ConversationWindow:
         """One compaction: everything older than the newest `keep` is stubbed and joins
         the archive (whose earlier part, already stubs, is left byte for byte alone)."""
         self.compactions += 1
-        older = max(self._archived, len(self.exchange) - keep)
+        # The newest turn stays whole: its answer's reasoning must go back with its results.
+        older = max(self._archived, self._turn_start(len(self.exchange) - keep))
         for i in range(self._archived, older):
             self._replace(i, trim.shrink(self.exchange[i]))
         self._archived = older

@@ -19,9 +19,10 @@ _MARK_SLACK = 120  # a cut must save more than its marker costs
 
 
 def size(message: ChatMessage) -> int:
-    """Characters the message puts in a request (content, calls' names and arguments)."""
+    """Characters the message puts in a request (content, calls' names and arguments,
+    reasoning blocks)."""
     calls = sum(len(c.name) + len(c.wire_arguments()) + 32 for c in message.tool_calls)
-    return len(message.content) + calls
+    return len(message.content) + calls + sum(t.size() for t in message.thinking)
 
 
 def _cut_value(value: Any, limit: int) -> tuple[Any, bool]:
@@ -97,7 +98,10 @@ def bound(message: ChatMessage, *, text_chars: int, argument_chars: int) -> Chat
 
 def shrink(message: ChatMessage, head: int = STUB_HEAD) -> ChatMessage:
     """As small as a message gets while still saying what it was: tool output stubbed,
-    text cut to `head` characters, arguments cut to `head` characters a value."""
+    text cut to `head` characters, arguments cut to `head` characters a value, reasoning
+    dropped (a signed block cannot be cut, and only the newest answer's is required)."""
     if message.role == "tool":
         return stub(message, head)
+    if message.thinking:
+        message = message.model_copy(update={"thinking": []})
     return cut_text(cut_calls(message, head), head)

@@ -56,6 +56,7 @@ def add_costs(total: Cost, more: Cost) -> Cost:
         output_tokens=total.output_tokens + more.output_tokens,
         cached_tokens=total.cached_tokens + more.cached_tokens,
         cache_write_tokens=total.cache_write_tokens + more.cache_write_tokens,
+        reasoning_tokens=total.reasoning_tokens + more.reasoning_tokens,
         usd=usd,
         calls=total.calls + more.calls,
         estimated_tokens=total.estimated_tokens + more.estimated_tokens,

@@ -36,6 +36,8 @@ def _cost(cost: dict[str, Any]) -> str:
     text = f"{cost.get('inputTokens', 0)}+{cost.get('outputTokens', 0)} tok, {money}"
     if cost.get("cachedTokens") or cost.get("cacheWriteTokens"):
         text += f" (cache: {cost.get('cachedTokens', 0)} read, {cost.get('cacheWriteTokens', 0)} written)"
+    if cost.get("reasoningTokens"):  # part of the output, billed as output
+        text += f", {cost['reasoningTokens']} tok reasoning"
     if cost.get("estimatedTokens"):  # the provider reported no usage for some calls
         text += f", {cost['estimatedTokens']} tok estimated"
     return text

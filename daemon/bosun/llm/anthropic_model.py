@@ -11,12 +11,22 @@ from bosun.llm.assembly import StreamAssembler
 from bosun.llm.messages import ModelRequest, StopReason
 from bosun.llm.streaming import StreamingModel
 
+_MIN_THINKING = 1024  # the smallest thinking budget the API accepts
 _STOPS: dict[str, StopReason] = {
     "end_turn": "end",
     "tool_use": "tool_calls",
     "max_tokens": "max_tokens",
     "stop_sequence": "stop_sequence",
 }
+
+
+def _thinking_budget(request: ModelRequest) -> int:
+    """The thinking budget to send: the configured one, below max_tokens as the API
+    requires (a budget cut short leaves room for the answer), or 0 when it cannot be."""
+    if request.thinking_tokens <= 0:
+        return 0
+    budget = min(request.thinking_tokens, request.max_tokens - _MIN_THINKING)
+    return budget if budget >= _MIN_THINKING else 0
 
 
 class AnthropicModel(StreamingModel):
@@ -48,7 +58,10 @@ class AnthropicModel(StreamingModel):
                 {"name": t.name, "description": t.description, "input_schema": t.parameters}
                 for t in request.tools
             ]
-        if request.temperature is not None:
+        thinking = _thinking_budget(request)
+        if thinking:
+            params["thinking"] = {"type": "enabled", "budget_tokens": thinking}
+        elif request.temperature is not None:  # with thinking, the API takes no temperature
             params["temperature"] = request.temperature
         if request.stop:
             params["stop_sequences"] = request.stop
@@ -79,12 +92,20 @@ class AnthropicModel(StreamingModel):
                 asm.text(block.text or "")
             elif block.type == "tool_use":
                 asm.tool_call(event.index, block.id, block.name, None)
+            elif block.type == "thinking":
+                asm.thinking(event.index, block.thinking or "", block.signature or "")
+            elif block.type == "redacted_thinking":
+                asm.thinking(event.index, data=block.data or "")
         elif kind == "content_block_delta":
             delta = event.delta
             if delta.type == "text_delta":
                 asm.text(delta.text)
             elif delta.type == "input_json_delta":
                 asm.tool_call(event.index, None, None, delta.partial_json)
+            elif delta.type == "thinking_delta":
+                asm.thinking(event.index, text=delta.thinking)
+            elif delta.type == "signature_delta":
+                asm.thinking(event.index, signature=delta.signature)
         elif kind == "message_delta":
             if event.delta.stop_reason:
                 asm.stop_reason = _STOPS.get(event.delta.stop_reason, "other")

@@ -22,7 +22,14 @@ def _blocks(m: ChatMessage) -> list[dict[str, Any]]:
                 "is_error": m.is_error,
             }
         ]
-    blocks: list[dict[str, Any]] = []
+    # An answer's reasoning goes back first and exactly as it came (signature included):
+    # with thinking on, the API refuses a tool turn whose answer lost its thinking block.
+    blocks: list[dict[str, Any]] = [
+        {"type": "redacted_thinking", "data": t.data}
+        if t.redacted
+        else {"type": "thinking", "thinking": t.text, "signature": t.signature}
+        for t in m.thinking
+    ]
     if m.content:
         blocks.append({"type": "text", "text": m.content})
     for c in m.tool_calls:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bosun.llm.messages import Delta, ModelResponse, StopReason, ToolCall, Usage
+from bosun.llm.estimate import chars_to_tokens
+from bosun.llm.messages import Delta, ModelResponse, StopReason, Thinking, ToolCall, Usage
 from bosun.llm.model import DeltaListener
 
 
@@ -22,6 +23,7 @@ class StreamAssembler:
         self._on_delta = on_delta
         self._text: list[str] = []
         self._calls: dict[int, _PendingCall] = {}
+        self._thinking: dict[int, Thinking] = {}
         self.usage = Usage()
         self.stop_reason: StopReason | None = None
 
@@ -57,6 +59,21 @@ class StreamAssembler:
                 )
             )
 
+    def thinking(
+        self, index: int, text: str = "", signature: str = "", data: str | None = None
+    ) -> None:
+        """A reasoning block at `index` began or grew (`data`: a redacted block's)."""
+        block = self._thinking.setdefault(index, Thinking(redacted=data is not None))
+        update: dict[str, object] = {}
+        if text:
+            update["text"] = block.text + text
+        if signature:
+            update["signature"] = block.signature + signature
+        if data:
+            update["data"] = block.data + data
+        if update:
+            self._thinking[index] = block.model_copy(update=update)
+
     def partial_text(self) -> str:
         """What text arrived so far (kept when the stream dies)."""
         return "".join(self._text)
@@ -68,10 +85,18 @@ class StreamAssembler:
             for i, c in sorted(self._calls.items())
         ]
         stop = self.stop_reason or ("tool_calls" if calls else "end")
+        thinking = [b for _, b in sorted(self._thinking.items())]
+        usage = self.usage
+        if thinking and not usage.reasoning_tokens:
+            # Anthropic counts thinking inside output_tokens without saying how much:
+            # the split is estimated from its characters (the total stays as reported).
+            spent = chars_to_tokens(sum(len(b.text) + len(b.data) for b in thinking))
+            usage = usage.model_copy(update={"reasoning_tokens": min(spent, usage.output_tokens)})
         return ModelResponse(
             text=self.partial_text(),
             tool_calls=calls,
-            usage=self.usage,
+            usage=usage,
             stop_reason=stop,
             model=model,
+            thinking=thinking,
         )

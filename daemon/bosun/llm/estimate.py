@@ -27,7 +27,7 @@ def request_chars(request: ModelRequest) -> int:
     """Characters a request sends: messages, tool calls' arguments and the tools' schemas."""
     chars = 0
     for m in request.messages:
-        chars += len(m.content) + _PER_MESSAGE
+        chars += len(m.content) + _PER_MESSAGE + sum(t.size() for t in m.thinking)
         chars += sum(len(c.name) + len(c.wire_arguments()) for c in m.tool_calls)
     chars += sum(
         len(t.name) + len(t.description) + len(json.dumps(t.parameters)) for t in request.tools
@@ -45,6 +45,7 @@ def estimate_output(response: ModelResponse) -> int:
     chars = len(response.text) + sum(
         len(c.name) + len(c.raw_arguments) for c in response.tool_calls
     )
+    chars += sum(len(t.text) + len(t.data) for t in response.thinking)
     return chars_to_tokens(chars) if chars else 0
 
 
@@ -61,6 +62,9 @@ def with_estimates(usage: Usage, request: ModelRequest, response: ModelResponse)
         output = estimate_output(response)
         if output:
             update["output_tokens"] = output
+            thought = sum(len(t.text) + len(t.data) for t in response.thinking)
+            if thought:
+                update["reasoning_tokens"] = min(output, chars_to_tokens(thought))
     if not update:
         return usage
     return usage.model_copy(update={**update, "estimated": True})

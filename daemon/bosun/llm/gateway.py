@@ -16,12 +16,14 @@ from typing import Any
 
 from bosun_protocol.entities import Cost, RunOptions
 
+from bosun.llm.anthropic_model import AnthropicModel
 from bosun.llm.budget import BudgetLimits, output_room
 from bosun.llm.clock import Clock, RealClock
 from bosun.llm.errors import ModelError, RateLimitError, TransientError
 from bosun.llm.estimate import estimate_input, with_estimates
 from bosun.llm.messages import Delta, ModelRequest, ModelResponse, ToolCall, Usage
 from bosun.llm.model import CallContext, DeltaListener, Model
+from bosun.llm.openai_model import OpenAIModel
 from bosun.llm.pricing import cost_of, price_for, usd_for
 from bosun.llm.providers import build_model
 from bosun.llm.ratelimit import RateLimiter
@@ -264,6 +266,7 @@ class ModelGateway:
         """
         name = model or self.model_name(ctx.role, options)
         chosen = self.model(name)
+        request = self._with_reasoning(request, ctx.role, chosen)
         limits = BudgetLimits.of(self.settings.budget, options)
         estimate = estimate_input(request)
         # Check and reserve in one step, or concurrent callers would all see the same room.
@@ -274,6 +277,21 @@ class ModelGateway:
             response = await self._call(ctx, name, chosen, request, held, estimate, on_delta,
                                         started, span)  # fmt: skip
         return response
+
+    def _with_reasoning(self, request: ModelRequest, role: str, chosen: Model) -> ModelRequest:
+        """The request with the role's `[llm.reasoning]` where the model's API has it
+        (thinking: Anthropic; effort: OpenAI), unless the caller set its own. Thinking
+        comes on top of the answer's max_tokens (the budget check may lower both)."""
+        if request.thinking_tokens or request.reasoning_effort:
+            return request
+        thinking, effort = self.settings.reasoning.for_role(role)
+        if thinking and isinstance(chosen, AnthropicModel):
+            return request.model_copy(
+                update={"thinking_tokens": thinking, "max_tokens": request.max_tokens + thinking}
+            )
+        if effort and isinstance(chosen, OpenAIModel):
+            return request.model_copy(update={"reasoning_effort": effort})
+        return request
 
     async def _call(
         self, ctx: CallContext, name: str, chosen: Model, request: ModelRequest,

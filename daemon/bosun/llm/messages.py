@@ -48,8 +48,23 @@ class ToolCall(_Model):
         return json.dumps(self.arguments, sort_keys=True)
 
 
+class Thinking(_Model):
+    """A reasoning block of an answer (Anthropic extended thinking), kept exactly as
+    received: the provider checks `signature` when it comes back on the next turn.
+    `redacted` blocks carry only the provider's encrypted `data`."""
+
+    text: str = ""
+    signature: str = ""
+    redacted: bool = False
+    data: str = ""
+
+    def size(self) -> int:
+        """Characters the block puts in a request."""
+        return len(self.text) + len(self.signature) + len(self.data)
+
+
 class ChatMessage(_Model):
-    """One message of a conversation."""
+    """One message of a conversation; an answer's `thinking` goes back with it."""
 
     role: Role
     content: str = ""
@@ -57,6 +72,7 @@ class ChatMessage(_Model):
     tool_call_id: str | None = None  # on role="tool": the call this answers
     name: str | None = None  # on role="tool": the tool's name
     is_error: bool = False  # on role="tool": the tool failed
+    thinking: list[Thinking] = Field(default_factory=list)  # on role="assistant"
 
     @classmethod
     def system(cls, content: str) -> ChatMessage:
@@ -69,9 +85,16 @@ class ChatMessage(_Model):
         return cls(role="user", content=content)
 
     @classmethod
-    def assistant(cls, content: str, tool_calls: list[ToolCall] | None = None) -> ChatMessage:
-        """An assistant message, possibly with tool calls."""
-        return cls(role="assistant", content=content, tool_calls=tool_calls or [])
+    def assistant(
+        cls,
+        content: str,
+        tool_calls: list[ToolCall] | None = None,
+        thinking: list[Thinking] | None = None,
+    ) -> ChatMessage:
+        """An assistant message, possibly with tool calls and its reasoning blocks."""
+        return cls(
+            role="assistant", content=content, tool_calls=tool_calls or [], thinking=thinking or []
+        )
 
     @classmethod
     def tool(cls, call: ToolCall, content: str, *, is_error: bool = False) -> ChatMessage:
@@ -100,6 +123,10 @@ class ModelRequest(_Model):
     # Indices of messages after which the prefix stays unchanged for many calls (the
     # brief, a compacted archive): where an explicit prompt cache puts its breakpoints.
     cache_marks: list[int] = Field(default_factory=list)
+    # Reasoning, set by the gateway from `[llm.reasoning]` for the caller's role:
+    # Anthropic extended thinking's budget (0: off) and OpenAI's reasoning_effort.
+    thinking_tokens: int = Field(default=0, ge=0)
+    reasoning_effort: str | None = None
 
 
 class Usage(_Model):
@@ -114,6 +141,7 @@ class Usage(_Model):
     output_tokens: int = 0
     cached_tokens: int = 0
     cache_write_tokens: int = 0
+    reasoning_tokens: int = 0  # the part of output spent reasoning (billed as output)
     estimated: bool = False
 
     @property
@@ -127,6 +155,7 @@ class Usage(_Model):
             output_tokens=self.output_tokens + other.output_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
             cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
             estimated=self.estimated or other.estimated,
         )
 
@@ -140,10 +169,12 @@ class ModelResponse(_Model):
     stop_reason: StopReason = "end"
     model: str = ""
     partials: list[str] = Field(default_factory=list)
+    thinking: list[Thinking] = Field(default_factory=list)
 
     def message(self) -> ChatMessage:
-        """The answer as an assistant message for the next request."""
-        return ChatMessage.assistant(self.text, self.tool_calls)
+        """The answer as an assistant message for the next request (reasoning included:
+        Anthropic requires it back, signed, on the turn that answers its tool calls)."""
+        return ChatMessage.assistant(self.text, self.tool_calls, self.thinking)
 
 
 class Delta(_Model):

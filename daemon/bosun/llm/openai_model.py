@@ -73,6 +73,8 @@ class OpenAIModel(StreamingModel):
                 }
                 for t in request.tools
             ]
+        if request.reasoning_effort:  # configured for the role: a reasoning model
+            params["reasoning_effort"] = request.reasoning_effort
         if request.temperature is not None:
             params["temperature"] = request.temperature
         if request.stop:
@@ -88,11 +90,13 @@ class OpenAIModel(StreamingModel):
         usage = getattr(chunk, "usage", None)
         if usage is not None:
             details = getattr(usage, "prompt_tokens_details", None)
+            done = getattr(usage, "completion_tokens_details", None)  # reasoning models
             asm.usage = asm.usage.model_copy(
                 update={
                     "input_tokens": usage.prompt_tokens or 0,
                     "output_tokens": usage.completion_tokens or 0,
                     "cached_tokens": (getattr(details, "cached_tokens", 0) or 0),
+                    "reasoning_tokens": (getattr(done, "reasoning_tokens", 0) or 0),
                 }
             )
         finished = False

@@ -43,6 +43,7 @@ def cost_of(usage: Usage, usd: float | None) -> Cost:
         output_tokens=usage.output_tokens,
         cached_tokens=usage.cached_tokens,
         cache_write_tokens=usage.cache_write_tokens,
+        reasoning_tokens=min(usage.reasoning_tokens, usage.output_tokens),
         usd=usd,
         calls=1,
         estimated_tokens=usage.total if usage.estimated else 0,

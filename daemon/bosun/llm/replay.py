@@ -142,8 +142,18 @@ def restored_response(recorded: dict[str, Any]) -> ModelResponse:
 
 
 # max_tokens varies with the budget left; cache marks only say where a provider's cache
-# may cut (and recordings made before them have none).
-_UNCOMPARED = ("max_tokens", "cache_marks")
+# may cut, and reasoning settings how long the model thinks (recordings made before
+# either have none).
+_UNCOMPARED = ("max_tokens", "cache_marks", "thinking_tokens", "reasoning_effort")
+
+
+def _comparable_message(message: Any) -> Any:
+    if not isinstance(message, dict):
+        return message
+    # A tool's output is the environment's answer; reasoning blocks are the model's own
+    # (served by the replay) and absent from recordings made before they were kept.
+    drop = {"content", "thinking"} if message.get("role") == "tool" else {"thinking"}
+    return {k: v for k, v in message.items() if k not in drop}
 
 
 def comparable(request: dict[str, Any]) -> dict[str, Any]:
@@ -157,12 +167,7 @@ def comparable(request: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in request.items() if k not in _UNCOMPARED}
     messages = out.get("messages")
     if isinstance(messages, list):
-        out["messages"] = [
-            {k: v for k, v in m.items() if k != "content"}
-            if isinstance(m, dict) and m.get("role") == "tool"
-            else m
-            for m in messages
-        ]
+        out["messages"] = [_comparable_message(m) for m in messages]
     masked: dict[str, Any] = _mask(out)
     return masked
 

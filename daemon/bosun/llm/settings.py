@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+_Roles = TypeVar("_Roles", bound=dict[str, Any])
 
 ROLES = (
     "director",
@@ -17,6 +19,14 @@ ROLES = (
     "merger",
     "strategist",
 )
+
+
+def known_roles(value: _Roles) -> _Roles:
+    """`value` (keyed by role) when every key is a role; else the error names them."""
+    unknown = sorted(set(value) - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown role(s) {unknown}; roles are {', '.join(ROLES)}")
+    return value
 
 
 class _Section(BaseModel):
@@ -76,6 +86,38 @@ class BudgetSettings(_Section):
         return value
 
 
+Effort = Literal["minimal", "low", "medium", "high"]
+
+
+class Reasoning(_Section):
+    """How much one role's model reasons before answering (unset: the default's)."""
+
+    thinking_tokens: int | None = Field(default=None, ge=0)  # Anthropic thinking budget; 0 off
+    effort: Effort | None = None  # OpenAI reasoning models' reasoning_effort
+
+
+class ReasoningSettings(Reasoning):
+    """`[llm.reasoning]`: how long models reason, for every role (off out of the box).
+
+    `[llm.reasoning.roles.<role>]` sets one role's. Anthropic extended thinking needs at least 1,024 tokens and less than the call's
+    max_tokens (`[agents] max_tokens`); effort is sent only where set (models that do not
+    reason refuse it).
+    """
+
+    roles: dict[str, Reasoning] = Field(default_factory=dict)
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, value: dict[str, Reasoning]) -> dict[str, Reasoning]:
+        return known_roles(value)
+
+    def for_role(self, role: str) -> tuple[int, str | None]:
+        """(thinking budget, effort) for `role`: its own setting, else the default."""
+        own = self.roles.get(role, Reasoning())
+        tokens = own.thinking_tokens if own.thinking_tokens is not None else self.thinking_tokens
+        return tokens or 0, own.effort or self.effort
+
+
 def _p(inp: float, out: float, cached: float | None = None) -> Price:
     return Price(input=inp, output=out, cached_input=cached)
 
@@ -118,14 +160,12 @@ class LlmSettings(_Section):
     prices: dict[str, Price] = Field(default_factory=default_prices)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    reasoning: ReasoningSettings = Field(default_factory=ReasoningSettings)
 
     @field_validator("roles")
     @classmethod
     def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(ROLES))
-        if unknown:
-            raise ValueError(f"unknown role(s) {unknown}; roles are {', '.join(ROLES)}")
-        return value
+        return known_roles(value)
 
     @field_validator("prices", mode="before")
     @classmethod

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import pytest
 from bosun.config import ConfigError, parse_settings
-from bosun.llm.anthropic_model import AnthropicModel
+from bosun.llm.anthropic_model import AnthropicModel, _thinking_budget
 from bosun.llm.errors import AuthenticationError, UnknownModelError
-from bosun.llm.messages import Usage
+from bosun.llm.messages import ChatMessage, ModelRequest, Usage
 from bosun.llm.openai_model import OpenAIModel
 from bosun.llm.pricing import price_for, usd_for
 from bosun.llm.providers import build_model, resolve_endpoint, secret_env_names, split_name
 from bosun.llm.roles import configured_models, model_for_role
 from bosun.llm.scripted import ScriptedModel
-from bosun.llm.settings import LlmSettings, Price, ProviderSettings
+from bosun.llm.settings import LlmSettings, Price, ProviderSettings, ReasoningSettings
 from bosun.secrets import redact
 from bosun_protocol.entities import RunOptions
+from pydantic import ValidationError
 
 
 def test_names_must_be_provider_colon_model() -> None:
@@ -157,3 +158,28 @@ def test_the_api_key_never_shows_in_dumped_settings() -> None:
     settings = LlmSettings(providers={"openai": ProviderSettings(api_key="sk-hidden-123456")})
     assert "sk-hidden-123456" not in settings.model_dump_json()
     assert "sk-hidden-123456" not in repr(settings)
+
+
+def test_reasoning_settings_resolve_per_role_then_default_and_refuse_unknown_roles() -> None:
+    conf = ReasoningSettings.model_validate(
+        {"thinking_tokens": 2_000, "roles": {"coder": {"thinking_tokens": 0, "effort": "high"}}}
+    )
+    assert conf.for_role("coder") == (0, "high")  # 0 turns the default off for the role
+    assert conf.for_role("planner") == (2_000, None)
+    assert ReasoningSettings().for_role("coder") == (0, None)  # off out of the box
+    with pytest.raises(ValidationError, match="unknown role"):
+        ReasoningSettings.model_validate({"roles": {"wizard": {"effort": "low"}}})
+    with pytest.raises(ValidationError):
+        ReasoningSettings.model_validate({"effort": "extreme"})
+
+
+def test_a_thinking_budget_is_kept_below_max_tokens_or_not_sent() -> None:
+    def budget(thinking: int, max_tokens: int) -> int:
+        request = ModelRequest(messages=[ChatMessage.user("x")], max_tokens=max_tokens,
+                               thinking_tokens=thinking)  # fmt: skip
+        return _thinking_budget(request)
+
+    assert budget(4_000, 10_000) == 4_000
+    assert budget(4_000, 4_500) == 3_476  # room left for the answer
+    assert budget(4_000, 1_500) == 0  # under the API's 1,024 minimum: no thinking
+    assert budget(0, 10_000) == 0

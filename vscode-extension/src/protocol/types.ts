@@ -115,13 +115,15 @@ export interface Verdict {
  * `estimated_tokens`: the part of input and output counted from characters because
  * the provider reported no usage (budgets bind on it all the same). Input includes
  * `cached_tokens` (read from the provider's prompt cache, billed at a fraction) and
- * `cache_write_tokens` (written to it, billed at a premium by some providers).
+ * `cache_write_tokens` (written to it, billed at a premium by some providers). Output
+ * includes `reasoning_tokens` (a reasoning model's thinking, billed as output).
  */
 export interface Cost {
   inputTokens?: number;
   outputTokens?: number;
   cachedTokens?: number;
   cacheWriteTokens?: number;
+  reasoningTokens?: number;
   usd?: number | null;
   calls?: number;
   estimatedTokens?: number;
