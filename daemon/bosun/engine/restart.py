@@ -12,8 +12,9 @@ total.
 Which tasks: `from_tasks` and everything downstream of them that was abandoned; or, by
 default, every task the run's end abandoned: for a cancelled run, the tasks its last
 cancellation abandoned; for a failed one, every abandoned task nobody replaced or
-dropped. Both are read from the cause each abandoning transition recorded
-(bosun.engine.end_causes), never from a reason's text.
+dropped, nor reopened by an earlier restart. Both are read from the cause each
+abandoning transition recorded (bosun.engine.end_causes) and the `run.restarted` events,
+never from a reason's text.
 
 The run branch is where the replacements start. `bosun gc` removes a finished run's
 branch once another branch holds its tip (a run cancelled before anything merged); the
@@ -53,7 +54,7 @@ def _free_key(key: str, taken: set[str]) -> str:
 
 async def _abandon_causes(store: Store, run_id: int) -> tuple[dict[int, tuple[int, str]], int]:
     """Each abandoned task's (event seq, cause) of its abandoning, and the seq of the run's
-    last cancellation (0 if none)."""
+    last cancellation (0 if none). A task an earlier restart reopened counts as replaced."""
     causes: dict[int, tuple[int, str]] = {}
     cancelled, after, more = 0, 0, True
     while more:
@@ -62,6 +63,9 @@ async def _abandon_causes(store: Store, run_id: int) -> tuple[dict[int, tuple[in
             after = ev.seq
             if ev.kind == "run.cancelled":
                 cancelled = ev.seq
+            elif ev.kind == "run.restarted":  # an earlier restart replaced these
+                for old in ev.data.get("reopened") or {}:
+                    causes[int(old)] = (ev.seq, REPLACED)
             elif (
                 ev.task_id is not None
                 and ev.kind == "task.transition"
