@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from bosun_protocol.entities import Event, Run, RunState, Task, TaskState
 from opentelemetry import trace
@@ -48,6 +49,7 @@ class Tracing:
         self.tracer = self.provider.get_tracer("bosun")
         self._runs: dict[int, Span] = {}
         self._tasks: dict[int, Span] = {}
+        self._retried: dict[int, dict[str, Any]] = {}  # task → its Phoenix retry, for attempt n+1
 
     # --- runs and tasks, from the board ----------------------------------------------
 
@@ -95,16 +97,18 @@ class Tracing:
                     span.set_status(Status(StatusCode.ERROR, "abandoned"))
                 span.end()
                 self._tasks.pop(task.id, None)
+                self._retried.pop(task.id, None)
 
-    @staticmethod
-    def _phoenix_retry(span: Span, event: Event, number: int) -> None:
-        """Phoenix re-queued the task: an event on the task's span (the failed attempt's
-        own span has ended; the next one starts under the same task span)."""
+    def _phoenix_retry(self, span: Span, event: Event, number: int) -> None:
+        """Phoenix re-queued the task: an event on the task's span now (the failed
+        attempt's span has ended), and the same on the next attempt's when it begins."""
         data = event.data or {}
         attributes = {"bosun.attempt": number, "bosun.phoenix.failures": data.get("failures", 0)}
         if data.get("after"):
             attributes["error.type"] = data["after"]  # the failed attempt's outcome
         span.add_event("bosun.phoenix.retry", attributes)
+        if event.task_id is not None:
+            self._retried[event.task_id] = attributes
 
     # --- attempts, model calls, tool calls ------------------------------------------
 
@@ -119,6 +123,9 @@ class Tracing:
             attributes={"bosun.run.id": run_id, "bosun.task.id": task.id,
                         "bosun.attempt": number},
         ) as span:  # fmt: skip
+            retry = self._retried.get(task.id)
+            if retry is not None and retry["bosun.attempt"] == number and name == "bosun.attempt":
+                span.add_event("bosun.phoenix.retry", self._retried.pop(task.id))
             yield span
 
     def close(self) -> None:

@@ -73,14 +73,20 @@ async def test_each_phoenix_retry_is_a_task_span_event_and_counted_with_what_fai
         {"bosun.attempt": 2, "bosun.phoenix.failures": 1, "error.type": "error"},
         {"bosun.attempt": 3, "bosun.phoenix.failures": 2, "error.type": "qa_failed"},
     ]
+    # …and the same event on the attempt it started, under that task span.
     attempts = [s for s in finished if s.name == "bosun.attempt"]
+    on_attempts = {
+        int(str((s.attributes or {})["bosun.attempt"])): [
+            dict(e.attributes or {}) for e in s.events
+        ]
+        for s in attempts
+    }
+    assert on_attempts == {1: [], 2: [retries[0]], 3: [retries[1]]}
     assert task_span.context is not None
+    assert all(s.parent is not None and s.parent.span_id == task_span.context.span_id
+               for s in attempts)  # fmt: skip
     for outcome in ("error", "qa_failed"):
         counted = metrics.registry.get_sample_value(
             "bosun_phoenix_retries_total", {"outcome": outcome}
         )
         assert counted == 1, outcome
-    numbers = sorted(int(str(s.attributes["bosun.attempt"])) for s in attempts if s.attributes)
-    assert numbers == [1, 2, 3]
-    assert all(s.parent is not None and s.parent.span_id == task_span.context.span_id
-               for s in attempts)  # fmt: skip
