@@ -1,4 +1,5 @@
-"""Durable task transitions/s and latency with 64 concurrent writers (synchronous=FULL).
+"""Durable task transitions/s and latency with 64 concurrent writers, on SQLite
+(synchronous=FULL) and on PostgreSQL (fsync, synchronous_commit on), side by side.
 
 Issue 2's target: p99 ≤ 5 ms (submit → durable commit acknowledged) with 64 concurrent
 writers at ≥ 2,000 transitions/s. Prints, in order:
@@ -10,29 +11,35 @@ writers at ≥ 2,000 transitions/s. Prints, in order:
   durability: every transition is fsynced before its caller resumes);
 - open loop at 2,000 transitions/s offered, `--repeat` runs: each run's p50/p99, rate,
   CPU µs per transition, batch size and COMMIT time (the fsync's share), then the
-  best and the median, since the machine is shared and runs vary.
+  best and the median, since the machine is shared and runs vary;
+- the same two measurements on PostgreSQL (a temporary server of the bench's own, on
+  the same machine, unless --postgres-url names one), then PostgreSQL / SQLite.
 
     .venv/bin/python -m bench.board_transitions [--seconds 4] [--writers 64] [--rounds 4]
-        [--repeat 5] [--rate 2000]
+        [--repeat 5] [--rate 2000] [--backend both|sqlite|postgresql] [--postgres-url URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sqlite3
-import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
 from bosun.board import Store, TaskSpec, TaskState
+from bosun.board.location import BoardLocation
 from bosun.board.sqlite_backend import in_thread
 
-from bench import disk_floor
+from bench import _postgres, disk_floor
+from bench._board_results import Result, cpu_ticks, side_by_side, steal_percent, summary
 
 S = TaskState
 # A task's loop through the table: every step is a durable compare-and-swap.
@@ -42,79 +49,6 @@ CYCLE = [
     (S.AWAITING_QA, S.FAILED),
     (S.FAILED, S.READY),
 ]
-
-
-@dataclass
-class Result:
-    """One measured configuration."""
-
-    name: str
-    transitions: int
-    seconds: float
-    latencies: list[float]
-    transactions: int
-    cpu: float = 0.0  # process CPU seconds (all threads): robust to a busy machine
-    commits: list[float] = field(default_factory=list)  # each COMMIT's seconds
-    load: float = 0.0  # 1-minute load average at the end
-    steal: float = 0.0  # % of the machine's CPU time the hypervisor gave to other guests
-
-    @property
-    def rate(self) -> float:
-        return self.transitions / self.seconds
-
-    def pct(self, q: float) -> float:
-        return _pct(self.latencies, q)
-
-    @property
-    def cpu_us(self) -> float:
-        return self.cpu / max(1, self.transitions) * 1e6
-
-    @property
-    def slow_commits(self) -> int:
-        """COMMITs over 2 ms: the disk's stalls, each of which delays a whole batch."""
-        return sum(took > 0.002 for took in self.commits)
-
-    @property
-    def per_commit(self) -> float:
-        return self.transitions / max(1, self.transactions)
-
-    def line(self) -> str:
-        text = (
-            f"{self.name:<24} {self.rate:>7,.0f}/s  p50 {self.pct(0.5):6.2f} ms  "
-            f"p99 {self.pct(0.99):6.2f} ms  ({self.per_commit:.1f} per commit, "
-            f"{self.cpu_us:.0f} µs CPU each)"
-        )
-        if self.commits:
-            text += (
-                f"  COMMIT p50 {_pct(self.commits, 0.5):.2f} p99 {_pct(self.commits, 0.99):.2f} "
-                f"max {max(self.commits) * 1000:.1f} ms, {self.slow_commits} over 2 ms"
-            )
-        return text + f"  load {self.load:.1f}, steal {self.steal:.1f}%"
-
-
-def _cpu_ticks() -> list[int]:
-    """The machine's CPU time counters (/proc/stat's first line); [] off Linux."""
-    try:
-        with open("/proc/stat") as stat:
-            return [int(n) for n in stat.readline().split()[1:]]
-    except (OSError, ValueError):
-        return []
-
-
-def _steal_percent(before: list[int], after: list[int]) -> float:
-    """Steal time between two readings, as % of all CPU time (8th counter)."""
-    # On a virtual machine the hypervisor runs other guests on our cores: stolen time
-    # stalls our threads (and the disk's completions) whatever the board does.
-    if len(before) < 8 or len(after) < 8:
-        return 0.0
-    delta = [b - a for a, b in zip(before, after, strict=True)]
-    return 100.0 * delta[7] / max(1, sum(delta[:8]))
-
-
-def _pct(samples: list[float], q: float) -> float:
-    """The q-quantile of `samples` (seconds) in ms."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 async def _closed(store: Store, task_id: int, deadline: float, lat: list[float]) -> int:
@@ -148,6 +82,16 @@ async def _paced(
         done += 1
 
 
+Boards = Callable[[], AbstractContextManager[BoardLocation]]
+
+
+@contextlib.contextmanager
+def sqlite_board() -> Iterator[BoardLocation]:
+    """A fresh board file for one measurement."""
+    with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
+        yield Path(tmp) / "bench.sqlite3"
+
+
 async def measure(
     name: str,
     *,
@@ -155,11 +99,11 @@ async def measure(
     writers: int,
     seconds: float,
     rate: float | None = None,
+    boards: Boards = sqlite_board,
 ) -> Result:
     """Run `writers` coroutines for `seconds`; open loop at `rate`/s in total when given."""
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
-        path = Path(tmp) / "bench.sqlite3"
-        store = await Store.open(path, boot_id="bench", group_commit=group_commit)
+    with boards() as where:
+        store = await Store.open(where, boot_id="bench", group_commit=group_commit)
         try:
             run = await store.create_run("bench")
             specs = [TaskSpec(key=f"t{i}", title="t") for i in range(writers)]
@@ -171,7 +115,7 @@ async def measure(
             # The writer times each COMMIT when given a list (an older writer ignores it).
             store._writer.commit_seconds = commits
             before = store.transactions
-            ticks = _cpu_ticks()
+            ticks = cpu_ticks()
             start = time.perf_counter()
             cpu = time.process_time()
             deadline = start + seconds
@@ -188,7 +132,7 @@ async def measure(
             used = time.process_time() - cpu
             done = store.transactions - before
             load = os.getloadavg()[0]
-            steal = _steal_percent(ticks, _cpu_ticks())
+            steal = steal_percent(ticks, cpu_ticks())
             return Result(name, sum(counts), elapsed, lat, done, used, commits, load, steal)
         finally:
             await store.close()
@@ -223,7 +167,7 @@ class Config:
 
 
 async def interleaved(
-    configs: list[Config], writers: int, seconds: float, rounds: int
+    configs: list[Config], writers: int, seconds: float, rounds: int, boards: Boards = sqlite_board
 ) -> list[Result]:
     """Run every config `rounds` times, alternating, and pool each one's samples.
 
@@ -239,6 +183,7 @@ async def interleaved(
                 writers=writers,
                 seconds=seconds / rounds,
                 rate=config.rate,
+                boards=boards,
             )
             total.transitions += res.transitions
             total.seconds += res.seconds
@@ -251,44 +196,29 @@ async def interleaved(
     return pooled
 
 
-async def repeated(writers: int, seconds: float, rate: float, repeat: int) -> list[Result]:
+async def repeated(
+    writers: int, seconds: float, rate: float, repeat: int, boards: Boards = sqlite_board
+) -> list[Result]:
     """The headline figure `repeat` times (group commit, open loop at `rate`/s)."""
     runs = []
     for n in range(repeat):
         res = await measure(
-            f"run {n + 1}", group_commit=True, writers=writers, seconds=seconds, rate=rate
+            f"run {n + 1}",
+            group_commit=True,
+            writers=writers,
+            seconds=seconds,
+            rate=rate,
+            boards=boards,
         )
         print("  " + res.line(), flush=True)
         runs.append(res)
     return runs
 
 
-def summary(runs: list[Result]) -> str:
-    """Best and median of the runs' p50, p99, rate and CPU per transition."""
-    p99 = [r.pct(0.99) for r in runs]
-    p50 = [r.pct(0.5) for r in runs]
-    cpu = [r.cpu_us for r in runs]
-    rate = [r.rate for r in runs]
-    met = sum(q <= 5.0 for q in p99)
-    # Every run's samples together: the p99 of all the transitions measured.
-    pooled = _pct([x for r in runs for x in r.latencies], 0.99)
-    return (
-        f"  pooled p99 {pooled:.2f} ms over {sum(len(r.latencies) for r in runs):,} transitions; "
-        f"best p99 {min(p99):.2f} ms, median p99 {statistics.median(p99):.2f} ms; "
-        f"best p50 {min(p50):.2f} ms, median p50 {statistics.median(p50):.2f} ms; "
-        f"median {statistics.median(rate):,.0f}/s; CPU best {min(cpu):.0f} µs, "
-        f"median {statistics.median(cpu):.0f} µs per transition; "
-        f"p99 ≤ 5 ms in {met} of {len(runs)} runs"
-    )
-
-
-async def amain(seconds: float, writers: int, rounds: int, repeat: int, rate: float) -> None:
-    """Measure and print every figure."""
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
-    for floor in disk_floor.measure(500):
-        print(floor.line())
-    hop, batched = await hop_cost()
-    print(f"aiosqlite: {hop:.1f} µs/statement, one hop each; {batched:.1f} µs shipped 5 per hop")
+async def backend(
+    label: str, boards: Boards, writers: int, seconds: float, rounds: int, repeat: int, rate: float
+) -> tuple[list[Result], list[Result]]:
+    """Closed loop (group commit against one transaction each), then the open loop."""
     closed = await interleaved(
         [
             Config("group commit", True, None),
@@ -297,19 +227,52 @@ async def amain(seconds: float, writers: int, rounds: int, repeat: int, rate: fl
         writers,
         seconds,
         rounds,
+        boards,
     )
-    print(f"{writers} concurrent writers, synchronous=FULL, closed loop, {seconds:.0f} s each:")
+    print(f"{label}: {writers} concurrent writers, closed loop, {seconds:.0f} s each:")
     for res in closed:
         print("  " + res.line())
     print(
         f"  group commit / one transaction each: {closed[0].rate / closed[1].rate:.1f}x throughput"
     )
     print(
-        f"open loop: {rate:,.0f} transitions/s offered by {writers} writers together, "
+        f"{label}: open loop, {rate:,.0f} transitions/s offered by {writers} writers together, "
         f"group commit, {repeat} runs of {seconds:.0f} s:"
     )
-    runs = await repeated(writers, seconds, rate, repeat)
+    runs = await repeated(writers, seconds, rate, repeat, boards)
     print(summary(runs))
+    return closed, runs
+
+
+async def amain(
+    seconds: float,
+    writers: int,
+    rounds: int,
+    repeat: int,
+    rate: float,
+    which: str = "both",
+    postgres_url: str | None = None,
+) -> None:
+    """Measure and print every figure."""
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    lite = pg = None
+    if which in ("both", "sqlite"):
+        for floor in disk_floor.measure(500):
+            print(floor.line())
+        hop, batched = await hop_cost()
+        print(
+            f"aiosqlite: {hop:.1f} µs/statement, one hop each; {batched:.1f} µs shipped 5 per hop"
+        )
+        lite = await backend(
+            "sqlite (synchronous=FULL)", sqlite_board, writers, seconds, rounds, repeat, rate
+        )
+    if which in ("both", "postgresql"):
+        with _postgres.database(postgres_url) as db:
+            where = postgres_url or "a temporary server on this machine"
+            label = f"postgresql ({where}, fsync and synchronous_commit on)"
+            pg = await backend(label, db.board, writers, seconds, rounds, repeat, rate)
+    if lite is not None and pg is not None:
+        side_by_side(lite, pg)
     print(f"machine: load average {os.getloadavg()[0]:.1f} at end")
 
 
@@ -321,8 +284,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds per config")
     parser.add_argument("--repeat", type=int, default=5, help="open-loop runs")
     parser.add_argument("--rate", type=float, default=2000, help="open loop: offered total/s")
+    parser.add_argument("--backend", choices=("both", "sqlite", "postgresql"), default="both")
+    parser.add_argument("--postgres-url", help="an existing server (default: start one)")
     args, _ = parser.parse_known_args()
-    asyncio.run(amain(args.seconds, args.writers, args.rounds, args.repeat, args.rate))
+    asyncio.run(
+        amain(
+            args.seconds,
+            args.writers,
+            args.rounds,
+            args.repeat,
+            args.rate,
+            args.backend,
+            args.postgres_url,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -62,6 +62,11 @@ class Dialect:
     storage_error: Callable[[BaseException, str], BaseException]
     # The driver's own error for a full disk (the DISK_FULL injected fault).
     disk_full: Callable[[], BaseException]
+    # A transition as one statement (UPDATE, its event, the task's JSON back), built from
+    # (columns set, holder checked, reason reported); None: the three statements of
+    # task_writes.transition. Each statement is a round trip to a server, while SQLite
+    # runs the three faster than one RETURNING.
+    transition_sql: Callable[[tuple[str, ...], bool, bool], str] | None = None
 
 
 class Backend(Protocol):

@@ -129,6 +129,8 @@ def transition(
     params = [*sets.values(), task_id, expected.value]
     if holder is not None:
         params.append(holder)
+    if tx.dialect.transition_sql is not None:
+        return _one_statement(tx, task_id, expected, to, holder, event_data, columns, sets, params)
     # Measured: UPDATE + SELECT is ~16 µs here, UPDATE … RETURNING the same JSON ~27 µs.
     cur = tx.conn.execute(_cas_sql(tuple(sets), holder is not None), params)
     if cur.rowcount != 1:
@@ -141,6 +143,34 @@ def transition(
     tx.emit(
         "task.transition", run_id=task.run_id, task_id=task_id, data=data, task=task, plain=True
     )
+    return task
+
+
+def _one_statement(
+    tx: WriteTx,
+    task_id: int,
+    expected: TaskState,
+    to: TaskState,
+    holder: str | None,
+    event_data: dict[str, Any],
+    columns: dict[str, Any],
+    sets: dict[str, Any],
+    params: list[Any],
+) -> Task:
+    """`transition` as the dialect's one statement (a server's round trips: Dialect)."""
+    build = tx.dialect.transition_sql
+    assert build is not None
+    with_reason = "reason" in columns
+    sql = build(tuple(sets), holder is not None, with_reason)
+    data = {**event_data, "from": expected.value, "to": to.value}
+    row = tx.conn.execute(sql, [*params, tx.stamp, dump(data)]).fetchone()
+    if row is None:
+        raise _lost(tx.conn, task_id, expected, holder)
+    task = Task.model_validate_json(row[0])
+    data["attempt"] = task.attempt
+    if with_reason and task.reason is not None:
+        data["reason"] = task.reason
+    tx.recorded(row[1], "task.transition", task.run_id, task_id, data, task=task)
     return task
 
 

@@ -66,8 +66,9 @@ class Notice:
 class WriteTx:
     """What a write op sees: the raw connection inside the open transaction."""
 
-    def __init__(self, conn: Conn, moment: datetime, stamp: str) -> None:
+    def __init__(self, conn: Conn, moment: datetime, stamp: str, dialect: Dialect) -> None:
         self.conn = conn
+        self.dialect = dialect
         self.notices: list[Notice] = []
         # The batch's clock reading: its rows and its events carry the same time.
         self.moment = moment
@@ -100,10 +101,22 @@ class WriteTx:
         if not plain:
             # The listeners get data exactly as a later events_since() will read it back.
             body = json.loads(text)
+        return self.recorded(cur.lastrowid, kind, run_id, task_id, body, run=run, task=task)
+
+    def recorded(
+        self,
+        seq: int,
+        kind: str,
+        run_id: int | None,
+        task_id: int | None,
+        data: dict[str, Any],
+        *,
+        run: Run | None = None,
+        task: Task | None = None,
+    ) -> Event:
+        """An event a write op inserted itself (with seq `seq`), announced if we commit."""
         # (Validated construction is pydantic's C path: cheaper than model_construct.)
-        event = Event(
-            seq=cur.lastrowid, ts=self.moment, kind=kind, run_id=run_id, task_id=task_id, data=body
-        )
+        event = Event(seq=seq, ts=self.moment, kind=kind, run_id=run_id, task_id=task_id, data=data)
         self.notices.append(Notice(event, run, task))
         return event
 
@@ -323,7 +336,7 @@ def _run(
         if savepoints:
             conn.execute("SAVEPOINT req")
         before = conn.total_changes
-        tx = WriteTx(conn, moment, stamp)
+        tx = WriteTx(conn, moment, stamp, dialect)
         try:
             req.result = req.op(tx)
         except dialect.fatal:

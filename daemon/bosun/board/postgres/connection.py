@@ -25,12 +25,12 @@ from psycopg.types.string import TextLoader
 
 from bosun.board.dialect import Dialect
 from bosun.board.errors import BoardStorageError, BoardUnwritableError
-from bosun.board.postgres.sql import translate
+from bosun.board.postgres.sql import transition_sql, translate
 
 log = logging.getLogger(__name__)
 
 Raw = psycopg.Connection[tuple[Any, ...]]
-_WRITES = ("INSERT", "UPDATE", "DELETE")
+_WRITES = ("INSERT", "UPDATE", "DELETE", "WITH")
 _IN_TRANSACTION = (TransactionStatus.INTRANS, TransactionStatus.INERROR, TransactionStatus.ACTIVE)
 
 
@@ -211,4 +211,5 @@ POSTGRES = Dialect(
     fatal=(psycopg.OperationalError, pgerrors.AdminShutdown, pgerrors.DiskFull),
     storage_error=storage_error,
     disk_full=_disk_full,
+    transition_sql=transition_sql,
 )

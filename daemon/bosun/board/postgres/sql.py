@@ -52,6 +52,7 @@ _SELECTS = tuple(
         codec.SELECT_EVENT,
         codec.SELECT_MESSAGE,
         codec.SELECT_CALL,
+        codec.TASK_JSON,  # after SELECT_TASK, which holds it: transition_sql's result
     )
 )
 
@@ -71,6 +72,33 @@ _PIECES = (
 )
 
 _INSERT = re.compile(r"INSERT INTO (\w+)")
+
+
+@lru_cache(maxsize=256)
+def transition_sql(columns: tuple[str, ...], with_holder: bool, with_reason: bool) -> str:
+    """A task transition in one statement (one round trip instead of three).
+
+    The compare-and-swap UPDATE, its `task.transition` event (data: the caller's JSON
+    with from/to, merged with the task's new attempt and, when set, reason) and the
+    task's JSON with the event's seq. Parameters: the columns' values, task id,
+    expected state, [holder], the event's ts and its data's JSON. No row: the swap lost.
+    """
+    sets = ", ".join(f"{c} = ?" for c in columns)
+    holder = " AND lease_holder = ?" if with_holder else ""
+    reason = (
+        " || CASE WHEN t.reason IS NULL THEN '{}'::jsonb "
+        "ELSE jsonb_build_object('reason', t.reason) END"
+        if with_reason
+        else ""
+    )
+    return (
+        f"WITH t AS (UPDATE tasks SET {sets} WHERE id = ? AND state = ?{holder} RETURNING *), "
+        "e AS (INSERT INTO events (seq, ts, kind, run_id, task_id, data) "
+        "SELECT (SELECT coalesce(max(seq), 0) + 1 FROM events), ?, 'task.transition', "
+        "t.run_id, t.id, (CAST(? AS jsonb) || jsonb_build_object('attempt', t.attempt)"
+        f"{reason})::json FROM t RETURNING seq) "
+        f"SELECT {codec.TASK_JSON}, (SELECT seq FROM e) FROM t"
+    )
 
 
 @lru_cache(maxsize=2048)
