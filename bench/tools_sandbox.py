@@ -6,7 +6,9 @@ runner alone (own session, pipe reader, reaping scan) with each mode's wrapping,
 policy, bounding, redaction) with a sandbox built for the call, and (d) the same tool
 call in the attempt's long-lived sandbox (tools/sandbox_session.py: a supervisor inside
 forks each command). Prints median and p95 per mode and the added latency of each over
-the plain subprocess (target: ≤ 10 ms added per command).
+the plain subprocess (target: ≤ 10 ms added per command). `bwrap (runner, counting)` is
+the runner with the wrapper that counts a lone command's leftovers inside its pid
+namespace (tools/ns_leftovers.py), as `run_command` outside an attempt runs it.
 
     .venv/bin/python -m bench.tools_sandbox [--runs 200]
 """
@@ -58,9 +60,13 @@ async def _plain() -> None:
     await proc.wait()
 
 
-def _runner(sandbox: Sandbox, wt: Path, tmp: Path) -> Callable[[], Awaitable[object]]:
+def _runner(
+    sandbox: Sandbox, wt: Path, tmp: Path, counting: bool = False
+) -> Callable[[], Awaitable[object]]:
     async def once() -> object:
-        prepared = sandbox.prepare(["true"], worktree=wt, tmp=tmp, hidden=[])
+        prepared = sandbox.prepare(
+            ["true"], worktree=wt, tmp=tmp, hidden=[], count_leftovers=counting
+        )
         try:
             return await run_process(
                 prepared.argv, cwd=wt, env={"PATH": "/usr/bin:/bin", "M": "1"}, limit_s=10,
@@ -107,6 +113,8 @@ async def _measure(runs: int, stack: contextlib.AsyncExitStack) -> None:
                 print(f"{mode.value}: unavailable: {exc.message}")
                 continue
             configs[f"{mode.value} (runner)"] = _runner(sandbox, wt, tmp)
+            if mode is SandboxMode.BWRAP:  # a lone command's leftovers, counted in its namespace
+                configs["bwrap (runner, counting)"] = _runner(sandbox, wt, tmp, counting=True)
             configs[f"{mode.value} (tool call)"] = _tool(*_tool_ctx(sandbox, wt))
             executor, ctx = _tool_ctx(sandbox, wt)
             await stack.enter_async_context(attempt_sandbox(ctx))  # built at the first call
@@ -129,6 +137,12 @@ async def _measure(runs: int, stack: contextlib.AsyncExitStack) -> None:
                 print(
                     f"sandbox cost of {confined} over the unsandboxed runner: {extra:+.2f} ms (target ≤ 10)"
                 )
+        if "bwrap (runner, counting)" in samples:
+            counted = _stats(samples["bwrap (runner, counting)"])[0]
+            print(
+                "counting a lone bwrap command's leftovers in its namespace: "
+                f"{counted - _stats(samples['bwrap (runner)'])[0]:+.2f} ms"
+            )
         for name in ("none", "landlock", "bwrap"):
             if f"{name} (attempt)" in samples:
                 per_call = _stats(samples[f"{name} (tool call)"])[0]
