@@ -53,7 +53,6 @@ def git_check() -> dict[str, Any]:
 
 def state_check(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     """The workspace's state directory, and the settings it holds (defaults outside a repo)."""
-    from bosun.board.health import board_unwritable
     from bosun.cli.common import workspace_of
     from bosun.config import Settings, load_settings
 
@@ -70,7 +69,7 @@ def state_check(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
         return _check("workspace", True, f"{ws.root} (state directory not created yet)"), settings
     mode = stat.S_IMODE(state.stat().st_mode)
     writable = os.access(state, os.W_OK | os.X_OK)
-    refused = board_unwritable(ws.db_path)
+    refused = _board_refusal(ws, settings)
     ok = writable and mode & 0o077 == 0 and refused is None
     detail = f"{state} mode {mode:o}" + ("" if writable else ", not writable by you")
     if mode & 0o077:
@@ -78,6 +77,22 @@ def state_check(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     if refused is not None:
         detail += f"; the board cannot be written: {refused}"
     return _check("workspace", ok, detail), settings
+
+
+def _board_refusal(ws: Any, settings: Any) -> str | None:
+    """Why the board (SQLite file or PostgreSQL, as configured) cannot be written."""
+    from bosun.board.health import board_unwritable
+    from bosun.board.location import PostgresBoard, board_location
+
+    try:
+        where = board_location(settings.board, ws.root, ws.db_path, env=dict(os.environ))
+    except BosunError as exc:
+        return exc.message
+    if isinstance(where, PostgresBoard):
+        from bosun.board.postgres.backend import board_refusal
+
+        return board_refusal(where)
+    return board_unwritable(where)
 
 
 def budget_check(settings: Any) -> dict[str, Any]:

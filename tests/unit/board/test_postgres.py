@@ -26,6 +26,7 @@ from bosun.board.location import (
     default_schema,
     redact_url,
 )
+from bosun.board.postgres.backend import board_refusal
 from bosun.board.postgres.schema import SCHEMA_VERSION
 from bosun.board.postgres.sql import translate
 from pydantic import ValidationError
@@ -133,6 +134,15 @@ async def test_nul_in_text_reads_back_as_a_replacement_character_and_loses_the_r
         assert [m.content for m in messages] == ["a\ufffdb"]
     finally:
         await store.close()
+
+
+def test_doctor_names_what_keeps_the_board_from_working_without_taking_it(
+    postgres_server: PostgresServer,
+) -> None:
+    good = postgres_board(postgres_server)
+    assert board_refusal(good) is None
+    wrong = PostgresBoard(url=good.url, schema=good.schema, password="wrong")
+    assert "refused the login" in (board_refusal(wrong) or "")
 
 
 def test_settings_pick_postgres_and_take_the_password_from_the_environment(

@@ -171,3 +171,27 @@ async def open_postgres(board: PostgresBoard, *, boot_id: str) -> PgBackend:
             raise
         raise
     return backend
+
+
+def board_refusal(board: PostgresBoard) -> str | None:
+    """Why the board in PostgreSQL cannot be used now, or None (`bosun doctor`): the
+    server answers, the login works, the user may create the schema or it exists."""
+    try:
+        raw = _connect(board, _application("doctor", "check"))
+    except psycopg.Error as exc:
+        error = storage_error(exc, board.where)
+        return error.message if isinstance(error, BoardStorageError) else str(exc)
+    try:
+        row = raw.execute(
+            "SELECT has_database_privilege(current_database(), 'CREATE'), "
+            "EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)",
+            (board.schema,),
+        ).fetchone()
+    finally:
+        raw.close()
+    if row is not None and not row[0] and not row[1]:
+        return (
+            f"the database user may not create the board's schema {board.schema}: "
+            "GRANT CREATE ON DATABASE to it, or create the schema for it"
+        )
+    return None
