@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { criteriaAfter, directDependents, downstream, dropConsequence, dropModes, dropReport, notStarted, restartReport, validateGuidance } from '../../src/logic/planEdits';
+import { TASK_STYLES, RUN_STYLES } from '../../src/logic/stateStyle';
+import { NOT_STARTED, REPLANNABLE, RESTARTABLE, criteriaAfter, directDependents, downstream, dropConsequence, dropModes, dropReport, notStarted, restartReport, validateGuidance } from '../../src/logic/planEdits';
 import { run, task } from './fixtures';
 
 // 1 → 2 → 3 → 4, and 5 waits for 2 too; 6 waited for 2 but is complete.
@@ -57,4 +60,27 @@ test('a replan needs guidance; a restart reports what replaced what', () => {
   assert.equal(validateGuidance('add upgrade notes'), undefined);
   const result = { run: run(3, { state: 'running' }), reopened: [task(9, 3, { key: 'b-r2' }), task(10, 3, { key: 'c-r2' })] };
   assert.equal(restartReport(result), 'run #3 restarted (running); reopened #9 b-r2, #10 c-r2.');
+});
+
+interface MenuItem {
+  command: string;
+  when: string;
+}
+const menus = (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { contributes: { menus: { 'view/item/context': MenuItem[] } } }).contributes.menus['view/item/context'];
+
+/** The states whose tree rows show `command` in their context menu (`when` is `viewItem =~ /re/`). */
+function shownOn(command: string, kind: 'task' | 'run', states: readonly string[]): string[] {
+  const whens = menus.filter((m) => m.command === command).map((m) => new RegExp((/viewItem =~ \/(.*)\//.exec(m.when) ?? [])[1] ?? '$^'));
+  assert.ok(whens.length, `${command} has no entry in the tree's context menu`);
+  return states.filter((s) => whens.some((re) => re.test(`${kind}:${s}`)));
+}
+
+test("the tree's plan menus appear exactly on the states the commands act on", () => {
+  const taskStates = Object.keys(TASK_STYLES);
+  const runStates = Object.keys(RUN_STYLES);
+  assert.deepEqual(shownOn('bosun.editTask', 'task', taskStates), [...NOT_STARTED]);
+  assert.deepEqual(shownOn('bosun.dropTask', 'task', taskStates), [...NOT_STARTED]);
+  assert.deepEqual(shownOn('bosun.replanRun', 'run', runStates), [...REPLANNABLE]);
+  assert.deepEqual(shownOn('bosun.restartRun', 'run', runStates).sort(), [...RESTARTABLE].sort());
+  assert.deepEqual(shownOn('bosun.addDependency', 'task', taskStates), taskStates);
 });
