@@ -18,6 +18,7 @@ from bosun.agents.settings import AgentSettings
 from bosun.board.location import BoardSettings
 from bosun.engine.settings import EngineSettings
 from bosun.errors import BosunError
+from bosun.executors.settings import ExecutorSettings
 from bosun.git.settings import GitSettings, WorktreeSettings
 from bosun.llm.settings import LlmSettings
 from bosun.observe.settings import ObserveSettings
@@ -46,6 +47,7 @@ class Settings(BaseModel):
     mcp: McpSettings = Field(default_factory=McpSettings)
     observe: ObserveSettings = Field(default_factory=ObserveSettings)
     board: BoardSettings = Field(default_factory=BoardSettings)
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
 
 
 def _describe(exc: ValidationError, source: str) -> str:

@@ -8,7 +8,9 @@
     ├── WorkspaceError              NOT_A_REPOSITORY (not a repo, bare, no commits…)
     ├── GitError                    GIT_ERROR
     ├── InvalidStateError           INVALID_STATE (run not in a state that allows it)
-    └── BudgetExceededError         BUDGET_EXCEEDED
+    ├── BudgetExceededError         BUDGET_EXCEEDED
+    ├── WorkerLostError             INTERNAL_ERROR (the node running an attempt was lost)
+    └── ClusterUnavailableError     INTERNAL_ERROR (the executor's cluster cannot be reached)
 
 Packages add subclasses next to their code (llm, tools, git); the server turns any
 BosunError into a JSON-RPC error with its code, message and data.
@@ -83,6 +85,17 @@ class BudgetExceededError(BosunError):
     """A token or money budget is spent."""
 
     code = ErrorCode.BUDGET_EXCEEDED
+
+
+class WorkerLostError(BosunError):
+    """The machine running an attempt's tools went away mid-attempt (a Ray node died).
+
+    Not the attempt's fault: it ends as `crashed` without spending a retry, and the
+    tool pipeline lets it through instead of showing it to the model as a tool error."""
+
+
+class ClusterUnavailableError(BosunError):
+    """The executor's cluster cannot be reached: dispatch pauses, nothing is lost."""
 
 
 E = TypeVar("E", bound=BaseException)

@@ -18,6 +18,7 @@ from typing import Protocol
 from bosun_protocol.entities import AttemptOutcome, Run, Task, Verdict
 
 from bosun.agents.suite_results import SuiteResults
+from bosun.executors.place import Place
 from bosun.tools.context import Approver, FrameworkHost
 
 
@@ -58,6 +59,9 @@ class AttemptReport:
     # "setup_failed" (bosun_protocol.engine.PromptKind values).
     human_kind: str | None = None
     turns: int = 0
+    # The node running the attempt's tools was lost (outcome CRASHED): not the attempt's
+    # fault, so the engine does not count it against the task's retries.
+    worker_lost: bool = False
 
 
 @dataclass
@@ -87,6 +91,8 @@ class QARequest:
     # The same command's results on the run's base commit (failures there are not the
     # task's), fetched only when the task's run fails; None: no comparison.
     baseline: Callable[[], Awaitable[CheckResult | None]] | None = None
+    # Where the test command runs (bosun.executors); None: in `worktree`, here.
+    place: Place | None = None
 
 
 @dataclass

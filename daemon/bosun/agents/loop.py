@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -90,6 +90,7 @@ class WorkerLoop:
         transcript: Transcript,
         max_tokens: int = 4096,
         watchdog: Watchdog | None = None,
+        settle: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.gateway = gateway
         self.executor = executor
@@ -101,6 +102,8 @@ class WorkerLoop:
         self.transcript = transcript
         self.max_tokens = max_tokens
         self.watchdog = watchdog or Watchdog()
+        # Brings work done elsewhere into request.worktree before the report reads it.
+        self.settle = settle
         self.trace = Trace()
         self.turn = 0
         self.deadline = time.monotonic() + request.time_limit_s
@@ -117,6 +120,8 @@ class WorkerLoop:
         except _Stopped as stop:
             ending = _Ending(stop.outcome, error=stop.why)
             await self._note(stop.why)
+        if self.settle is not None:
+            await self.settle()
         return await self._report(ending)
 
     # --- the loop ---------------------------------------------------------------------

@@ -37,7 +37,8 @@ from bosun.agents.transcript import DeltaSink, Transcript
 from bosun.agents.watchdog import Watchdog
 from bosun.board.store import Store
 from bosun.config import Settings
-from bosun.errors import BosunError
+from bosun.errors import BosunError, WorkerLostError
+from bosun.executors.place import Executor, LocalExecutor, Place
 from bosun.llm.gateway import ModelGateway
 from bosun.llm.messages import ChatMessage
 from bosun.observe.spans import attempt_span
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from bosun.tools.mcp.attempt import AttemptMcp
 
 log = logging.getLogger(__name__)
+PLACED_EVENT = "attempt.placed"
 
 
 def _mcp_scope(
@@ -84,6 +86,7 @@ class Agents:
         max_tokens: int | None = None,
         qa_max_asks: int = 3,
         preparer: Preparer | None = None,
+        placement: Executor | None = None,
     ) -> None:
         self.gateway = gateway
         self.executor = executor
@@ -93,6 +96,7 @@ class Agents:
         self.sandbox = sandbox
         self.hidden_paths = list(hidden_paths)
         self.preparer = preparer  # None: worktrees are used as they are (no set-up)
+        self.placement: Executor = placement or LocalExecutor()  # where tools and checks run
         # The arguments win over `[agents]` (tests and benchmarks set them directly).
         agents = settings.agents
         self.context_chars = context_chars or agents.context_chars
@@ -143,8 +147,16 @@ class Agents:
             return AttemptReport(outcome=AttemptOutcome.ERROR, error=why)
         request = replace(request, worktree=worktree)  # the caller's request stays as given
         tool_ctx = self.tool_context(request)
+        place: Place | None = None
         try:
-            failed = await self._prepare(request)
+            # A merger resolves conflict markers the daemon wrote into its own worktree:
+            # it always works here.
+            if request.task.profile is not Profile.MERGER:
+                place = await self.placement.open_attempt(request)
+            if place is not None:
+                tool_ctx.place = place
+                await self._placed(request, place)
+            failed = await self._prepare(request) if place is None else None
             if failed is not None:
                 return failed
             brief = await build_brief(self.store, request)
@@ -156,10 +168,28 @@ class Agents:
                 async with attempt_sandbox(tool_ctx), _mcp_scope(tool_ctx, self.settings) as mcp:
                     notice = mcp.notice() if mcp is not None else ""  # the agent's to know
                     brief = f"{brief}\n\n{notice}" if notice else brief
-                    return await self._work(request, profile, tool_ctx, brief)
+                    return await self._work(request, profile, tool_ctx, brief, place)
+        except WorkerLostError as exc:
+            log.warning("attempt %s of task %s lost its node: %s", request.attempt,
+                        request.task.id, exc.message)  # fmt: skip
+            return AttemptReport(
+                outcome=AttemptOutcome.CRASHED, error=exc.message, worker_lost=True
+            )
         except BosunError as exc:  # the board (transcript, events) failed under the attempt
             log.warning("attempt %s of task %s failed: %s", request.attempt, request.task.id, exc)
             return AttemptReport(outcome=AttemptOutcome.ERROR, error=exc.message)
+        finally:
+            if place is not None:
+                await place.close()
+
+    async def _placed(self, request: AttemptRequest, place: Place) -> None:
+        """Say where the attempt runs (clients and tests read it from the event)."""
+        await self.store.append_event(
+            PLACED_EVENT,
+            run_id=request.run.id,
+            task_id=request.task.id,
+            data={"attempt": request.attempt, "where": place.where},
+        )
 
     async def _prepare(self, request: AttemptRequest) -> AttemptReport | None:
         """Run the worktree's set-up if it needs one; a failure waits for a human once,
@@ -182,7 +212,12 @@ class Agents:
         )
 
     async def _work(
-        self, request: AttemptRequest, profile: AgentProfile, tool_ctx: ToolContext, brief: str
+        self,
+        request: AttemptRequest,
+        profile: AgentProfile,
+        tool_ctx: ToolContext,
+        brief: str,
+        place: Place | None = None,
     ) -> AttemptReport:
         """The worker loop of one attempt, in its sandbox."""
         loop = WorkerLoop(
@@ -206,6 +241,7 @@ class Agents:
                 error_limit=self.settings.agents.error_limit,
                 window=self.settings.agents.watch_window,
             ),
+            settle=(lambda: place.settle(request.worktree)) if place is not None else None,
         )
         return await loop.run()
 
@@ -272,14 +308,23 @@ class Agents:
             )
         request = replace(request, worktree=worktree)
         tool_ctx = self.qa_tool_context(request)
+        place: Place | None = None
         try:
+            if request.task.profile is not Profile.MERGER:
+                place = await self.placement.open_check(request)
+            request = replace(request, place=place)
             with attempt_span(request.run.id, request.task, request.attempt, "bosun.qa"):
                 # The strategist's MCP servers run for the check, as a worker's do for
                 # its attempt (started before the tests, so a slow one overlaps them).
                 async with _mcp_scope(tool_ctx, self.settings) as mcp:
                     tools = QaTools(self.executor, tool_ctx) if mcp and mcp.names() else None
                     return await self.strategist.judge(request, tools)
+        except WorkerLostError as exc:
+            return QAReport(passed=False, error=f"QA's node was lost: {exc.message}")
         except BosunError as exc:
             return QAReport(passed=False, error=f"QA failed: {exc.message}")
         except OSError as exc:
             return QAReport(passed=False, error=f"QA could not run: {exc}")
+        finally:
+            if place is not None:
+                await place.close()

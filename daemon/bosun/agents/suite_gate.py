@@ -97,7 +97,10 @@ class SuiteGate:
     async def run(
         self, command: str, worktree: Path, run: Run, request: QARequest | None = None
     ) -> CheckResult:
-        """The test command's run in `worktree` (a task's, or a base checkout)."""
+        """The test command's run in `worktree` (a task's, or a base checkout), or at the
+        request's place when the attempt ran elsewhere."""
+        if request is not None and request.place is not None:
+            return await request.place.run_check(command, per_test=self.settings.qa.junit)
         ctx = ToolContext(
             run_id=run.id,
             task_id=request.task.id if request else 0,

@@ -223,6 +223,8 @@ class AttemptDriver:
                 task, handle, report, report.outcome, kind, report.needs_human, options
             )
         else:
+            if report.worker_lost:  # recorded before the close, so a crash keeps it
+                await e.phoenix.forgive(task.id, handle.number)
             await self.finish(task.id, handle.number, report, report.outcome)
             failed = await self._move(task.id, handle, _S.FAILED, report.error)
             if failed is not None:

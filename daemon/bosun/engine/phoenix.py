@@ -48,6 +48,8 @@ class TaskNotes(BaseModel):
     granted_at: int = 0  # failures before this attempt number are forgiven
     reviews: list[Review] = Field(default_factory=list)
     reset_next: bool = False
+    # Attempts that crashed because their worker node was lost: not the task's fault.
+    forgiven: list[int] = Field(default_factory=list)
 
 
 def clip(text: str, limit: int) -> str:
@@ -159,8 +161,17 @@ class Phoenix:
         return [
             a
             for a in await self.engine.store.list_attempts(task.id)
-            if a.number > notes.granted_at and a.outcome in COUNTED
+            if a.number > notes.granted_at
+            and a.outcome in COUNTED
+            and a.number not in notes.forgiven
         ]
+
+    async def forgive(self, task_id: int, attempt: int) -> None:
+        """Attempt `attempt` does not count against the task's retries (its node was lost)."""
+        notes = await self.notes(task_id)
+        if attempt not in notes.forgiven:
+            notes.forgiven.append(attempt)
+            await self.save_notes(task_id, notes)
 
     async def after_failure(self, task: Task) -> None:
         """A failed task: its next attempt, or a human when retries are spent."""

@@ -19,6 +19,7 @@ from bosun.engine.ports import GitPlane, NullGitPlane
 from bosun.engine.progress import Notifier, NullNotifier
 from bosun.engine.storage_pause import StoragePause
 from bosun.errors import BosunError
+from bosun.executors.place import Executor, LocalExecutor
 from bosun.server.context import DaemonContext
 from bosun.server.framing import encode_body
 from bosun.server.hub import wants_bosun_notifications
@@ -136,8 +137,24 @@ def build_runner(
         sandbox=sandbox,
         hidden_paths=private,
         preparer=preparer,
+        placement=build_placement(ctx),
     )
     return cast(AgentRunner, agents)
+
+
+def build_placement(ctx: DaemonContext) -> Executor:
+    """Where attempts run (`[executor]`); Ray is imported only when it is asked for."""
+    given = ctx.services.get("executor")
+    if given is not None:
+        return cast(Executor, given)
+    settings = ctx.settings.executor
+    placement: Executor = LocalExecutor()
+    if settings.kind == "ray":
+        from bosun.executors.ray_executor import RayExecutor
+
+        placement = RayExecutor(settings, ctx.settings.tools, ctx.workspace.root)
+    ctx.services["executor"] = placement
+    return placement
 
 
 def storage_pause(
@@ -223,5 +240,8 @@ async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
         gateway = ctx.services.pop("gateway", None)
         if gateway is not None:
             await gateway.aclose()
+        placement = ctx.services.pop("executor", None)
+        if placement is not None:
+            await placement.aclose()
 
     return stop

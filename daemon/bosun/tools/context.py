@@ -15,6 +15,7 @@ from bosun.tools.paths import Worktree
 from bosun.tools.settings import ToolSettings
 
 if TYPE_CHECKING:
+    from bosun.executors.place import Place
     from bosun.tools.mcp.attempt import AttemptMcp
     from bosun.tools.sandbox import Sandbox
     from bosun.tools.sandbox_session import SandboxSession
@@ -127,6 +128,8 @@ class ToolContext:
     # the host's network, and tools' caches in this shared directory (in `mounts.writable`).
     network: bool = False
     cache: Path | None = None
+    # Where the worktree tools run (bosun.executors); None: here, in this process.
+    place: Place | None = None
 
     @cached_property
     def worktree(self) -> Worktree:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from bosun.errors import BosunError
+from bosun.errors import BosunError, WorkerLostError
 from bosun.observe import hooks, spans
 from bosun.secrets import redact
 from bosun.tools.context import ToolContext
@@ -155,9 +155,11 @@ class ToolExecutor:
         try:
             if tool.timed:
                 async with asyncio.timeout(limit):
-                    out = await tool.run(ctx, args)
+                    out = await self._dispatch(ctx, tool, args)
             else:
-                out = await tool.run(ctx, args)
+                out = await self._dispatch(ctx, tool, args)
+        except WorkerLostError:
+            raise  # the attempt's node is gone: the attempt ends, the model is not told
         except TimeoutError:
             return ToolResult.error(f"{tool.name} did not finish within {limit:g} s", "timeout")
         except BosunError as exc:  # tool refusals, and board errors such as a cycle
@@ -168,6 +170,13 @@ class ToolExecutor:
             log.exception("tool %s failed", tool.name)
             return ToolResult.error(f"{tool.name} failed with an internal error (logged)")
         return out if isinstance(out, ToolResult) else ToolResult(out)
+
+    async def _dispatch(self, ctx: ToolContext, tool: Tool[Any], args: Any) -> ToolResult | str:
+        """Run the tool here, or at the attempt's place when it has one and the tool works
+        on the worktree (validation and policy already ran here, once)."""
+        if ctx.place is None or tool.where == "daemon":
+            return await tool.run(ctx, args)
+        return await ctx.place.run_tool(ctx, tool.name, args.model_dump(mode="json"))
 
     async def _record(
         self, ctx: ToolContext, name: str, raw: dict[str, Any], result: ToolResult, took: float

@@ -96,13 +96,13 @@ async def finish(ctx: ToolContext, args: FinishArgs) -> ToolResult:
 FRAMEWORK_TOOLS: tuple[Tool[Any], ...] = (
     Tool("create_subtasks", "Create tasks for this run: each with a unique key, title, "
          "description, worker profile, dependencies (keys) and acceptance criteria.",
-         CreateSubtasksArgs, create_subtasks),
+         CreateSubtasksArgs, create_subtasks, where="daemon"),
     Tool("post_insight", "Share a fact other workers of this run should know.",
-         InsightArgs, post_insight),
+         InsightArgs, post_insight, where="daemon"),
     Tool("log_design_decision", "Record a design decision and its rationale in the "
-         "run's design log.", DesignDecisionArgs, log_design_decision),
+         "run's design log.", DesignDecisionArgs, log_design_decision, where="daemon"),
     Tool("ask_human", "Ask a human a question you cannot answer yourself; the task "
-         "pauses until they answer.", AskHumanArgs, ask_human),
+         "pauses until they answer.", AskHumanArgs, ask_human, where="daemon"),
     Tool("finish", "Declare the task done, with a summary and the files changed.",
-         FinishArgs, finish),
+         FinishArgs, finish, where="daemon"),
 )  # fmt: skip

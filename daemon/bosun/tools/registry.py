@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from bosun_protocol.entities import Profile
 from pydantic import BaseModel
@@ -38,6 +38,10 @@ class Tool(Generic[A]):
     timed: bool = True
     # A line shown in events and approval requests instead of the full arguments.
     summary_field: str | None = None
+    # "worktree": runs where the attempt's worktree is (the executor's place, when it has
+    # one); "daemon": always here, beside the board and the secrets (framework tools,
+    # web search).
+    where: Literal["worktree", "daemon"] = "worktree"
 
     def spec(self) -> ToolSpec:
         """The JSON schema the model sees."""

@@ -92,4 +92,5 @@ def make_web_search(settings: WebSearchSettings) -> Tool[WebSearchArgs] | None:
         WebSearchArgs,
         web_search,
         summary_field="query",
+        where="daemon",  # its key is a secret: never sent to a worker node
     )
