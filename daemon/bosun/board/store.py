@@ -246,7 +246,7 @@ class Store(RecordsMixin, OutboxMixin):
             event_data=plain_json(event_data, "event_data"),
             columns=columns,
         )
-        return await self._writer.submit(op)
+        return await self._writer.submit_deferred(op)
 
     async def update_task(
         self, task_id: int, *, event: str, data: Mapping[str, Any] | None = None, **fields: Any

@@ -18,7 +18,7 @@ from bosun.board.errors import InvalidBoardInputError
 from bosun.board.fields import assignments
 from bosun.board.graph import labels, path_between, refuse_cycle, run_edges
 from bosun.board.models import UNSET, TaskSpec, Unset
-from bosun.board.writer import WriteTx
+from bosun.board.writer import Deferred, WriteTx
 from bosun.errors import ConflictError, DependencyCycleError, NotFoundError
 
 
@@ -116,8 +116,11 @@ def transition(
     lease: Lease | Unset | None,
     event_data: dict[str, Any],
     columns: dict[str, Any],
-) -> Task:
-    """Compare-and-swap the task's state (and lease holder when given) and record it."""
+) -> Deferred[Task]:
+    """Compare-and-swap the task's state (and lease holder when given) and record it.
+
+    A deferred op (writer.py): on a server its one statement goes out with the rest of
+    the batch's, and its answer is read after they all went."""
     sets: dict[str, Any] = {"state": to.value, "updated_at": tx.stamp, **columns}
     if lease is UNSET:
         if to is not TaskState.ACTIVE:
@@ -130,7 +133,11 @@ def transition(
     if holder is not None:
         params.append(holder)
     if tx.dialect.transition_sql is not None:
-        return _one_statement(tx, task_id, expected, to, holder, event_data, columns, sets, params)
+        return (
+            yield from _one_statement(
+                tx, task_id, expected, to, holder, event_data, columns, sets, params
+            )
+        )
     # Measured: UPDATE + SELECT is ~16 µs here, UPDATE … RETURNING the same JSON ~27 µs.
     cur = tx.conn.execute(_cas_sql(tuple(sets), holder is not None), params)
     if cur.rowcount != 1:
@@ -156,14 +163,16 @@ def _one_statement(
     columns: dict[str, Any],
     sets: dict[str, Any],
     params: list[Any],
-) -> Task:
+) -> Deferred[Task]:
     """`transition` as the dialect's one statement (a server's round trips: Dialect)."""
     build = tx.dialect.transition_sql
     assert build is not None
     with_reason = "reason" in columns
     sql = build(tuple(sets), holder is not None, with_reason)
     data = {**event_data, "from": expected.value, "to": to.value}
-    row = tx.conn.execute(sql, [*params, tx.stamp, dump(data)]).fetchone()
+    cur = tx.conn.execute(sql, [*params, tx.stamp, dump(data)])
+    yield  # sent; the answer is read once the batch's other statements went too
+    row = cur.fetchone()
     if row is None:
         raise _lost(tx.conn, task_id, expected, holder)
     task = Task.model_validate_json(row[0])

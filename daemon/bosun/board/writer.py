@@ -5,7 +5,7 @@ thread. Writes queue up; a batch of whatever is queued runs in one
 `BEGIN IMMEDIATE … COMMIT` (one fsync for the whole batch under synchronous=FULL). A
 request that fails (a lost compare-and-swap, a refused edit) is undone alone and the
 others still commit: a failure before any write needs no undoing, and a failure after
-one starts the batch over with a SAVEPOINT around each request (`_run`).
+one starts the batch over with a SAVEPOINT around each request (batch.py).
 
 Why the writer drains its queue inside the connection's thread: aiosqlite hops
 between the event loop and its worker thread once per call, and on this 2-core machine
@@ -23,25 +23,17 @@ announcing and resuming its callers overlaps the next batch's fsync.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import threading
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-import pydantic_core
-from bosun_protocol.entities import Event, Run, Task
-
-from bosun.board.codec import now
+from bosun.board.batch import Deferred, Notice, Request, WriteTx, apply_batch
 from bosun.board.dialect import Conn, Dialect
 from bosun.board.errors import BoardStorageError
-from bosun.errors import BosunError
-from bosun.failpoints import armed, failpoint, flagged
 from bosun.observe import hooks
+
+__all__ = ["Deferred", "Notice", "WriteTx", "Writer"]
 
 log = logging.getLogger(__name__)
 
@@ -52,94 +44,6 @@ MAX_BATCH = 512
 # (to aiosqlite calls such as close). Measured at 2,000/s offered: p50 0.6–1.0 ms
 # against 0.8–1.1 ms without it.
 LINGER_SECONDS = 0.02
-
-
-@dataclass
-class Notice:
-    """An event to announce after commit, with the run and/or task it changed."""
-
-    event: Event
-    run: Run | None = None
-    task: Task | None = None
-
-
-class WriteTx:
-    """What a write op sees: the raw connection inside the open transaction."""
-
-    def __init__(self, conn: Conn, moment: datetime, stamp: str, dialect: Dialect) -> None:
-        self.conn = conn
-        self.dialect = dialect
-        self.notices: list[Notice] = []
-        # The batch's clock reading: its rows and its events carry the same time.
-        self.moment = moment
-        self.stamp = stamp
-
-    def emit(
-        self,
-        kind: str,
-        *,
-        run_id: int | None = None,
-        task_id: int | None = None,
-        data: dict[str, Any] | None = None,
-        run: Run | None = None,
-        task: Task | None = None,
-        plain: bool = False,
-    ) -> Event:
-        """Append an event in this transaction; it is announced only if we commit.
-
-        `plain=True` promises that `data` holds only JSON values (str, int, float,
-        bool, None, lists and str-keyed dicts of them) that read back unchanged, so the
-        listeners can get `data` itself instead of a parsed copy of its text.
-        """
-        body = data or {}
-        text = pydantic_core.to_json(body).decode()
-        cur = self.conn.execute(
-            "INSERT INTO events (ts, kind, run_id, task_id, data) VALUES (?, ?, ?, ?, ?)",
-            (self.stamp, kind, run_id, task_id, text),
-        )
-        assert cur.lastrowid is not None
-        if not plain:
-            # The listeners get data exactly as a later events_since() will read it back.
-            body = json.loads(text)
-        return self.recorded(cur.lastrowid, kind, run_id, task_id, body, run=run, task=task)
-
-    def recorded(
-        self,
-        seq: int,
-        kind: str,
-        run_id: int | None,
-        task_id: int | None,
-        data: dict[str, Any],
-        *,
-        run: Run | None = None,
-        task: Task | None = None,
-    ) -> Event:
-        """An event a write op inserted itself (with seq `seq`), announced if we commit."""
-        # (Validated construction is pydantic's C path: cheaper than model_construct.)
-        event = Event(seq=seq, ts=self.moment, kind=kind, run_id=run_id, task_id=task_id, data=data)
-        self.notices.append(Notice(event, run, task))
-        return event
-
-
-@dataclass
-class _Request(Generic[T]):
-    op: Callable[[WriteTx], T]
-    future: asyncio.Future[T]
-    result: Any = None
-    error: BaseException | None = None
-    notices: list[Notice] = field(default_factory=list)
-
-    def fail(self, error: BaseException) -> None:
-        self.error = error
-        self.notices = []
-
-    def settle(self) -> None:
-        if self.future.done():  # the caller was cancelled; the write stands regardless
-            return
-        if self.error is not None:
-            self.future.set_exception(self.error)
-        else:
-            self.future.set_result(self.result)
 
 
 class Writer:
@@ -164,7 +68,7 @@ class Writer:
         # whether a drain is running, and the writes it has not taken yet.
         self._lock = threading.Lock()
         self._more = threading.Condition(self._lock)
-        self._pending: list[_Request[Any]] = []
+        self._pending: list[Request[Any]] = []
         self._draining = False
         self._drains: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -181,11 +85,20 @@ class Writer:
 
     async def submit(self, op: Callable[[WriteTx], T]) -> T:
         """Queue `op`; returns its result once the transaction holding it committed."""
+        result: T = await self._submit(op, deferred=False)
+        return result
+
+    async def submit_deferred(self, op: Callable[[WriteTx], Deferred[T]]) -> T:
+        """Queue a deferred op (see `Deferred`); its result once committed."""
+        result: T = await self._submit(op, deferred=True)
+        return result
+
+    async def _submit(self, op: Callable[[WriteTx], Any], *, deferred: bool) -> Any:
         if self._closed or self._loop is None:
             raise BoardStorageError(f"the board {self._where} is closed")
-        future: asyncio.Future[T] = self._loop.create_future()
+        future: asyncio.Future[Any] = self._loop.create_future()
         with self._lock:
-            self._pending.append(_Request(op, future))
+            self._pending.append(Request(op, future, deferred))
             idle = not self._draining
             self._draining = True
             self._more.notify()
@@ -231,7 +144,7 @@ class Writer:
         """Commit batch after batch until nothing is queued (runs in the thread)."""
         loop = self._loop
         assert loop is not None
-        batch: list[_Request[Any]] = []
+        batch: list[Request[Any]] = []
         try:
             while True:
                 with self._lock:
@@ -255,9 +168,9 @@ class Writer:
                 self._draining = False
             raise
 
-    def _commit(self, conn: Conn, batch: list[_Request[Any]]) -> None:
+    def _commit(self, conn: Conn, batch: list[Request[Any]]) -> None:
         try:
-            took = _apply(conn, self._dialect, batch)
+            took = apply_batch(conn, self._dialect, batch)
         except Exception as exc:
             error = self._dialect.storage_error(exc, self._where)
             for req in batch:
@@ -269,7 +182,7 @@ class Writer:
                 self.commit_seconds.append(took)
             hooks.board_commit(took, len(batch))
 
-    def _finish(self, batch: list[_Request[Any]]) -> None:
+    def _finish(self, batch: list[Request[Any]]) -> None:
         """Back on the loop, in commit order: announce the batch, then resume its callers."""
         # Listeners first, then callers: when a write returns, it has been announced.
         try:
@@ -277,89 +190,3 @@ class Writer:
         finally:
             for req in batch:
                 req.settle()
-
-
-def _apply(conn: Conn, dialect: Dialect, batch: list[_Request[Any]]) -> float:
-    """Run a batch in one transaction; a request that fails is undone alone.
-
-    Returns how long the COMMIT took, in seconds.
-    """
-    conn.execute("BEGIN IMMEDIATE")
-    if flagged("DISK_FULL"):
-        conn.execute("ROLLBACK")
-        raise dialect.disk_full()
-    # One clock reading per batch (they all commit at once); `now()` is UTC, so
-    # isoformat() is exactly codec.ts().
-    moment = now()
-    stamp = moment.isoformat()
-    try:
-        if not _run(conn, dialect, batch, moment, stamp, savepoints=False):
-            # A request failed after it had written: only a savepoint undoes its
-            # writes alone, so start the batch over with one around each request.
-            conn.execute("ROLLBACK")
-            conn.execute("BEGIN IMMEDIATE")
-            _run(conn, dialect, batch, moment, stamp, savepoints=True)
-        if armed():
-            # Labelled with the batch's event kinds: `…@attempt.started` dies mid-run,
-            # not at the daemon's first write.
-            kinds = {n.event.kind for req in batch for n in req.notices}
-            failpoint("board.after_write_before_commit", *sorted(kinds))
-        start = time.perf_counter()
-        conn.execute("COMMIT")
-        return time.perf_counter() - start
-    except BaseException:
-        if conn.in_transaction:
-            with contextlib.suppress(*dialect.errors):
-                conn.execute("ROLLBACK")
-        raise
-
-
-def _run(
-    conn: Conn,
-    dialect: Dialect,
-    batch: list[_Request[Any]],
-    moment: datetime,
-    stamp: str,
-    *,
-    savepoints: bool,
-) -> bool:
-    """Run every request; False as soon as one fails after writing (without savepoints).
-
-    Most failures come before a request writes anything (a lost compare-and-swap
-    updates no row, bad input is refused first), so the usual batch runs without the
-    SAVEPOINT and RELEASE statements around each request: two of a transition's five.
-    `total_changes` tells whether a failed request had written (on PostgreSQL it also
-    counts a failed statement, which spoils the whole transaction there).
-    """
-    for req in batch:
-        req.result, req.error, req.notices = None, None, []
-        if savepoints:
-            conn.execute("SAVEPOINT req")
-        before = conn.total_changes
-        tx = WriteTx(conn, moment, stamp, dialect)
-        try:
-            req.result = req.op(tx)
-        except dialect.fatal:
-            # Disk full, I/O error, connection lost…: the database may already have
-            # rolled the whole transaction back, so no request of this batch can be trusted.
-            raise
-        except Exception as exc:
-            if savepoints:
-                conn.execute("ROLLBACK TO req")
-                conn.execute("RELEASE req")
-            elif conn.total_changes != before:
-                return False
-            req.fail(exc if isinstance(exc, BosunError) else _wrap(exc, dialect))
-            continue
-        if savepoints:
-            conn.execute("RELEASE req")
-        req.notices = tx.notices
-    return True
-
-
-def _wrap(exc: Exception, dialect: Dialect) -> BaseException:
-    if isinstance(exc, dialect.errors):
-        error = BoardStorageError(f"the board refused a write: {exc}")
-        error.__cause__ = exc
-        return error
-    return exc

@@ -4,6 +4,7 @@ workspace's advisory lock, its schema versions, the server's refusals in plain w
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -193,3 +194,34 @@ def test_statements_are_translated_by_their_rules() -> None:
         "INSERT INTO events (ts, kind, run_id, task_id, data) VALUES (?, ?, ?, ?, ?)"
     )
     assert "max(seq)" in text and returning  # gapless, never from a sequence
+
+
+async def test_a_statement_failing_in_the_pipeline_fails_its_write_alone(
+    postgres_server: PostgresServer,
+) -> None:
+    store = await Store.open(postgres_board(postgres_server), boot_id="b")
+    try:
+        run = await store.create_run("pipeline")
+        tasks = await store.create_tasks(
+            run.id, [TaskSpec(key=f"t{i}", title="t") for i in range(3)]
+        )
+        before = store.last_seq
+        # attempt is an `integer` column: 2**40 is refused by the server, inside the
+        # batch's pipeline, after the first transition's statement was already sent.
+        results = await asyncio.gather(
+            store.transition(tasks[0].id, expected=S.PLANNED, to=S.READY),
+            store.transition(tasks[1].id, expected=S.PLANNED, to=S.READY, attempt=2**40),
+            store.transition(tasks[2].id, expected=S.PLANNED, to=S.READY),
+            return_exceptions=True,
+        )
+        assert isinstance(results[1], BoardStorageError), results
+        assert "out of range" in results[1].message
+        assert [r.state for r in (results[0], results[2]) if not isinstance(r, BaseException)] == [
+            S.READY,
+            S.READY,
+        ]
+        events, _ = await store.events_since(before)
+        assert [e.seq for e in events] == [before + 1, before + 2]  # gapless
+        assert (await store.get_task(tasks[1].id)).state is S.PLANNED
+    finally:
+        await store.close()

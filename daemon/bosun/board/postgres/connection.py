@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -51,23 +51,30 @@ def prepare(raw: Raw, schema: str) -> None:
 
 
 class PgCursor:
-    """The part of a sqlite3 cursor the ops use."""
+    """The part of a sqlite3 cursor the ops use (its answer waited for when pipelined)."""
 
-    def __init__(self, cur: psycopg.Cursor[tuple[Any, ...]], lastrowid: int | None) -> None:
+    def __init__(
+        self, cur: psycopg.Cursor[tuple[Any, ...]], lastrowid: int | None, conn: PgConn
+    ) -> None:
         self._cur = cur
         self.lastrowid = lastrowid
+        self._conn = conn
 
     @property
     def rowcount(self) -> int:
+        self._conn.settle()
         return self._cur.rowcount
 
     def fetchone(self) -> Any:
+        self._conn.settle()
         return self._cur.fetchone()
 
     def fetchall(self) -> list[Any]:
+        self._conn.settle()
         return self._cur.fetchall()
 
     def __iter__(self) -> Iterator[Any]:
+        self._conn.settle()
         return iter(self._cur)
 
 
@@ -86,6 +93,10 @@ class PgConn:
         self._connect = connect
         self._raw: Raw | None = None
         self._changes = 0
+        # Inside `pipeline()`: the pipeline, and the writes whose row counts have not
+        # come back yet (statements sent, answers not read).
+        self._pipe: psycopg.Pipeline | None = None
+        self._uncounted: list[psycopg.Cursor[tuple[Any, ...]]] = []
 
     @property
     def raw(self) -> Raw:
@@ -102,7 +113,33 @@ class PgConn:
 
     @property
     def total_changes(self) -> int:
+        self.settle()
         return self._changes
+
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Send statements without waiting for their answers until one is read."""
+        with self.raw.pipeline() as pipe:
+            self._pipe = pipe
+            try:
+                yield
+            finally:
+                self._pipe = None
+                self._uncounted.clear()
+
+    def settle(self) -> None:
+        """Wait for every answer the pipeline owes (nothing to do outside one)."""
+        pipe = self._pipe
+        if pipe is None:
+            return
+        try:
+            pipe.sync()
+        except psycopg.Error:
+            self._changes += 1  # see execute()
+            raise
+        for cur in self._uncounted:
+            self._changes += max(cur.rowcount, 0)
+        self._uncounted.clear()
 
     @property
     def in_transaction(self) -> bool:
@@ -125,11 +162,15 @@ class PgConn:
             raise
         lastrowid = None
         if returning:
+            self.settle()
             row = cur.fetchone()
             lastrowid = None if row is None else int(row[0])
         if text.startswith(_WRITES):
-            self._changes += max(cur.rowcount, 0)
-        return PgCursor(cur, lastrowid)
+            if self._pipe is not None:
+                self._uncounted.append(cur)
+            else:
+                self._changes += max(cur.rowcount, 0)
+        return PgCursor(cur, lastrowid, self)
 
     def close(self) -> None:
         """Close the session (and with it the advisory lock it holds)."""
@@ -201,6 +242,10 @@ def storage_error(exc: BaseException, where: str) -> BaseException:
     return error
 
 
+def _pipeline(conn: Any) -> contextlib.AbstractContextManager[None]:
+    return cast(PgConn, conn).pipeline()
+
+
 def _disk_full() -> BaseException:
     return pgerrors.DiskFull("could not extend file: No space left on device (injected fault)")
 
@@ -212,4 +257,5 @@ POSTGRES = Dialect(
     storage_error=storage_error,
     disk_full=_disk_full,
     transition_sql=transition_sql,
+    pipeline=_pipeline,
 )
