@@ -97,6 +97,7 @@ def _report(
             input_tokens=usage.input_tokens if usage else 0,
             output_tokens=usage.output_tokens if usage else 0,
             cached_tokens=usage.cached_tokens if usage else 0,
+            reasoning_tokens=usage.reasoning_tokens if usage else 0,
             usd=usd,
             stop_reason=response.stop_reason if response is not None else "",
             error=error,

@@ -28,6 +28,7 @@ class ModelCallRecord:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
+    reasoning_tokens: int = 0  # the part of output_tokens spent reasoning
     usd: float | None = None
     stop_reason: str = ""
     error: str | None = None  # the error's kind (transient, rate_limit, …) when it failed

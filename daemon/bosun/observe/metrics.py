@@ -42,7 +42,7 @@ class Metrics:
             [*labels, "outcome"], registry=r,
         )  # fmt: skip
         self.tokens = Counter(
-            "bosun_model_tokens", "Tokens of model calls (input includes cached).",
+            "bosun_model_tokens", "Tokens of model calls (input includes cached, output reasoning).",
             [*labels, "kind"], registry=r,
         )  # fmt: skip
         self.cost = Counter(
@@ -130,6 +130,7 @@ class Metrics:
         self.tokens.labels(*labels, "input").inc(record.input_tokens)
         self.tokens.labels(*labels, "output").inc(record.output_tokens)
         self.tokens.labels(*labels, "cached").inc(record.cached_tokens)
+        self.tokens.labels(*labels, "reasoning").inc(record.reasoning_tokens)
         if record.usd is not None:
             self.cost.labels(*labels).inc(record.usd)
 
