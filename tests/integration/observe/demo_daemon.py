@@ -68,7 +68,8 @@ async def run_demo(client: Client, on_prompt: OnPrompt | None = None) -> dict[st
             return got  # type: ignore[no-any-return]
         queue = await client.request("bosun/humanQueue", {"runId": run["id"]})
         if queue["prompts"] and on_prompt is not None:
-            await on_prompt(got)
+            # Read again: the prompt may be newer than the run read above.
+            await on_prompt(await client.request("bosun/getRun", {"runId": run["id"]}))
         for prompt in queue["prompts"]:
             answer = {"promptId": prompt["promptId"], "action": "retry", "guidance": HUMAN_ANSWER}
             if prompt["kind"] == "tool_approval":
