@@ -66,15 +66,18 @@ export function planCases(): void {
     assert(JSON.stringify(await boardDeps(run, 'a')) === '["director"]', `a waits for ${JSON.stringify(await boardDeps(run, 'a'))}`);
   });
 
-  test("plan editing: a planned task's title and criteria are edited from the tree", async () => {
+  test("plan editing: a planned task's title, criteria, description and profile are edited from the tree", async () => {
     const run = plan;
     assert(run, 'no run from the previous case');
     const c = byKey(run, 'c');
     await withUi(scripted(['Write the notes for 2.0'], [['Title']]), 'bosun.editTask', { taskId: c.id });
     await withUi(scripted(['the notes name every change'], [['Acceptance criteria'], ['$(add) Add a criterion…']]), 'bosun.editTask', { taskId: c.id });
+    await withUi(scripted(['One page, newest first.'], [['Description']]), 'bosun.editTask', { taskId: c.id });
+    await withUi(scripted([], [['Profile'], ['coder']]), 'bosun.editTask', { taskId: c.id });
     const { task } = await bosun().daemon.request('bosun/getTask', { taskId: c.id });
     assert(task.title === 'Write the notes for 2.0', `title ${task.title}`);
     assert(JSON.stringify(task.acceptanceCriteria) === '["the notes exist","the notes name every change"]', `criteria ${JSON.stringify(task.acceptanceCriteria)}`);
+    assert(task.description === 'One page, newest first.' && task.profile === 'coder', `description ${String(task.description)}, profile ${String(task.profile)}`);
     await until('the tree to show the new title', () => bosun().cache.task(c.id)?.title === 'Write the notes for 2.0');
   });
 
