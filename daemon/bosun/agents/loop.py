@@ -116,6 +116,7 @@ class WorkerLoop:
         await self.transcript.record(self.window.system)
         await self.transcript.record(self.window.brief)
         try:
+            await self.watchdog.begin()
             ending = await self._turns()
         except _Stopped as stop:
             ending = _Ending(stop.outcome, error=stop.why)
@@ -148,7 +149,7 @@ class WorkerLoop:
                 await self._add(ChatMessage.user(nudge))
                 continue
             idle = 0
-            ending = await self._run_calls(response.tool_calls)
+            ending = await self._run_calls(response.tool_calls, response.usage.total)
             if ending is not None:
                 return ending
         why = f"turn limit reached: {self.request.max_turns} model calls without `finish`"
@@ -218,7 +219,7 @@ class WorkerLoop:
             model_request, ctx, options=self.request.run.options, on_delta=self.transcript.stream
         )
 
-    async def _run_calls(self, calls: list[ToolCall]) -> _Ending | None:
+    async def _run_calls(self, calls: list[ToolCall], tokens: int) -> _Ending | None:
         alarm: Alarm | None = None
         for call in calls:
             self._check_stop()
@@ -245,6 +246,11 @@ class WorkerLoop:
                 await self._note(f"watchdog: {seen.reason()}")
                 return _Ending(AttemptOutcome.STALLED, error=seen.reason())
             alarm = alarm or seen
+        if alarm is None:  # the rules that look at the whole turn
+            alarm = await self.watchdog.after_turn(self.turn, tokens)
+            if alarm is not None and alarm.action == "stop":
+                await self._note(f"watchdog: {alarm.reason()}")
+                return _Ending(AttemptOutcome.STALLED, error=alarm.reason())
         if alarm is not None:  # a nudge: once, after the turn's results
             await self._note(f"watchdog warned the model: {alarm.seen}")
             await self._add(ChatMessage.user(alarm.nudge_text()))

@@ -71,7 +71,7 @@ class Trace:
         return f"{len(self.calls)} tool call(s): {lead}" + ", ".join(parts)
 
 
-async def _git(worktree: Path, *args: str) -> str | None:
+async def git_output(worktree: Path, *args: str) -> str | None:
     """A git command's output in `worktree`, or None when it fails or hangs (or must not
     run: the worktree is not one the daemon made, or was tampered with)."""
     try:
@@ -99,7 +99,7 @@ async def _git(worktree: Path, *args: str) -> str | None:
 
 
 async def _git_lines(worktree: Path, *args: str) -> list[str] | None:
-    out = await _git(worktree, *args)
+    out = await git_output(worktree, *args)
     return None if out is None else [line for line in out.splitlines() if line]
 
 
@@ -154,7 +154,7 @@ async def after_action(
 async def worktree_diff(worktree: Path, base: str | None, limit: int = 40_000) -> str:
     """What the attempt changed, as a diff (new files shown whole), cut to about `limit`."""
     try:
-        diff = await _git(worktree, "diff", "--no-color", *DIFF_FLAGS, base or "HEAD", "--")
+        diff = await git_output(worktree, "diff", "--no-color", *DIFF_FLAGS, base or "HEAD", "--")
         untracked = await _git_lines(worktree, "ls-files", "--others", "--exclude-standard")
     except OSError as exc:
         return f"(the diff could not be computed: {exc})"

@@ -31,8 +31,10 @@ from bosun.agents.context import ConversationWindow
 from bosun.agents.loop import WorkerLoop
 from bosun.agents.prepare import PREPARED_EVENT, Preparer, environment_note
 from bosun.agents.profiles import AgentProfile, profile_of
+from bosun.agents.progress import WorktreeWatch
 from bosun.agents.qa import Strategist
 from bosun.agents.qa_tools import QaTools, mcp_specs
+from bosun.agents.spend import RunSpend, SpendWatch
 from bosun.agents.transcript import DeltaSink, Transcript
 from bosun.agents.watchdog import Watchdog
 from bosun.board.store import Store
@@ -97,6 +99,7 @@ class Agents:
         self.hidden_paths = list(hidden_paths)
         self.preparer = preparer  # None: worktrees are used as they are (no set-up)
         self.placement: Executor = placement or LocalExecutor()  # where tools and checks run
+        self.run_spend: dict[int, RunSpend] = {}  # per run: its calls' tokens (watchdog)
         # The arguments win over `[agents]` (tests and benchmarks set them directly).
         agents = settings.agents
         self.context_chars = context_chars or agents.context_chars
@@ -236,14 +239,28 @@ class Agents:
                 limit_chars=self.settings.agents.transcript_chars,
             ),
             max_tokens=self.max_tokens,
-            watchdog=Watchdog(
-                repeat_limit=self.settings.agents.repeat_limit,
-                error_limit=self.settings.agents.error_limit,
-                window=self.settings.agents.watch_window,
-            ),
+            watchdog=self.watchdog(request, brief),
             settle=(lambda: place.settle(request.worktree)) if place is not None else None,
         )
         return await loop.run()
+
+    def watchdog(self, request: AttemptRequest, brief: str) -> Watchdog:
+        """An attempt's watchdog, with the rules `[agents]` turns on."""
+        agents = self.settings.agents
+        registry, profile = self.executor.registry, request.task.profile
+        writes = any(registry.allowed(profile, t) for t in ("write_file", "edit_file"))
+        progress = WorktreeWatch(request.worktree, request.task.base_commit, brief,
+                                 idle_turns=agents.idle_turns, scope_limit=agents.scope_files,
+                                 writes=writes)  # fmt: skip
+        run = self.run_spend.setdefault(request.run.id, RunSpend())
+        spend = SpendWatch(run, factor=agents.spend_factor, min_calls=agents.spend_min_calls)
+        return Watchdog(
+            repeat_limit=agents.repeat_limit,
+            error_limit=agents.error_limit,
+            window=agents.watch_window,
+            progress=progress,
+            spend=spend,
+        )
 
     def window(self, profile: AgentProfile, brief: str) -> ConversationWindow:
         """A new attempt's conversation, bounded as `[agents]` says."""

@@ -34,6 +34,15 @@ class AgentSettings(BaseModel):
     error_limit: int = Field(default=4, ge=0, le=100)
     # Watchdog: how many of the most recent calls the repeat count looks at.
     watch_window: int = Field(default=12, ge=2, le=1000)
+    # Watchdog: turns in a row without any change to the worktree, for profiles that
+    # write files (0: off).
+    idle_turns: int = Field(default=15, ge=0, le=1000)
+    # Watchdog: files changed far outside the paths the task names (0: off).
+    scope_files: int = Field(default=8, ge=0, le=100_000)
+    # Watchdog: an attempt's recent calls at this many times the run's median call (0: off).
+    spend_factor: float = Field(default=5.0, ge=0, le=1000)
+    # Watchdog: calls the run must have made before its median counts.
+    spend_min_calls: int = Field(default=20, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _ordered(self) -> AgentSettings:

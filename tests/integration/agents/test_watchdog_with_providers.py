@@ -4,8 +4,10 @@ within a bounded number of calls, with a reason naming the repeat."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from bosun.agents.settings import AgentSettings
 from bosun_protocol.entities import AttemptOutcome
 
 from tests.fakes.llm_settings import fake_settings
@@ -45,3 +47,84 @@ async def test_a_model_that_changes_course_after_the_warning_goes_on(
 
     assert report.outcome is AttemptOutcome.FINISHED, report.error
     assert report.summary == "ok"
+
+
+async def test_a_model_that_never_changes_the_worktree_is_warned_then_stopped(
+    harness_factory: Callable[..., Any], fake: FakeProvider
+) -> None:
+    h = await harness_factory("")
+    task = await h.task()
+    worktree = Path(task.worktree or "")
+    for i in range(10):
+        (worktree / f"notes{i}.txt").write_text(f"note {i}\n")
+    reads = iter(call("read_file", path=f"notes{i % 10}.txt") for i in range(100))
+    fake.behaviour = lambda _body: next(reads)  # different files: no repeat, no change
+    agents = AgentSettings(idle_turns=3)
+    report = await h.agents(fake_settings(fake), agents).run_attempt(h.request(task, max_turns=40))
+
+    assert report.outcome is AttemptOutcome.STALLED, report.error
+    assert (report.error or "").startswith("no progress: the worktree has not changed in 3 turns")
+    assert len(fake.requests) == 6  # warned after 3 idle turns, stopped 3 later
+    warned = [b for b in fake.bodies() if "Reading alone does not" in str(b["messages"][-1])]
+    assert len(warned) == 1
+
+
+async def test_a_model_that_writes_is_not_stopped_for_no_progress(
+    harness_factory: Callable[..., Any], fake: FakeProvider
+) -> None:
+    h = await harness_factory("")
+    task = await h.task()
+    steps = [call("write_file", path=f"f{i}.txt", content=f"{i}\n") for i in range(8)]
+    fake.push(*steps, call("finish", summary="wrote them"))
+    report = await h.agents(fake_settings(fake), AgentSettings(idle_turns=2)).run_attempt(
+        h.request(task)
+    )
+    assert report.outcome is AttemptOutcome.FINISHED, report.error
+
+
+async def test_edits_far_outside_the_named_paths_are_warned_then_stopped(
+    harness_factory: Callable[..., Any], fake: FakeProvider
+) -> None:
+    h = await harness_factory("")
+    task = await h.task(description="Fix the parser in lib/core/parse.py.")
+    (Path(task.worktree or "") / "lib" / "core").mkdir(parents=True)
+    fake.push(
+        call("write_file", path="lib/core/parse.py", content="x = 1\n"),  # in scope
+        call("write_file", path="tests/test_parse.py", content="x = 1\n"),  # tests: in scope
+        call("write_file", path="vendor/a.c", content="int a;\n"),
+        call("write_file", path="vendor/b.c", content="int b;\n"),  # two far: warned
+        call("write_file", path="tools/c.sh", content="echo\n"),  # still far: stopped
+        call("finish", summary="never reached"),
+    )
+    agents = AgentSettings(scope_files=2, idle_turns=0)
+    report = await h.agents(fake_settings(fake), agents).run_attempt(h.request(task))
+
+    assert report.outcome is AttemptOutcome.STALLED, report.error
+    error = report.error or ""
+    assert error.startswith("out of scope: 3 changed files lie far outside what the task names")
+    assert "(lib/)" in error and "tools/c.sh" in error and "parse" not in error
+    assert len(fake.requests) == 5
+
+
+async def test_calls_far_above_the_runs_median_are_warned_then_stopped(
+    harness_factory: Callable[..., Any], fake: FakeProvider
+) -> None:
+    h = await harness_factory("")
+    task = await h.task()
+    small = [call("list_directory", path="") for _ in range(4)]
+    for reply in small:
+        reply.input_tokens = 1_000
+    huge = [call("read_file", path="README.md") for _ in range(8)]
+    for i, reply in enumerate(huge):
+        reply.input_tokens = 60_000 + i  # ten times and more the median of 1,000
+    fake.push(*small, *huge)
+    agents = AgentSettings(spend_min_calls=4, spend_factor=5.0, repeat_limit=0, idle_turns=0)
+    report = await h.agents(fake_settings(fake), agents).run_attempt(h.request(task))
+
+    assert report.outcome is AttemptOutcome.STALLED, report.error
+    error = report.error or ""
+    assert error.startswith("spending far above the run: its last 3 model calls averaged")
+    assert "the run's median call" in error
+    # Warned at the first big call (the last three then average 20,000), stopped when the
+    # next three big ones (after the warning, counted afresh) average 60,000.
+    assert len(fake.requests) == 4 + 1 + 3
