@@ -239,13 +239,15 @@ class Agents:
                 limit_chars=self.settings.agents.transcript_chars,
             ),
             max_tokens=self.max_tokens,
-            watchdog=self.watchdog(request, brief),
+            watchdog=self.watchdog(request, brief, local=place is None),
             settle=(lambda: place.settle(request.worktree)) if place is not None else None,
         )
         return await loop.run()
 
-    def watchdog(self, request: AttemptRequest, brief: str) -> Watchdog:
-        """An attempt's watchdog, with the rules `[agents]` turns on."""
+    def watchdog(self, request: AttemptRequest, brief: str, *, local: bool = True) -> Watchdog:
+        """An attempt's watchdog, with the rules `[agents]` turns on (the worktree rules
+        only where the attempt works in the local worktree: a placed one settles back at
+        its end)."""
         agents = self.settings.agents
         registry, profile = self.executor.registry, request.task.profile
         writes = any(registry.allowed(profile, t) for t in ("write_file", "edit_file"))
@@ -258,7 +260,7 @@ class Agents:
             repeat_limit=agents.repeat_limit,
             error_limit=agents.error_limit,
             window=agents.watch_window,
-            progress=progress,
+            progress=progress if local else None,
             spend=spend,
         )
 
