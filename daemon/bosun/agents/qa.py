@@ -9,9 +9,10 @@ which QA reports an error (the engine decides whether to retry QA or ask a human
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,6 +34,8 @@ from bosun.secrets import redact
 from bosun.tools.sandbox import Sandbox
 
 T = TypeVar("T")
+# Opens the strategist's tools for its judging (None inside: no tools).
+ToolsScope = Callable[[], contextlib.AbstractAsyncContextManager[QaTools | None]]
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.S)
 _SPACE = re.compile(r"\s+")
@@ -131,9 +134,10 @@ class Strategist:
         self.max_tokens = max_tokens
         self.suite = SuiteGate(settings, sandbox, self.hidden)
 
-    async def judge(self, request: QARequest, tools: QaTools | None = None) -> QAReport:
+    async def judge(self, request: QARequest, tools: ToolsScope | None = None) -> QAReport:
         """Run the checks, then ask for verdicts unless the checks already failed; the
-        strategist model may call `tools` (its MCP servers') while it judges."""
+        strategist model may call the tools `tools` opens (its MCP servers', started
+        only once there are criteria to judge) while it judges."""
         tested = await self.suite.gate(request, lambda work: self._cancellable(request, work))
         if tested.stop is not None:
             return tested.stop
@@ -143,9 +147,12 @@ class Strategist:
                 passed=True, verdicts=verdicts, checks=checks, summary="no criteria to judge"
             )
         diff = await worktree_diff(request.worktree, request.task.base_commit)
-        judged = await self._cancellable(
-            request, self._ask(request, checks, verdicts, diff, tested.note, tools)
-        )
+
+        async def ask() -> tuple[list[Verdict], str] | str:
+            async with tools() if tools is not None else contextlib.nullcontext() as offered:
+                return await self._ask(request, checks, verdicts, diff, tested.note, offered)
+
+        judged = await self._cancellable(request, ask())
         if judged is None:
             return QAReport(
                 passed=False, verdicts=verdicts, checks=checks, error="QA was cancelled"

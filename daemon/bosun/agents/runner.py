@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -124,6 +124,13 @@ class Agents:
             sandbox=self.sandbox,
             hidden_paths=self.hidden_paths,
         )
+
+    @contextlib.asynccontextmanager
+    async def _qa_tools(self, tool_ctx: ToolContext) -> AsyncIterator[QaTools | None]:
+        """The strategist's MCP servers, for as long as it judges (as a worker's run for
+        its attempt); None when no server with tools applies to it."""
+        async with _mcp_scope(tool_ctx, self.settings) as mcp:
+            yield QaTools(self.executor, tool_ctx) if mcp and mcp.names() else None
 
     def qa_tool_context(self, request: QARequest) -> ToolContext:
         """The tools' view of a QA check: the strategist's profile in the task's worktree."""
@@ -333,11 +340,7 @@ class Agents:
                 place = await self.placement.open_check(request)
             request = replace(request, place=place)
             with attempt_span(request.run.id, request.task, request.attempt, "bosun.qa"):
-                # The strategist's MCP servers run for the check, as a worker's do for
-                # its attempt (started before the tests, so a slow one overlaps them).
-                async with _mcp_scope(tool_ctx, self.settings) as mcp:
-                    tools = QaTools(self.executor, tool_ctx) if mcp and mcp.names() else None
-                    return await self.strategist.judge(request, tools)
+                return await self.strategist.judge(request, lambda: self._qa_tools(tool_ctx))
         except WorkerLostError as exc:
             return QAReport(passed=False, error=f"QA's node was lost: {exc.message}")
         except BosunError as exc:

@@ -123,3 +123,19 @@ async def test_an_ask_rule_on_a_strategist_tool_reaches_the_human_through_the_ap
     events, _ = await h.store.events_since(0)
     outcomes = {e.data["tool"]: e.data["outcome"] for e in events if e.kind == "tool_call"}
     assert outcomes["time__get_current_time"] == "ok"
+
+
+async def test_the_strategists_servers_are_not_started_when_the_tests_already_failed(
+    harness_factory: Callable[..., Any],
+) -> None:
+    h = await harness_factory(SCENARIO)
+    task = await h.task(criteria=[CRITERION])
+    agents = h.agents()
+    agents.settings = agents.settings.model_copy(
+        update={"mcp": McpSettings.model_validate({"servers": SERVERS})}
+    )
+    qa = await agents.run_qa(h.qa_request(task, REPORT, test_command="false"))
+    assert not qa.passed and qa.error is None
+    events, _ = await h.store.events_since(0)
+    assert not [e for e in events if e.kind in ("mcp_servers", "tool_call")]
+    assert await h.calls("strategist") == []
