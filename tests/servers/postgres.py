@@ -87,6 +87,7 @@ class PostgresServer:
         self.log = self.root / "server.log"
         self.password = secrets.token_hex(12)
         self.port = _free_port()
+        self._started = False
         self.sockets.mkdir()
         if self.user is not None:
             entry = pwd.getpwnam(self.user)
@@ -130,15 +131,26 @@ class PostgresServer:
         pwfile.unlink()
 
     def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
-        options = (
-            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-            f"-c unix_socket_directories={self.sockets} -c max_connections=200"
-        )
-        self._as_owner(
-            "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60",
-            "start",
-        )  # fmt: skip
+        """Start the server and wait until it accepts connections (on the same port as
+        before when restarted; a first start whose free port was taken meanwhile tries
+        another)."""
+        for attempt in range(3):
+            options = (
+                f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+                f"-c unix_socket_directories={self.sockets} -c max_connections=200"
+            )
+            try:
+                self._as_owner(
+                    "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w",
+                    "-t", "60", "start",
+                )  # fmt: skip
+            except RuntimeError:
+                if self._started or attempt == 2:
+                    raise
+                self.port = _free_port()
+                continue
+            self._started = True
+            return
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (`fast` ends every session, as a restart by an admin does)."""
