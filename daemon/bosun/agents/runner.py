@@ -39,7 +39,7 @@ from bosun.agents.transcript import DeltaSink, Transcript
 from bosun.agents.watchdog import Watchdog
 from bosun.board.store import Store
 from bosun.config import Settings
-from bosun.errors import BosunError, WorkerLostError
+from bosun.errors import BosunError, ClusterUnavailableError, WorkerLostError
 from bosun.executors.place import Executor, LocalExecutor, Place
 from bosun.llm.gateway import ModelGateway
 from bosun.llm.messages import ChatMessage
@@ -179,6 +179,8 @@ class Agents:
                     notice = mcp.notice() if mcp is not None else ""  # the agent's to know
                     brief = f"{brief}\n\n{notice}" if notice else brief
                     return await self._work(request, profile, tool_ctx, brief, place)
+        except ClusterUnavailableError:
+            raise  # not the attempt's: the engine pauses dispatch (engine/service.py)
         except WorkerLostError as exc:
             log.warning("attempt %s of task %s lost its node: %s", request.attempt,
                         request.task.id, exc.message)  # fmt: skip
@@ -341,6 +343,8 @@ class Agents:
             request = replace(request, place=place)
             with attempt_span(request.run.id, request.task, request.attempt, "bosun.qa"):
                 return await self.strategist.judge(request, lambda: self._qa_tools(tool_ctx))
+        except ClusterUnavailableError:
+            raise
         except WorkerLostError as exc:
             return QAReport(passed=False, error=f"QA's node was lost: {exc.message}")
         except BosunError as exc:

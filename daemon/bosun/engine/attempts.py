@@ -39,6 +39,7 @@ from bosun.engine.supervision import supervise
 from bosun.errors import (
     BosunError,
     BudgetExceededError,
+    ClusterUnavailableError,
     ConflictError,
     GitError,
     InvalidTransitionError,
@@ -105,6 +106,8 @@ class AttemptDriver:
             finally:
                 await opening
             await self._conclude(run, task, handle, report)
+            if handle.pause_for is not None:  # closed and ready again: now pause dispatch
+                e.on_task_failure(handle.pause_for)
         finally:
             e.active.pop(task_id, None)
             e.humans.withdraw_approvals(task_id)
@@ -151,6 +154,12 @@ class AttemptDriver:
             return AttemptReport(outcome=_O.BUDGET_EXCEEDED, error=exc.message)
         except BoardUnwritableError:
             raise  # the disk, not the attempt: the storage pause re-queues the task
+        except ClusterUnavailableError as exc:
+            # Nor the attempt's fault: it is closed as at a shutdown (the task ready again,
+            # no retry spent) and the cluster pause stops dispatch (engine/cluster_pause.py).
+            handle.stop("shutdown", exc.message)
+            handle.pause_for = exc
+            return AttemptReport(outcome=_O.INTERRUPTED, error=exc.message)
         except BosunError as exc:
             return AttemptReport(outcome=_O.ERROR, error=exc.message)
         except Exception as exc:

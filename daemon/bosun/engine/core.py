@@ -53,6 +53,8 @@ class ActiveAttempt:
     worktree: Path | None = None
     # Frees the worker slot (idempotent): merging after QA needs no worker.
     free_slot: Callable[[], None] = lambda: None
+    # Why dispatch must pause once this attempt is closed (the cluster is unreachable).
+    pause_for: BaseException | None = None
 
     def stop(self, reason: str, note: str = "") -> None:
         """Ask the attempt to stop (first reason wins)."""

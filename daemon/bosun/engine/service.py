@@ -13,6 +13,7 @@ from bosun_protocol.entities import Run, Task
 from bosun_protocol.messages import StorageStatus
 
 from bosun.agents.api import AgentRunner
+from bosun.engine.cluster_pause import ClusterPause
 from bosun.engine.core import Engine
 from bosun.engine.gitplane import ServiceGitPlane
 from bosun.engine.ports import GitPlane, NullGitPlane
@@ -193,6 +194,37 @@ def storage_pause(
     return pause
 
 
+def cluster_pause(
+    ctx: DaemonContext,
+    stop: Callable[[], Awaitable[None]],
+    restart: Callable[[], Awaitable[None]],
+) -> ClusterPause:
+    """The dispatch pause while the executor's cluster is unreachable, told to every client."""
+    hub = ctx.services.get("hub")
+    placement = build_placement(ctx)
+
+    def announce(status: StorageStatus) -> None:
+        text = (
+            f"Bosun paused dispatch: {status.reason}. Nothing is lost; it resumes by itself "
+            f"once the cluster answers (tried every {ctx.settings.executor.probe_s:g} s)."
+            if status.state == "paused"
+            else "Bosun reaches its cluster again; dispatch resumed."
+        )
+        for conn in list(hub.connections) if hub is not None else []:
+            if conn.initialized and not conn.closed.is_set():
+                conn.show_message(2 if status.state == "paused" else 3, text)
+
+    pause = ClusterPause(
+        stop=stop,
+        restart=restart,
+        probe=placement.probe,
+        announce=announce,
+        interval=lambda: ctx.settings.executor.probe_s,
+    )
+    ctx.services["cluster"] = pause
+    return pause
+
+
 async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
     """Build the engine, recover, register it as ctx.services["engine"]; return its stopper."""
     hub = ctx.services.get("hub")
@@ -212,7 +244,7 @@ async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
 
     def make_engine() -> Engine:
         engine = Engine(ctx.store, git, runner, ctx.settings.engine, ctx.boot_id, notifier=notifier)
-        engine.on_task_failure = storage.failed
+        engine.on_task_failure = on_failure
         return engine
 
     async def restart() -> None:
@@ -227,6 +259,12 @@ async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
             raise
 
     storage = storage_pause(ctx, lambda: engine_box[0].stop(), restart)
+    cluster = cluster_pause(ctx, lambda: engine_box[0].stop(), restart)
+
+    def on_failure(exc: BaseException) -> None:  # a refused write, or no cluster: pause
+        storage.failed(exc)
+        cluster.failed(exc)
+
     engine = make_engine()
     engine_box.append(engine)
     await engine.start()
@@ -236,6 +274,7 @@ async def start_engine(ctx: DaemonContext) -> Callable[[], Awaitable[None]]:
 
     async def stop() -> None:
         await storage.close()
+        await cluster.close()
         await engine_box[0].stop()
         gateway = ctx.services.pop("gateway", None)
         if gateway is not None:

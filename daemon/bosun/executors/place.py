@@ -55,6 +55,10 @@ class Executor(Protocol):
         """A place for QA's test run of this attempt's committed work, or None."""
         ...
 
+    async def probe(self) -> None:
+        """Raise ClusterUnavailableError while the cluster cannot be reached."""
+        ...
+
     async def aclose(self) -> None:
         """Release the cluster connection, if any."""
         ...
@@ -72,6 +76,9 @@ class LocalExecutor:
     async def open_check(self, request: QARequest) -> Place | None:
         """None: QA runs the tests in the daemon's worktree."""
         return None
+
+    async def probe(self) -> None:
+        """This machine is always there."""
 
     async def aclose(self) -> None:
         """Nothing to release."""

@@ -72,11 +72,16 @@ class RayExecutor:
         self._connecting = asyncio.Lock()
         self._bases: dict[str, Any] = {}  # run base -> ObjectRef of its bundle
 
+    async def probe(self) -> None:
+        """Join the cluster if not joined yet (the dispatch pause calls this to resume)."""
+        await self.connect()
+
     async def connect(self) -> None:
         """Join the cluster once; ClusterUnavailableError when it cannot be reached."""
         async with self._connecting:
             if self._connected:
                 return
+            await self._reachable()
             try:
                 await asyncio.wait_for(
                     asyncio.to_thread(self._init), self.settings.connect_timeout_s
@@ -87,6 +92,26 @@ class RayExecutor:
                     f"{str(exc) or type(exc).__name__}"
                 ) from exc
             self._connected = True
+
+    async def _reachable(self) -> None:
+        """A head given as HOST:PORT must accept a connection first: Ray's own join waits
+        minutes for a head that is not there, in a thread that cannot be stopped."""
+        address = self.settings.address
+        if address == "auto" or address.startswith("ray://"):
+            return
+        parts = urlsplit(f"//{address}")
+        if parts.hostname is None or parts.port is None:
+            raise ClusterUnavailableError(f"executor.address {address!r} is not HOST:PORT")
+        limit = min(5.0, self.settings.connect_timeout_s)
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(parts.hostname, parts.port), limit
+            )
+        except (OSError, TimeoutError) as exc:
+            raise ClusterUnavailableError(
+                f"the Ray cluster at {address} cannot be reached: {str(exc) or type(exc).__name__}"
+            ) from exc
+        writer.close()
 
     def _init(self) -> None:
         import ray

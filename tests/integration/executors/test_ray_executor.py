@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bosun.cli.demo_command import make_sample_repo
 from bosun.client import Client
 
 from tests.integration.engine.crash_support import kill
 from tests.integration.engine.daemon_process import RUN_TIMEOUT, Daemon, client, git, run_to_end
 from tests.integration.executors.ray_cluster import Cluster
+from tests.integration.executors.scripted_runs import events, make_repo, task_ids
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -34,86 +34,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         made.stop()
 
 
-def _scenario(keys: list[str], slow: dict[str, float]) -> str:
-    """The director creates one coder task per key; each writes where it ran (its
-    worktree's path, on the node) and finishes. A `slow` task's first attempt waits in
-    its second model call, while the test kills something under it."""
-    tasks = ", ".join(f'{{ key = "{k}", title = "Record where {k} ran", profile = "coder" }}'
-                      for k in keys)  # fmt: skip
-    out = [
-        'name = "ray"',
-        '[[reply]]\nrole = "director"\nturn = 1',
-        f'[[reply.tool_calls]]\nname = "create_subtasks"\narguments = {{ tasks = [{tasks}] }}',
-        '[[reply]]\nrole = "director"\nturn = 2',
-        '[[reply.tool_calls]]\nname = "finish"\narguments = { summary = "planned", files_changed = [] }',
-        # The director's two criteria, in order (the coder tasks have none: no QA call).
-        '[[reply]]\nrole = "strategist"\ntask = "director"\ntext = \'\'\'{"verdicts": ['
-        '{"criterion": "design", "passed": true}, {"criterion": "tasks", "passed": true}]}\'\'\'',
-    ]
-    for k in keys:
-        out += [
-            f'[[reply]]\nrole = "coder"\ntask = "{k}"\nturn = 1',
-            f'[[reply.tool_calls]]\nname = "run_command"\narguments = {{ command = "pwd > where-{k}.txt" }}',
-            f'[[reply]]\nrole = "coder"\ntask = "{k}"\nturn = 2',
-            f'[[reply.tool_calls]]\nname = "finish"\narguments = {{ summary = "{k} done", files_changed = ["where-{k}.txt"] }}',
-        ]
-        if k in slow:
-            out += [
-                f'[[reply]]\nrole = "coder"\ntask = "{k}"\nturn = 3',
-                f'[[reply.tool_calls]]\nname = "finish"\narguments = {{ summary = "{k} done", files_changed = ["where-{k}.txt"] }}',
-            ]
-            out += [
-                f'[[reply]]\nrole = "coder"\ntask = "{k}"\nattempt = 1\nturn = 2\ndelay = {slow[k]}',
-                '[[reply.tool_calls]]\nname = "run_command"\narguments = { command = "echo still here" }',
-            ]
-    return "\n".join(out) + "\n"
-
-
-def _repo(base: Path, cluster: Cluster, keys: list[str], slow: dict[str, float],
-          retries: int = 4) -> Path:  # fmt: skip
-    repo = base / "sample"
-    repo.mkdir()
-    make_sample_repo(repo)
-    scenario = repo / ".bosun" / "ray.toml"
-    scenario.write_text(_scenario(keys, slow))
-    config = repo / ".bosun" / "config.toml"
-    text = config.read_text()
-    start = text.index('default_model = "scripted:')
-    end = text.index("\n", start)
-    text = text[:start] + f'default_model = "scripted:{scenario}"' + text[end:]
-    text += (
-        f'\n[executor]\nkind = "ray"\naddress = "{cluster.address}"\nconnect_timeout_s = 120\n'
-        "[executor.placement]\nnum_cpus = 1\nresources = { bosun = 1 }\n"
-    )
-    text = text.replace("[engine]\n", f"[engine]\nmax_retries = {retries}\n", 1)
-    config.write_text(text)
-    return repo
-
-
-async def _events(c: Client, kind: str) -> list[tuple[int | None, dict[str, Any]]]:
-    """The daemon's events of `kind`, over the protocol (reading the board's file while
-    the daemon writes it is not safe)."""
-    found, after = [], 0
-    while True:
-        page = await c.request("bosun/eventsSince", {"after": after, "limit": 10_000})
-        found += [(e.get("taskId"), e["data"]) for e in page["events"] if e["kind"] == kind]
-        after = page["lastSeq"] if not page["events"] else page["events"][-1]["seq"]
-        if not page["more"]:
-            return found
-
-
-async def _task_ids(c: Client, run_id: int) -> dict[str, int]:
-    tasks = (await c.request("bosun/getRun", {"runId": run_id}))["tasks"]
-    return {t["key"]: t["id"] for t in tasks}
-
-
 async def _placed(c: Client, run_id: int, key: str, attempt: int) -> str:
     """Where attempt `attempt` of task `key` runs, once its first tool call was made there."""
     while True:
-        ids = await _task_ids(c, run_id)
+        ids = await task_ids(c, run_id)
         if key in ids:
-            called = [d for t, d in await _events(c, "tool_call") if t == ids[key]]
-            where = [d["where"] for t, d in await _events(c, "attempt.placed")
+            called = [d for t, d in await events(c, "tool_call") if t == ids[key]]
+            where = [d["where"] for t, d in await events(c, "attempt.placed")
                      if t == ids[key] and d["attempt"] == attempt]  # fmt: skip
             if where and any(d["attempt"] == attempt for d in called):
                 return str(where[0])
@@ -133,14 +60,14 @@ def _approve(prompt: dict[str, Any]) -> dict[str, Any]:
 async def test_coder_tasks_run_on_worker_nodes_and_land_through_the_daemon(
     tmp_path: Path, cluster: Cluster
 ) -> None:
-    repo = _repo(tmp_path, cluster, ["a", "b"], {})
+    repo = make_repo(tmp_path, cluster.address, ["a", "b"], {})
     daemon = Daemon(repo)
     daemon.start()
     try:
         async with client(daemon) as c:
             run = (await c.request("bosun/createRun", {"objective": "record where"}))["run"]
             ended = await run_to_end(c, run["id"], _approve)
-            placed = [d["where"] for _, d in await _events(c, "attempt.placed")]
+            placed = [d["where"] for _, d in await events(c, "attempt.placed")]
         assert ended["state"] == "completed", ended
     finally:
         daemon.stop()
@@ -160,7 +87,7 @@ async def test_a_worker_node_killed_mid_attempt_is_rerun_on_the_other_without_a_
     tmp_path: Path, cluster: Cluster
 ) -> None:
     # No retries at all: a lost node that counted would send the task to a human.
-    repo = _repo(tmp_path, cluster, ["slow"], {"slow": 5.0}, retries=0)
+    repo = make_repo(tmp_path, cluster.address, ["slow"], {"slow": 5.0}, retries=0)
     daemon = Daemon(repo)
     daemon.start()
     try:
@@ -180,7 +107,7 @@ async def test_a_worker_node_killed_mid_attempt_is_rerun_on_the_other_without_a_
 async def test_the_daemon_killed_with_remote_attempts_in_flight_recovers_them(
     tmp_path: Path, cluster: Cluster
 ) -> None:
-    repo = _repo(tmp_path, cluster, ["held"], {"held": 30.0})
+    repo = make_repo(tmp_path, cluster.address, ["held"], {"held": 30.0})
     daemon = Daemon(repo)
     daemon.start()
     try:
@@ -203,7 +130,7 @@ async def _crashed_then_landed(c: Client, run_id: int, key: str) -> None:
     """The run completes, and task `key`'s first attempt crashed and its last passed QA."""
     ended = await run_to_end(c, run_id, _approve)
     assert ended["state"] == "completed", ended
-    task_id = (await _task_ids(c, run_id))[key]
+    task_id = (await task_ids(c, run_id))[key]
     task = await c.request("bosun/getTask", {"taskId": task_id})
     attempts = {a["number"]: a["outcome"] for a in task["attempts"]}
     assert attempts[1] == "crashed", attempts
