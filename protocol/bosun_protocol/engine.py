@@ -52,6 +52,9 @@ class PromptKind(StrEnum):
     MODEL_UNUSABLE = "model_unusable"
     # The worktree's set-up command failed: the environment needs a person.
     SETUP_FAILED = "setup_failed"
+    # Attempts in a row were stopped by the watchdog for the same reason: another retry
+    # would most likely do the same, so a person decides (new instructions, or not).
+    STALLED_AGAIN = "stalled_again"
 
 
 class ToolApprovalInfo(WireModel):

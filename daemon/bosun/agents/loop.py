@@ -172,6 +172,10 @@ class WorkerLoop:
                     f"{before} to {self.window.size()} characters and retried"
                 )
             except BudgetExceededError as exc:
+                if (exc.data or {}).get("scope") == "attempt":
+                    # This attempt's share is spent, not the task's: Phoenix retries (and
+                    # asks a human when attempts keep ending so; see phoenix.py).
+                    return _Ending(AttemptOutcome.STALLED, error=exc.message)
                 return _Ending(
                     AttemptOutcome.BUDGET_EXCEEDED, error=exc.message, needs_human=exc.message
                 )

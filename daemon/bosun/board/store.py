@@ -328,6 +328,10 @@ class Store(RecordsMixin, OutboxMixin):
         )
         return await self._writer.submit(op)
 
+    async def get_attempt(self, task_id: int, number: int) -> Attempt:
+        """One attempt of a task (NotFoundError when it has none of that number)."""
+        return await self._read(partial(run_writes.load_attempt, task_id=task_id, number=number))
+
     async def list_attempts(self, task_id: int) -> list[Attempt]:
         """A task's attempts, first to last."""
         return await self._read(partial(queries.list_attempts, task_id=task_id))

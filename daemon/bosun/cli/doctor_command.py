@@ -104,7 +104,7 @@ def budget_check(settings: Any) -> dict[str, Any]:
     llm = settings.llm
     line = budget_line(llm, llm.default_model)
     limits = BudgetLimits.of(llm.budget, None)
-    if limits.task_tokens is None and limits.run_tokens is None:
+    if limits.attempt_tokens is None and limits.task_tokens is None and limits.run_tokens is None:
         line += " (warning: no token limit, an unattended run can spend without bound)"
     return _check("budget", True, line)
 

@@ -54,6 +54,10 @@ FIX_FIRST = {
         "fix the worktree's set-up (`[worktree] setup` in .bosun/config.toml, or what it "
         "needs on this machine; `bosun doctor` runs it)."
     ),
+    PromptKind.STALLED_AGAIN: (
+        "say how the next attempt should go about the task differently (guidance), or "
+        "change a setting (a model, a watchdog limit)."
+    ),
 }
 _A = ResolveAction
 

@@ -13,6 +13,7 @@ was granted at) live in the board's journal under kind "notes", so they survive 
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from bosun_protocol.engine import PromptKind
@@ -71,12 +72,44 @@ def _review_lines(text: str) -> list[str]:
     return out
 
 
+_WARNED = " (after one warning)"  # how the watchdog's stop reasons end (watchdog.py)
+_OVER_BUDGET = "attempt budget of"  # an attempt's own budget spent (the worker loop)
+
+
+def stall_key(attempt: Attempt) -> str | None:
+    """What the watchdog (or the attempt's budget) stopped a stalled attempt for,
+    comparable between attempts (numbers blanked: "called 3 times" and "called 4 times"
+    are the same loop); None for any other ending, a supervision stall (no sign of
+    life: a hung provider may well recover) included."""
+    error = attempt.error or ""
+    if attempt.outcome is not _O.STALLED or not (
+        error.endswith(_WARNED) or error.startswith(_OVER_BUDGET)
+    ):
+        return None
+    return re.sub(r"\d+", "N", error.removesuffix(_WARNED).strip().lower())
+
+
+def repeated_stall(failures: list[Attempt], times: int) -> str | None:
+    """The reason when the last `times` counted failures all stalled for it, else None."""
+    if times <= 0 or len(failures) < times:
+        return None
+    keys = {stall_key(a) for a in failures[-times:]}
+    if len(keys) != 1 or None in keys:
+        return None
+    return failures[-1].error
+
+
 def describe_attempt(attempt: Attempt, reviews: list[Review]) -> str:
     """One attempt as the next one should read it."""
     lines = [f"Attempt {attempt.number} ended: {attempt.outcome.value}"]
     if attempt.summary:
         lines.append(f"  tried: {clip(attempt.summary, 600)}")
-    if attempt.error:
+    if attempt.error and stall_key(attempt) is not None:
+        # The watchdog's reason, said as what not to do again: a retry that starts the
+        # same way ends the same way (and two such in a row go to a human).
+        lines.append(f"  stopped by the watchdog: {clip(attempt.error, 800)}")
+        lines.append("  do not repeat that pattern: take a different approach from the start")
+    elif attempt.error:
         lines.append(f"  error: {clip(attempt.error, 800)}")
     for v in attempt.verdicts:
         mark = "pass" if v.passed else "FAIL"
@@ -177,6 +210,21 @@ class Phoenix:
         """A failed task: its next attempt, or a human when retries are spent."""
         e = self.engine
         failures = await self.counted_failures(task)
+        repeats = e.settings.stall_repeats
+        again = repeated_stall(failures, repeats) if len(failures) <= task.max_retries else None
+        if again is not None:
+            numbers = ", ".join(str(a.number) for a in failures[-repeats:])
+            await e.humans.ask(
+                task.id,
+                PromptKind.STALLED_AGAIN,
+                f"attempts {numbers} were each stopped by the watchdog for the same reason, "
+                f"so another retry would most likely do the same: {clip(again, 600)}\n"
+                "Retry with instructions that change the approach, abandon the task, or "
+                "spawn a different one.",
+                [A.RETRY, A.ABANDON, A.SPAWN],
+                expected=TaskState.FAILED,
+            )
+            return
         if len(failures) > task.max_retries:
             lines = [
                 f"{len(failures)} attempt(s) failed and its {task.max_retries} retries are spent:"

@@ -25,6 +25,9 @@ class EngineSettings(BaseModel):
     # Between attempts: "keep" the worktree (the next attempt continues from it) or
     # "reset" it to the run branch's current head.
     worktree_between_attempts: Literal["keep", "reset"] = "keep"
+    # Attempts in a row the watchdog stopped for the same reason before a human is asked
+    # instead of another retry (0: retry until max_retries).
+    stall_repeats: int = Field(default=2, ge=0, le=100)
     # Limit of the Phoenix history handed to the next attempt, in characters.
     history_chars: int = Field(default=6000, ge=500, le=100_000)
     # Times QA itself may fail (model error…) on one attempt before a human is asked.

@@ -16,6 +16,7 @@ from typing import Any
 
 from bosun_protocol.entities import Cost, RunOptions
 
+from bosun.errors import NotFoundError
 from bosun.llm.anthropic_model import AnthropicModel
 from bosun.llm.budget import BudgetLimits, output_room
 from bosun.llm.clock import Clock, RealClock
@@ -54,7 +55,7 @@ def stored_response(response: ModelResponse) -> dict[str, Any]:
     return data
 
 
-_Scope = tuple[str, int]  # ("run", id) or ("task", id)
+_Scope = tuple[str, int]  # ("run", id), ("task", id) or ("attempt <n>", task id)
 
 
 def _sum(a: Cost, b: Cost, sign: int = 1) -> Cost:
@@ -64,6 +65,10 @@ def _sum(a: Cost, b: Cost, sign: int = 1) -> Cost:
         output_tokens=a.output_tokens + sign * b.output_tokens,
         usd=usd,
     )
+
+
+def _attempt_scope(ctx: CallContext) -> _Scope:
+    return (f"attempt {ctx.attempt}", ctx.task_id or 0)
 
 
 def _plus(spent: Cost, reserved: Cost) -> Cost:
@@ -206,18 +211,25 @@ class ModelGateway:
             )
         return self._limiters[provider]
 
-    async def _spent(self, ctx: CallContext) -> tuple[Cost | None, Cost | None]:
-        """What the run and task spent, plus what calls in flight have reserved."""
+    async def _spent(self, ctx: CallContext) -> tuple[Cost | None, Cost | None, Cost | None]:
+        """What the run, task and attempt spent, plus what calls in flight reserved."""
         if self.recorder is None or ctx.run_id is None:
-            return None, None
+            return None, None, None
         run = _plus(
             (await self.recorder.get_run(ctx.run_id)).cost, self._reserved[("run", ctx.run_id)]
         )
-        task = None
+        task = attempt = None
         if ctx.task_id is not None:
             task = (await self.recorder.get_task(ctx.task_id)).cost
             task = _plus(task, self._reserved[("task", ctx.task_id)])
-        return run, task
+            if ctx.attempt is not None:
+                try:
+                    spent = (await self.recorder.get_attempt(ctx.task_id, ctx.attempt)).cost
+                except NotFoundError:  # a call outside a recorded attempt
+                    spent = None
+                if spent is not None:
+                    attempt = _plus(spent, self._reserved[_attempt_scope(ctx)])
+        return run, task, attempt
 
     async def _reserve(
         self,
@@ -228,9 +240,9 @@ class ModelGateway:
         estimate: int,
     ) -> tuple[ModelRequest, list[tuple[_Scope, Cost]]]:
         """The request fitted to the budget left, and what was reserved for it (and where)."""
-        run, task = await self._spent(ctx)
+        run, task, attempt = await self._spent(ctx)
         price = price_for(name, self.settings.prices)
-        room = output_room(limits, run, task, price=price, input_tokens=estimate)
+        room = output_room(limits, run, task, price=price, input_tokens=estimate, attempt=attempt)
         if room is None:
             return request, []
         request = request.model_copy(update={"max_tokens": min(request.max_tokens, room)})
@@ -239,6 +251,8 @@ class ModelGateway:
         scopes: list[_Scope] = [("run", ctx.run_id)] if ctx.run_id is not None else []
         if ctx.task_id is not None:
             scopes.append(("task", ctx.task_id))
+            if attempt is not None:
+                scopes.append(_attempt_scope(ctx))
         for scope in scopes:
             self._reserved[scope] = _sum(self._reserved[scope], hold)
         return request, [(scope, hold) for scope in scopes]

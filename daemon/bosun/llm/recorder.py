@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from bosun_protocol.entities import Cost, Run, Task
+from bosun_protocol.entities import Attempt, Cost, Run, Task
 
 
 class CallRecorder(Protocol):
@@ -37,6 +37,10 @@ class CallRecorder(Protocol):
 
     async def get_task(self, task_id: int) -> Task:
         """A task, with its cost so far."""
+        ...
+
+    async def get_attempt(self, task_id: int, number: int) -> Attempt:
+        """One attempt of a task, with its cost so far."""
         ...
 
 

@@ -73,12 +73,22 @@ class BudgetSettings(_Section):
     on models whose price is known; token limits always do (docs/cost.md).
     """
 
+    attempt_tokens: int | None = Field(default=2_000_000, ge=0)  # input + output, one attempt
+    attempt_usd: float | None = Field(default=4.0, ge=0)  # USD, one attempt (retried)
     task_tokens: int | None = Field(default=5_000_000, ge=0)  # input + output, one task
     task_usd: float | None = Field(default=10.0, ge=0)  # USD, one task
     run_tokens: int | None = Field(default=50_000_000, ge=0)  # input + output, one run
     run_usd: float | None = Field(default=50.0, ge=0)  # USD, one run
 
-    @field_validator("task_tokens", "task_usd", "run_tokens", "run_usd", mode="before")
+    @field_validator(
+        "attempt_tokens",
+        "attempt_usd",
+        "task_tokens",
+        "task_usd",
+        "run_tokens",
+        "run_usd",
+        mode="before",
+    )
     @classmethod
     def _unlimited(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in ("unlimited", "none", "off"):

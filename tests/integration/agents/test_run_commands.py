@@ -90,7 +90,10 @@ async def test_run_follows_to_the_end_while_another_client_answers_the_prompt(
     assert prompt["kind"] == "ask_human"
     assert "HUMAN NEEDED" in out.stderr
     assert "answered by cli" in out.stderr
-    assert "budget: per task 5,000,000 tokens / $10.00, per run 50,000,000" in out.stderr
+    assert (
+        "budget: per attempt 2,000,000 tokens / $4.00, per task 5,000,000 tokens / $10.00, "
+        "per run 50,000,000" in out.stderr
+    )
     readme = next(t for t in summary["tasks"] if t["key"] == "readme")
     assert [a["outcome"] for a in readme["attempts"]] == ["interrupted", "qa_passed"]
 

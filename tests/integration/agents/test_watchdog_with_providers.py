@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from bosun.agents.settings import AgentSettings
+from bosun.llm.settings import BudgetSettings
 from bosun_protocol.entities import AttemptOutcome
 
 from tests.fakes.llm_settings import fake_settings
-from tests.fakes.replies import FakeProvider
+from tests.fakes.replies import FakeProvider, FakeReply
 from tests.integration.agents.test_context_with_providers import call
 
 
@@ -128,3 +129,27 @@ async def test_calls_far_above_the_runs_median_are_warned_then_stopped(
     # Warned at the first big call (the last three then average 20,000), stopped when the
     # next three big ones (after the warning, counted afresh) average 60,000.
     assert len(fake.requests) == 4 + 1 + 3
+
+
+async def test_an_attempt_over_its_budget_stops_stalled_for_phoenix_not_a_human(
+    harness_factory: Callable[..., Any], fake: FakeProvider
+) -> None:
+    h = await harness_factory("")
+    task = await h.task()
+
+    def read(i: int) -> FakeReply:
+        reply = call("read_file", path="README.md", n=i)  # never the same call twice
+        reply.input_tokens = 6_000
+        return reply
+
+    reads = iter(read(i) for i in range(100))
+    fake.behaviour = lambda _body: next(reads)
+    settings = fake_settings(fake, budget=BudgetSettings(attempt_tokens=20_000))
+    agents = AgentSettings(repeat_limit=0, error_limit=0, idle_turns=0)
+    report = await h.agents(settings, agents).run_attempt(h.request(task))
+
+    assert report.outcome is AttemptOutcome.STALLED, report.error
+    assert (report.error or "").startswith("attempt budget of 20000 tokens")
+    assert report.needs_human is None  # Phoenix retries; the task's budget is not spent
+    spent = (await h.store.get_attempt(task.id, 1)).cost
+    assert spent.input_tokens + spent.output_tokens <= 20_000

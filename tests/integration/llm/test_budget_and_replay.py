@@ -73,7 +73,9 @@ def request(text: str = "please do the thing", max_tokens: int = 40) -> ModelReq
 
 async def test_cost_is_totalled_on_attempt_task_and_run(store: Store, scenario: str) -> None:
     prices = {"scripted:*": Price(input=1_000_000, output=2_000_000)}  # $1 in, $2 out per token
-    gw = ModelGateway(LlmSettings(default_model=scenario, prices=prices), store)
+    no_attempt_limit = BudgetSettings(attempt_usd=None)  # $4 would not cover one such call
+    settings = LlmSettings(default_model=scenario, prices=prices, budget=no_attempt_limit)
+    gw = ModelGateway(settings, store)
     run_id, ids = await make_run(store)
     response = await gw.complete(request(), ctx(run_id, ids, "a", 1))
     u = response.usage
@@ -130,6 +132,27 @@ async def test_concurrent_callers_cannot_jointly_overspend(store: Store, scenari
     assert run.cost.input_tokens + run.cost.output_tokens <= 120  # … and the limit held
 
 
+async def test_an_attempt_budget_stops_that_attempt_only(store: Store, scenario: str) -> None:
+    settings = LlmSettings(default_model=scenario, budget=BudgetSettings(attempt_tokens=30))
+    gw = ModelGateway(settings, store)
+    run_id, ids = await make_run(store)
+    first = ctx(run_id, ids, "a", 1).model_copy(update={"attempt": 1})
+    refused = None
+    for turn in range(1, 100):
+        try:
+            await gw.complete(request(), first.model_copy(update={"turn": turn}))
+        except BudgetExceededError as exc:
+            refused = exc
+            break
+    assert refused is not None and "attempt budget of 30 tokens" in refused.message
+    assert refused.data["scope"] == "attempt"
+    spent = (await store.get_attempt(ids["a"], 1)).cost
+    assert 0 < spent.input_tokens + spent.output_tokens <= 30
+    await store.start_attempt(ids["a"], 2)  # the next attempt has its own share
+    await gw.complete(request(), first.model_copy(update={"attempt": 2}))
+    assert (await store.get_attempt(ids["a"], 2)).cost.calls == 1
+
+
 async def test_a_task_budget_stops_that_task_only(store: Store, scenario: str) -> None:
     settings = LlmSettings(default_model=scenario, budget=BudgetSettings(task_tokens=30))
     gw = ModelGateway(settings, store)
@@ -156,7 +179,8 @@ async def spend_until_refused(
 
 async def test_a_money_budget_stops_spend_at_the_limit(store: Store, scenario: str) -> None:
     prices = {"scripted:*": Price(input=100_000, output=100_000)}  # $0.10 a token
-    gw = ModelGateway(LlmSettings(default_model=scenario, prices=prices), store)
+    budget = BudgetSettings(attempt_usd=None)  # the run's limit, not the attempt's, binds
+    gw = ModelGateway(LlmSettings(default_model=scenario, prices=prices, budget=budget), store)
     options = RunOptions(budget_usd=5.0)
     run_id, ids = await make_run(store, options)
     made, refused = await spend_until_refused(gw, run_id, ids, options)

@@ -60,6 +60,7 @@ def test_budgets_are_on_out_of_the_box_and_can_be_turned_off_by_name() -> None:
     assert (on.task_tokens, on.task_usd, on.run_tokens, on.run_usd) == (
         5_000_000, 10.0, 50_000_000, 50.0,
     )  # fmt: skip
+    assert (on.attempt_tokens, on.attempt_usd) == (2_000_000, 4.0)  # one attempt: a share
     off = BudgetSettings.model_validate({"task_tokens": "unlimited", "run_usd": "off"})
     assert off.task_tokens is None and off.run_usd is None
     assert off.run_tokens == 50_000_000
@@ -72,8 +73,11 @@ def test_the_budget_line_names_every_limit_and_says_when_money_cannot_bind() -> 
 
     limits = BudgetLimits.of(BudgetSettings(), RunOptions(budget_usd=2.5))
     assert describe_limits(limits) == (
-        "per task 5,000,000 tokens / $10.00, per run 50,000,000 tokens / $2.50"
+        "per attempt 2,000,000 tokens / $4.00, per task 5,000,000 tokens / $10.00, "
+        "per run 50,000,000 tokens / $2.50"
     )
     assert "only the token limits bind" in describe_limits(limits, priced=False)
     none = BudgetLimits()
-    assert describe_limits(none, priced=False) == "per task unlimited, per run unlimited"
+    assert describe_limits(none, priced=False) == (
+        "per attempt unlimited, per task unlimited, per run unlimited"
+    )

@@ -36,6 +36,7 @@ export const PROMPT_KINDS: Readonly<Record<PromptKind, { label: string; icon: st
   tests_cannot_run: { label: 'tests cannot run', icon: 'tools' },
   model_unusable: { label: 'model cannot be used', icon: 'key' },
   setup_failed: { label: 'set-up failed', icon: 'tools' },
+  stalled_again: { label: 'stalled again', icon: 'sync-ignored' },
 };
 
 /** Label and icon of a prompt kind, tolerant of kinds this client does not know. */

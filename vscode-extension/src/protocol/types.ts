@@ -63,7 +63,8 @@ export type PromptKind =
   | 'needs_human'
   | 'tests_cannot_run'
   | 'model_unusable'
-  | 'setup_failed';
+  | 'setup_failed'
+  | 'stalled_again';
 /**
  * What a human can decide about a waiting task (or the run's landing).
  */
