@@ -69,7 +69,12 @@ class Store(RecordsMixin, OutboxMixin):
         self._listeners: list[Listener] = []
         self._closed = False
         self._writer = Writer(
-            backend.write, backend.where, backend.dialect, self._announce, group_commit=group_commit
+            backend.write,
+            backend.where,
+            backend.dialect,
+            self._announce,
+            group_commit=group_commit,
+            last_seq=backend.last_seq,
         )
         self._writer.start()
 

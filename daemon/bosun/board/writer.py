@@ -28,7 +28,10 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from bosun_protocol.entities import Event
+
 from bosun.board.batch import Deferred, Notice, Request, WriteTx, apply_batch
+from bosun.board.codec import SELECT_EVENT, many
 from bosun.board.dialect import Conn, Dialect
 from bosun.board.errors import BoardStorageError
 from bosun.observe import hooks
@@ -57,6 +60,7 @@ class Writer:
         announce: Callable[[list[Notice]], None],
         *,
         group_commit: bool = True,
+        last_seq: int = 0,
     ) -> None:
         # `run(fn)` runs fn on the writer connection in its thread (Backend.write).
         self._run_in_thread = run
@@ -64,6 +68,8 @@ class Writer:
         self._dialect = dialect
         self._announce = announce
         self._max_batch = MAX_BATCH if group_commit else 1
+        # The newest seq announced or about to be (owned by the drain's thread).
+        self._seq = last_seq
         # Shared with the drain in the connection's thread, always under the lock:
         # whether a drain is running, and the writes it has not taken yet.
         self._lock = threading.Lock()
@@ -176,11 +182,35 @@ class Writer:
             for req in batch:
                 req.fail(error)
         else:
+            self._catch_up(conn, batch)
             self.transactions += 1
             self.writes += len(batch)
             if self.commit_seconds is not None:
                 self.commit_seconds.append(took)
             hooks.board_commit(took, len(batch))
+
+    def _catch_up(self, conn: Conn, batch: list[Request[Any]]) -> None:
+        """Events that committed unannounced go out first, in seq order: a COMMIT whose
+        answer was lost (a server's connection cut as it returned) may have landed, and
+        its callers were told it failed; the events are the board's all the same."""
+        seqs = [n.event.seq for req in batch if req.error is None for n in req.notices]
+        if not seqs:
+            return
+        if seqs[0] > self._seq + 1:
+            sql = SELECT_EVENT + " WHERE e.seq > ? AND e.seq < ? ORDER BY e.seq"
+            try:
+                missed = many(conn, Event, sql, (self._seq, seqs[0]))
+            except self._dialect.errors:
+                log.exception("board: reading the events of an unanswered commit failed")
+                missed = []
+            log.warning(
+                "board: %d events committed by a write reported as failed (its COMMIT's "
+                "answer was lost); announcing them now",
+                len(missed),
+            )
+            first = next(req for req in batch if req.error is None and req.notices)
+            first.notices[:0] = [Notice(event) for event in missed]
+        self._seq = max(seqs)
 
     def _finish(self, batch: list[Request[Any]]) -> None:
         """Back on the loop, in commit order: announce the batch, then resume its callers."""

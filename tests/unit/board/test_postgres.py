@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -27,7 +28,7 @@ from bosun.board.location import (
     default_schema,
     redact_url,
 )
-from bosun.board.postgres.backend import board_refusal
+from bosun.board.postgres.backend import PgBackend, board_refusal
 from bosun.board.postgres.schema import SCHEMA_VERSION
 from bosun.board.postgres.sql import translate
 from pydantic import ValidationError
@@ -223,5 +224,37 @@ async def test_a_statement_failing_in_the_pipeline_fails_its_write_alone(
         events, _ = await store.events_since(before)
         assert [e.seq for e in events] == [before + 1, before + 2]  # gapless
         assert (await store.get_task(tasks[1].id)).state is S.PLANNED
+    finally:
+        await store.close()
+
+
+async def test_a_commit_whose_answer_was_lost_is_announced_before_the_next_write(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await Store.open(postgres_board(postgres_server), boot_id="b")
+    heard: list[tuple[int, str]] = []
+    store.subscribe(lambda event, _run, _task: heard.append((event.seq, event.kind)))
+    try:
+        await store.append_event("first")
+        backend = store.backend
+        assert isinstance(backend, PgBackend)
+        conn = backend.writer
+        real = conn.execute
+        lost: list[str] = []
+
+        def answer_lost(sql: str, parameters: Any = (), /) -> Any:
+            cur = real(sql, parameters)
+            if sql == "COMMIT" and not lost:  # it landed; the answer did not come back
+                lost.append(sql)
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+            return cur
+
+        monkeypatch.setattr(conn, "execute", answer_lost)
+        with pytest.raises(BoardUnwritableError):
+            await store.append_event("landed")
+        nxt = await store.append_event("next")
+        assert nxt.seq == 3
+        assert heard == [(1, "first"), (2, "landed"), (3, "next")]  # in seq order, none lost
+        assert store.last_seq == 3
     finally:
         await store.close()
