@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from bosun_protocol.entities import AttemptOutcome, Profile, Run
 
+from bosun.agents import reviewer
 from bosun.agents.api import AttemptReport, AttemptRequest, CheckResult, QAReport, QARequest
 from bosun.agents.brief import build_brief
 from bosun.agents.context import ConversationWindow
@@ -43,6 +44,7 @@ from bosun.errors import BosunError, ClusterUnavailableError, WorkerLostError
 from bosun.executors.place import Executor, LocalExecutor, Place
 from bosun.llm.gateway import ModelGateway
 from bosun.llm.messages import ChatMessage
+from bosun.llm.model import CallContext
 from bosun.observe.spans import attempt_span
 from bosun.tools.context import ToolContext
 from bosun.tools.executor import ToolExecutor
@@ -232,6 +234,10 @@ class Agents:
         place: Place | None = None,
     ) -> AttemptReport:
         """The worker loop of one attempt, in its sandbox."""
+        window = self.window(profile, brief)
+        watchdog = self.watchdog(request, brief, local=place is None)
+        if reviewer.configured(self.settings.llm, request.run.options):
+            watchdog.reviewer = self.make_reviewer(request, profile, brief, window)
         loop = WorkerLoop(
             self.gateway,
             self.executor,
@@ -239,7 +245,7 @@ class Agents:
             profile=profile,
             tool_ctx=tool_ctx,
             tools=profile.tools(self.executor.registry) + mcp_specs(tool_ctx),
-            window=self.window(profile, brief),
+            window=window,
             transcript=Transcript(
                 self.store,
                 request.task.id,
@@ -248,10 +254,24 @@ class Agents:
                 limit_chars=self.settings.agents.transcript_chars,
             ),
             max_tokens=self.max_tokens,
-            watchdog=self.watchdog(request, brief, local=place is None),
+            watchdog=watchdog,
             settle=(lambda: place.settle(request.worktree)) if place is not None else None,
         )
         return await loop.run()
+
+    def make_reviewer(
+        self,
+        request: AttemptRequest,
+        profile: AgentProfile,
+        brief: str,
+        window: ConversationWindow,
+    ) -> reviewer.Reviewer:
+        """The attempt's reviewer (reviewer.py), reading the window's exchange."""
+        ctx = CallContext(role=profile.role, run_id=request.run.id, task_id=request.task.id,
+                          task_key=request.task.key, attempt=request.attempt)  # fmt: skip
+        return reviewer.Reviewer(self.gateway, ctx, request.run.options, brief,
+                                 lambda: window.exchange,
+                                 every=self.settings.agents.review_every)  # fmt: skip
 
     def watchdog(self, request: AttemptRequest, brief: str, *, local: bool = True) -> Watchdog:
         """An attempt's watchdog, with the rules `[agents]` turns on (the worktree rules

@@ -43,6 +43,9 @@ class AgentSettings(BaseModel):
     spend_factor: float = Field(default=5.0, ge=0, le=1000)
     # Watchdog: calls the run must have made before its median counts.
     spend_min_calls: int = Field(default=20, ge=1, le=100_000)
+    # Reviewer: turns between two reviews of the trajectory, when a model is named for
+    # the `reviewer` role (run options or [llm.roles]; otherwise no review) (0: off).
+    review_every: int = Field(default=10, ge=0, le=1000)
 
     @model_validator(mode="after")
     def _ordered(self) -> AgentSettings:

@@ -18,6 +18,7 @@ ROLES = (
     "writer",
     "merger",
     "strategist",
+    "reviewer",  # the optional reviewer of trajectories (bosun.agents.reviewer)
 )
 
 
