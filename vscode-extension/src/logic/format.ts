@@ -12,15 +12,18 @@ export function formatCost(cost: Cost | undefined): string {
   return cost.usd < 1 ? `$${cost.usd.toFixed(4)}` : `$${cost.usd.toFixed(2)}`;
 }
 
-/** `62% from cache` (input read from the provider's prompt cache); `~3k tok estimated` when
- * the provider reported no usage for some calls; '' when neither applies. */
+/** `62% from cache` (input read from the provider's prompt cache); `4.0k tok reasoning`
+ * (a reasoning model's thinking, part of the output); `~3k tok estimated` when the
+ * provider reported no usage for some calls; '' when none applies. */
 export function formatCacheAndEstimate(cost: Cost | undefined): string {
   if (!cost) return '';
   const input = cost.inputTokens ?? 0;
   const cached = cost.cachedTokens ?? 0;
   const estimated = cost.estimatedTokens ?? 0;
+  const reasoning = cost.reasoningTokens ?? 0;
   const parts = [
     input > 0 && cached > 0 ? `${Math.round((100 * cached) / input)}% from cache` : '',
+    reasoning > 0 ? `${formatTokens(reasoning)} tok reasoning` : '',
     estimated > 0 ? `~${formatTokens(estimated)} tok estimated` : '',
   ];
   return parts.filter((p) => p.length > 0).join(', ');

@@ -46,6 +46,7 @@ test('the cache share and estimated tokens are shown when there are any', () => 
   assert.equal(formatCacheAndEstimate({ inputTokens: 1000, cachedTokens: 620 }), '62% from cache');
   assert.equal(formatCacheAndEstimate({ inputTokens: 5000, estimatedTokens: 3000 }), '~3.0k tok estimated');
   assert.equal(formatCacheAndEstimate({ inputTokens: 10 }), '');
+  assert.equal(formatCacheAndEstimate({ outputTokens: 5000, reasoningTokens: 4000 }), '4.0k tok reasoning');
 });
 
 test('the status bar shows the newest unfinished run with progress', () => {
