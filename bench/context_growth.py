@@ -133,7 +133,8 @@ def _llm_settings(fake: FakeProvider, provider: str, legacy: bool) -> Any:
     # Then: no cache breakpoints, and no budget out of the box (the default task budget
     # would stop the baseline after its multi-megabyte prompts).
     conf = fake_settings(fake).providers[provider].model_copy(update={"prompt_cache": False})
-    unlimited = BudgetSettings(task_tokens=None, task_usd=None, run_tokens=None, run_usd=None)
+    unlimited = BudgetSettings(attempt_tokens=None, attempt_usd=None, task_tokens=None,
+                               task_usd=None, run_tokens=None, run_usd=None)  # fmt: skip
     return fake_settings(fake, prices=PRICES, providers={provider: conf}, budget=unlimited)
 
 
@@ -142,7 +143,7 @@ async def attempt(
     provider: str,
     root: Path,
     turns: int,
-    limits: dict[str, int],
+    limits: dict[str, float],
     *,
     legacy: bool = False,
     huge_write: bool = True,
@@ -235,7 +236,7 @@ async def _both(
     fake: FakeProvider, provider: str, root: Path, args: argparse.Namespace
 ) -> tuple[Figures, Figures]:
     """The session through today's window and through the pre-issue-14 one."""
-    limits = {}
+    limits: dict[str, float] = {}
     if args.compact_at:
         limits["compact_at_chars"] = args.compact_at
     if args.compact_to:
@@ -244,7 +245,9 @@ async def _both(
     now = await attempt(fake, provider, root, args.turns, limits, huge_write=huge)
     fake.requests.clear()
     fake.cache = type(fake.cache)()  # a cold cache for the baseline too
-    before = await attempt(fake, provider, root, args.turns, {}, legacy=True, huge_write=huge)
+    # Nor the watchdog's turn rules: the baseline runs all 60 turns as it did then.
+    then: dict[str, float] = {"idle_turns": 0, "scope_files": 0, "spend_factor": 0}
+    before = await attempt(fake, provider, root, args.turns, then, legacy=True, huge_write=huge)
     return now, before
 
 
