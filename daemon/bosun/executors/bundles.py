@@ -8,6 +8,11 @@ the commit the attempt started at, and changing nothing under `.bosun/`. It is t
 fetched into a quarantine ref and its tree laid into the daemon's worktree as
 uncommitted changes, so the daemon commits it exactly as it commits a local attempt's
 work (nested repositories, gitlinks and `.bosun/` left out, the tampering checks).
+
+Every git here, on either side, is hardened as the daemon's own (`run_git`): its
+directories named, never found from a file an attempt could have written, and the
+decision table of bosun.git.hardening on its command line, so a planted `.git`, hook or
+fsmonitor setting runs nothing outside the sandbox.
 """
 
 from __future__ import annotations
@@ -15,19 +20,44 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bosun.errors import GitError
+from bosun.git.command import GIT_CONFIG_ARGS
+from bosun.git.hardening import daemon_git_env
+from bosun.git.pinned import pinned_dirs, repository_dirs
 
 _BASE_REF = "refs/bosun/ship/base"
 _INCOMING = "refs/bosun/incoming/"
+# Reading a bundle is git's `file` transport, which the hardening refuses with every
+# other one; allowed only on the fetches that read a bundle of Bosun's own.
+BUNDLE_FETCH = ("-c", "protocol.file.allow=always", "fetch")
 
 
-def _git(cwd: Path, *args: str) -> bytes:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=600, check=False)
+def run_git(
+    cwd: Path, args: Sequence[str], dirs: Mapping[str, str], *, data: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """A hardened git in `cwd` with the directories `dirs` names (GIT_DIR, ...)."""
+    return subprocess.run(
+        ["git", *GIT_CONFIG_ARGS, *args], cwd=cwd, env=daemon_git_env(dirs), input=data,
+        capture_output=True, timeout=600, check=False,
+    )  # fmt: skip
+
+
+def failure(args: Sequence[str], done: subprocess.CompletedProcess[bytes]) -> str:
+    """What a failed git said, for the error."""
+    name = next((a for a in args if not a.startswith("-") and "=" not in a), "")
+    return f"git {name} failed: {done.stderr.decode(errors='replace').strip()[-2000:]}"
+
+
+def _git(repo: Path, *args: str, worktree: Path | None = None) -> bytes:
+    """A git in the daemon's checkout, or (`worktree`) in one of its worktrees, checked
+    untampered (bosun.git.pinned)."""
+    dirs = pinned_dirs(worktree) if worktree else repository_dirs(repo)
+    done = run_git(worktree or repo, args, dirs.env())
     if done.returncode != 0:
-        why = done.stderr.decode(errors="replace").strip()[-2000:]
-        raise GitError(f"git {args[0]} failed: {why}")
+        raise GitError(failure(args, done))
     return done.stdout
 
 
@@ -83,31 +113,31 @@ def _import(
                 f"the attempt's bundle must hold refs/heads/{branch} only; it holds {named}"
             )
         incoming = f"{_INCOMING}{branch.replace('/', '-')}"
-        _git(repo, "fetch", "-q", "--no-tags", "--no-write-fetch-head", fh.name,
+        _git(repo, *BUNDLE_FETCH, "-q", "--no-tags", "--no-write-fetch-head", fh.name,
              f"+refs/heads/{branch}:{incoming}")  # fmt: skip
     try:
         commit = _git(repo, "rev-parse", f"{incoming}^{{commit}}").decode().strip()
         _verify(repo, start, commit)
-        # The daemon's worktree ran nothing of the attempt's (it ran on the node): its
-        # git metadata is as the daemon made it.
-        _git(worktree, "read-tree", "-u", "--reset", commit)
-        _git(worktree, "reset", "-q")
+        # The daemon's worktree ran nothing of the attempt's (it ran on the node);
+        # pinned_dirs still checks its git metadata is as the daemon made it.
+        _git(repo, "read-tree", "-u", "--reset", commit, worktree=worktree)
+        _git(repo, "reset", "-q", "--no-recurse-submodules", worktree=worktree)
         return commit
     finally:
         _git(repo, "update-ref", "-d", incoming)
 
 
 def _verify(repo: Path, start: str, commit: str) -> None:
-    ancestry = subprocess.run(
-        ["git", "merge-base", "--is-ancestor", start, commit], cwd=repo,
-        capture_output=True, check=False, timeout=600,
-    )  # fmt: skip
+    ancestry = run_git(repo, ("merge-base", "--is-ancestor", start, commit),
+                       repository_dirs(repo).env())  # fmt: skip
     if ancestry.returncode != 0:
         raise GitError(
             f"the attempt's work {commit[:12]} does not descend from {start[:12]}, the "
             "commit it was given; nothing was imported"
         )
-    changed = _git(repo, "diff", "--name-only", "-z", "--no-renames", start, commit)
+    changed = _git(
+        repo, "diff", "--no-ext-diff", "--name-only", "-z", "--no-renames", start, commit
+    )
     bosun = [p for p in changed.decode(errors="replace").split("\0") if p.split("/")[0] == ".bosun"]
     if bosun:
         raise GitError(

@@ -18,7 +18,6 @@ import fcntl
 import os
 import shutil
 import socket
-import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -31,6 +30,9 @@ from bosun_protocol.entities import Profile
 from bosun.agents.api import CheckResult
 from bosun.agents.checks import run_check
 from bosun.errors import BosunError
+from bosun.executors.bundles import BUNDLE_FETCH, failure, run_git
+from bosun.git.hardening import COMMIT_FLAGS
+from bosun.git.pinned import GitDirs
 from bosun.own_files import TEMP_EXCLUDE_PATHSPEC
 from bosun.tools import build_registry
 from bosun.tools.context import ToolContext
@@ -51,14 +53,13 @@ def node_dir() -> Path:
     return root
 
 
-def _git(cwd: Path, *args: str, data: bytes | None = None) -> bytes:
-    """Run git; its stdout, or a BosunError with its stderr."""
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, input=data, capture_output=True, timeout=600, check=False
-    )
+def _git(cwd: Path, *args: str, dirs: GitDirs | None = None) -> bytes:
+    """A hardened git (bundles.run_git) in the bare cache, or with `dirs` in the
+    attempt's worktree: the directories recorded when it was made, never what the
+    worktree's `.git` says now (the attempt's commands could have rewritten it)."""
+    done = run_git(cwd, args, dirs.env() if dirs else {"GIT_DIR": str(cwd)})
     if done.returncode != 0:
-        why = done.stderr.decode(errors="replace").strip()[-2000:]
-        raise BosunError(f"git {args[0]} failed on node {socket.gethostname()}: {why}")
+        raise BosunError(f"{failure(args, done)} (node {socket.gethostname()})")
     return done.stdout
 
 
@@ -93,6 +94,7 @@ class AttemptWorker:
         self.worktree = self.root / "attempts" / f"{self.prefix}a{attempt}-{uuid.uuid4().hex[:8]}"
         self.branch = branch
         self.start: str | None = None
+        self.dirs: GitDirs | None = None
         settings = ToolSettings.model_validate(tool_settings)
         self.registry = build_registry(settings)
         self.ctx = ToolContext(
@@ -128,10 +130,8 @@ class AttemptWorker:
             return []
         found = []
         for sha in commits:
-            probe = subprocess.run(
-                ["git", "cat-file", "-e", f"{sha}^{{commit}}"], cwd=self.cache,
-                capture_output=True, check=False, timeout=60,
-            )  # fmt: skip
+            probe = run_git(self.cache, ("cat-file", "-e", f"{sha}^{{commit}}"),
+                            {"GIT_DIR": str(self.cache)})  # fmt: skip
             if probe.returncode == 0:
                 found.append(sha)
         return found
@@ -156,11 +156,18 @@ class AttemptWorker:
                     fh.flush()
                     # Every received head keeps a ref, so the next attempt's bundle can
                     # start from it and gc never drops what a later bundle builds on.
-                    _git(self.cache, "fetch", "-q", "--no-tags", fh.name, "+refs/*:refs/bosun/in/*")
+                    _git(self.cache, *BUNDLE_FETCH, "-q", "--no-tags", fh.name,
+                         "+refs/*:refs/bosun/in/*")  # fmt: skip
             _git(self.cache, "update-ref", f"refs/bosun/have/{head}", head)
             self._drop_stale()
             self.worktree.parent.mkdir(parents=True, exist_ok=True)
             _git(self.cache, "worktree", "add", "-q", "-B", self.branch, str(self.worktree), head)
+            # Recorded before anything of the attempt's runs there.
+            found = run_git(self.worktree, ("rev-parse", "--absolute-git-dir"), {})
+            if found.returncode != 0:
+                raise BosunError(failure(("rev-parse",), found))
+            admin = found.stdout.decode().strip()
+        self.dirs = GitDirs(Path(admin), self.cache, self.worktree)
         self.start = head
 
     def _drop_stale(self) -> None:
@@ -199,21 +206,21 @@ class AttemptWorker:
         return await asyncio.to_thread(self._collect, message)
 
     def _collect(self, message: str) -> bytes | None:
-        if self.start is None:
+        if self.start is None or self.dirs is None:
             return None
-        wt = self.worktree
-        _git(wt, "add", "-A", "--", ".", TEMP_EXCLUDE_PATHSPEC)
-        staged = subprocess.run(
-            ["git", "diff", "--cached", "--quiet"], cwd=wt, check=False, timeout=600
-        )
+        wt, dirs = self.worktree, self.dirs
+        _git(wt, "add", "-A", "--", ".", TEMP_EXCLUDE_PATHSPEC, dirs=dirs)
+        staged = run_git(wt, ("diff", "--cached", "--quiet", "--ignore-submodules=all"),
+                         dirs.env())  # fmt: skip
         if staged.returncode != 0:
-            _git(wt, *_IDENTITY, "commit", "-q", "--no-verify", "-m", message)
-        head = _git(wt, "rev-parse", "HEAD").decode().strip()
+            _git(wt, *_IDENTITY, "commit", "-q", *COMMIT_FLAGS, "-m", message, dirs=dirs)
+        head = _git(wt, "rev-parse", "HEAD", dirs=dirs).decode().strip()
         if head == self.start:
             return None
         return _git(
-            wt, "bundle", "create", "-q", "-", f"refs/heads/{self.branch}", f"^{self.start}"
-        )
+            wt, "bundle", "create", "-q", "-", f"refs/heads/{self.branch}", f"^{self.start}",
+            dirs=dirs,
+        )  # fmt: skip
 
     async def close(self) -> None:
         """Close the sandbox and remove the worktree (the cache stays for later attempts)."""

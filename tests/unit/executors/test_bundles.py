@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bosun.errors import GitError
 from bosun.executors import bundles
+from bosun.git import pinned
+from bosun.git.pinned import Pins, WorktreeTamperedError
 
 BRANCH = "bosun/task-1"
 LIMIT = 1 << 20
@@ -25,18 +28,27 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-@pytest.fixture
-def daemon_repo(tmp_path: Path) -> tuple[Path, Path, str]:
-    """The daemon's repository with the task's worktree, and the commit it started at."""
-    repo = tmp_path / "repo"
+def base_repo(repo: Path) -> str:
+    """A repository at `repo` with one commit (a.txt); that commit."""
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     (repo / "a.txt").write_text("a\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "base")
-    start = git(repo, "rev-parse", "HEAD")
+    return git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def daemon_repo(tmp_path: Path) -> Iterator[tuple[Path, Path, str]]:
+    """The daemon's repository with the task's worktree (registered, as the git
+    service registers its worktrees), and the commit it started at."""
+    repo = tmp_path / "repo"
+    start = base_repo(repo)
     git(repo, "worktree", "add", "-q", "-b", BRANCH, str(tmp_path / "wt"), start)
-    return repo, tmp_path / "wt", start
+    pins = Pins(repo, tmp_path)
+    pinned.register(pins)
+    yield repo, tmp_path / "wt", start
+    pinned.unregister(pins)
 
 
 def node_clone(tmp_path: Path, repo: Path, branch: str = BRANCH) -> Path:
@@ -134,3 +146,33 @@ def test_an_oversized_or_garbage_bundle_is_refused(
         _import(repo, wt, b"x" * 100, branch=BRANCH, start=start, limit_bytes=10)
     with pytest.raises(GitError, match="bundle failed"):
         _import(repo, wt, b"not a bundle", branch=BRANCH, start=start, limit_bytes=LIMIT)
+
+
+def plant_git_redirect(worktree: Path, marker: Path) -> None:
+    """What an attempt's command could leave: the worktree's `.git` naming a git dir of
+    its own whose config and hooks run a program (here: one that writes `marker`)."""
+    evil = worktree.parent / "evil-git"
+    subprocess.run(["git", "init", "-q", "--bare", str(evil)], check=True, capture_output=True)
+    script = worktree.parent / "payload.sh"
+    script.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    script.chmod(0o755)
+    with (evil / "config").open("a") as fh:
+        fh.write(f"[core]\n\tfsmonitor = {script}\n\thooksPath = {evil / 'hooks'}\n")
+    for hook in ("post-commit", "post-checkout", "reference-transaction"):
+        (evil / "hooks" / hook).write_text(script.read_text())
+        (evil / "hooks" / hook).chmod(0o755)
+    (worktree / ".git").unlink()
+    (worktree / ".git").write_text(f"gitdir: {evil}\n")
+
+
+def test_a_tampered_daemon_worktree_gets_no_git_and_nothing_runs(
+    tmp_path: Path, node: Path, daemon_repo: tuple[Path, Path, str]
+) -> None:
+    repo, wt, start = daemon_repo
+    commit_file(node, "b.txt", "b\n")
+    marker = tmp_path / "ran"
+    plant_git_redirect(wt, marker)
+    with pytest.raises(WorktreeTamperedError):
+        _import(repo, wt, work_bundle(node, start), branch=BRANCH, start=start, limit_bytes=LIMIT)
+    assert not marker.exists()
+    assert not (wt / "b.txt").exists()
