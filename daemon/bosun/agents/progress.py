@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import posixpath
 import re
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from bosun.agents.report import changed_files, git_output
+from bosun.git.hardening import STATUS_FLAGS
 
 # A path in a task's text: with a slash, or a top-level file with a usual extension.
 _EXTENSIONS = "py|js|ts|tsx|jsx|go|rs|java|kt|c|h|cc|cpp|cs|rb|php|swift|sql|sh|toml|json|yaml|yml"
@@ -58,17 +60,25 @@ def out_of_scope(files: list[str], roots: list[str], named: str) -> list[str]:
 async def fingerprint(worktree: Path) -> str | None:
     """A digest of the worktree's state; None when git cannot say."""
     status = await git_output(
-        worktree, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"
-    )
+        worktree, "status", *STATUS_FLAGS, "--porcelain=v2", "--branch", "-z",
+        "--untracked-files=all",
+    )  # fmt: skip
     if status is None:
         return None
+    # Off the event loop: a turn can leave thousands of untracked files.
+    return await asyncio.to_thread(_digest, worktree, status)
+
+
+def _digest(worktree: Path, status: str) -> str:
+    """The status with each listed file's size and mtime (of the entry itself: a link
+    the attempt made is never followed out of the worktree)."""
     digest = hashlib.sha256(status.encode())
     for entry in status.split("\0"):
         if not entry or entry.startswith("#"):
             continue
         name = entry.rsplit(" ", 1)[-1] if entry[0] in "12u" else entry[2:]
         try:
-            stat = (worktree / name).stat()
+            stat = (worktree / name).lstat()
         except OSError:
             continue  # deleted, or a rename's second half
         digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
