@@ -16,7 +16,12 @@ from bosun.workspace import find_workspace
 from tests.integration.agents.test_run_commands import bosun
 
 _SPENT = re.compile(r"spent \d+ tokens, (\d+) calls, \$(\d+\.\d{4})(?: \((.*)\))?$")
-_PRICE = '\n[llm.prices."scripted:*"]\ninput = 1000.0\noutput = 1000.0\n'
+# A price, so each call's cost shows; at this price a call costs about $1, so the
+# attempt limit that is on out of the box ($4) would stop the demo's director mid-way.
+_PRICE = (
+    '\n[llm.prices."scripted:*"]\ninput = 1000.0\noutput = 1000.0\n'
+    '\n[llm.budget]\nattempt_usd = "unlimited"\n'
+)
 
 
 async def test_each_spent_line_counts_the_call_that_moved_the_total(tmp_path: Path) -> None:
@@ -24,7 +29,7 @@ async def test_each_spent_line_counts_the_call_that_moved_the_total(tmp_path: Pa
     repo.mkdir()
     make_sample_repo(repo)
     config = repo / ".bosun" / "config.toml"
-    config.write_text(config.read_text() + _PRICE)  # a price, so each call's cost shows
+    config.write_text(config.read_text() + _PRICE)
     assert bosun(repo, "daemon", "start").returncode == 0
     out = io.StringIO()
     try:
